@@ -1,0 +1,787 @@
+"""Error-tolerant XML scanner producing the lossless tree of `sdf_lsp.syntax.tree`.
+
+Well-formed input takes a regex fast path per tag; anything else goes through a
+careful character-level path that records one precise `SyntaxProblem` and recovers:
+an unterminated start tag ends before the next `<`, a mismatched end tag closes the
+elements it skips (each reported once, at its start tag), an unclosed file reports
+the innermost open element. Only the five predefined entities and character
+references are expanded; a DTD is reported and skipped without being read, so no
+entity is ever expanded and nothing is ever fetched.
+
+`scan_fragment` re-scans the root children between two block boundaries; it gives up
+(returns None) whenever the result could differ from a full scan, and the caller then
+scans the whole text.
+"""
+from __future__ import annotations
+
+import re
+
+from sdf_lsp.syntax.tree import (
+    Attribute,
+    Block,
+    Comment,
+    Element,
+    ProcessingInstruction,
+    Span,
+    SyntaxProblem,
+    Text,
+)
+
+_NAME = r"(?:[^\W\d]|:)[\w.:\-\u00B7]*"
+_WS = r"[ \t\r\n]"
+_FAST_START = re.compile(
+    rf"<({_NAME})((?:{_WS}+{_NAME}{_WS}*={_WS}*(?:\"[^\"<&]*\"|'[^'<&]*'))*){_WS}*(/?)>"
+)
+_FAST_ATTR = re.compile(rf"({_NAME}){_WS}*={_WS}*(?:\"([^\"<&]*)\"|'([^'<&]*)')")
+_NAME_RE = re.compile(_NAME)
+_WS_RE = re.compile(rf"{_WS}*")
+_END_TAG = re.compile(rf"</({_NAME}){_WS}*>")
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|(?:[^\W\d]|:)[\w.:\-]*)?(;?)")
+_ATTR_WS = re.compile(r"\r\n|[\t\n\r]")
+_INVALID_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
+
+
+class _Escape(Exception):
+    """A fragment scan reached something whose meaning depends on text outside it."""
+
+
+class Document:
+    """The scanned text: blocks tiling it, the top-level nodes and the root element."""
+
+    __slots__ = ("text", "blocks", "nodes", "root", "head", "tail")
+
+    def __init__(self, text, blocks, nodes, root, head, tail):
+        self.text = text
+        self.blocks: list[Block] = blocks  # head, items..., tail
+        self.nodes = nodes  # top-level nodes outside the root, and the root
+        self.root: Element | None = root
+        self.head: Block = head
+        self.tail: Block = tail
+
+    @property
+    def problems(self) -> list[SyntaxProblem]:
+        out = []
+        for b in self.blocks:
+            if b.errors:
+                out.extend(b.errors)
+        return out
+
+    @property
+    def items(self) -> list[Block]:
+        """The blocks holding the root's children, in order."""
+        return self.blocks[1:-1]
+
+
+def _is_name_start(c: str) -> bool:
+    return c == ":" or c == "_" or c.isalpha()
+
+
+class _Scanner:
+    def __init__(self, text: str, end: int, fragment: bool):
+        self.spare: Block | None = None
+        self.text = text
+        self.end = end
+        self.fragment = fragment
+
+    # -- helpers -------------------------------------------------------------------
+    def err(self, block: Block, s: int, e: int, message: str, related=()):
+        block.errors.append(SyntaxProblem(Span(block, s - block.start, e - block.start), message, related))
+
+    def decode(self, raw: str, abs_start: int, block: Block, what: str) -> str:
+        """Expand character and predefined entity references; report the others."""
+        if "&" not in raw:
+            return raw
+        out = []
+        last = 0
+        for m in _ENTITY.finditer(raw):
+            out.append(raw[last : m.start()])
+            last = m.end()
+            name, semi = m.group(1), m.group(2)
+            s, e = abs_start + m.start(), abs_start + m.end()
+            if not name or not semi:
+                self.err(block, s, e, f"'&' in {what} must start an entity reference such as '&amp;'")
+                out.append(m.group(0))
+                continue
+            if name[0] == "#":
+                try:
+                    cp = int(name[2:], 16) if name[1] == "x" else int(name[1:])
+                    ch = chr(cp)
+                    if _INVALID_CHAR.match(ch) and ch not in "\t\n\r":
+                        raise ValueError
+                except (ValueError, OverflowError):
+                    self.err(block, s, e, f"character reference '&{name};' is not a valid XML character")
+                    out.append(m.group(0))
+                    continue
+                out.append(ch)
+            elif name in _PREDEFINED:
+                out.append(_PREDEFINED[name])
+            else:
+                self.err(
+                    block,
+                    s,
+                    e,
+                    f"unknown entity reference '&{name};' (only &lt; &gt; &amp; &apos; &quot; and "
+                    "character references are allowed)",
+                )
+                out.append(m.group(0))
+        out.append(raw[last:])
+        return "".join(out)
+
+    # -- the main loop ---------------------------------------------------------------
+    def run(self, pos: int, stack: list[Element], block: Block | None, base_depth: int):
+        """Scan [pos, end) with `stack` holding the open elements. Every node that starts
+        at depth `base_depth` (a root child) gets a block of its own; with
+        `base_depth` < 0 everything goes into `block`.
+        Returns (item blocks, top-level nodes, offset where the root's end tag starts or -1)."""
+        text = self.text
+        end = self.end
+        blocks: list[Block] = []
+        toplevel: list = []
+        find = text.find
+        root_closed_at = -1
+        item_parent = stack[base_depth - 1] if base_depth > 0 else None
+        n_before = 0
+
+        while pos < end:
+            at_base = len(stack) == base_depth
+            if at_base:
+                block = Block(pos, "item")
+                blocks.append(block)
+                n_before = len(item_parent.children)
+            lt = find("<", pos, end)
+            if lt < 0:
+                lt = end
+            if lt > pos:
+                raw = text[pos:lt]
+                value = self.decode(raw, pos, block, "text") if "&" in raw else raw
+                node = Text(block, pos - block.start, lt - block.start, value)
+                if stack:
+                    node.parent = stack[-1]
+                    stack[-1].children.append(node)
+                else:
+                    toplevel.append(node)
+                    if not node.is_blank:
+                        self.err(block, pos, lt, "text is not allowed outside the root element")
+                pos = lt
+                if at_base:
+                    block.item = node
+                    block.length = pos - block.start
+                continue
+            # text[pos] == '<'
+            c1 = text[pos + 1] if pos + 1 < end else ""
+            if c1 == "/":
+                pos = self.end_tag(pos, stack, block, base_depth)
+                if pos < 0:  # the root's end tag starts at -pos - 1
+                    root_closed_at = -pos - 1
+                    break
+            elif c1 == "!":
+                pos = self.markup_decl(pos, stack, block, toplevel)
+            elif c1 == "?":
+                pos = self.pi(pos, stack, block, toplevel)
+            elif c1 and _is_name_start(c1):
+                el, pos, self_closing = self.start_tag(pos, block)
+                if stack:
+                    el.parent = stack[-1]
+                    stack[-1].children.append(el)
+                else:
+                    toplevel.append(el)
+                if self_closing:
+                    el.self_closing = True
+                    el.closed = True
+                else:
+                    stack.append(el)
+                el.e = el.tag_end
+            else:
+                # a '<' that starts nothing: keep it as text
+                self.err(block, pos, pos + 1, "'<' must start a tag; write '&lt;' for a literal '<'")
+                nxt = find("<", pos + 1, end)
+                if nxt < 0:
+                    nxt = end
+                node = Text(block, pos - block.start, nxt - block.start, text[pos:nxt])
+                if stack:
+                    node.parent = stack[-1]
+                    stack[-1].children.append(node)
+                else:
+                    toplevel.append(node)
+                pos = nxt
+            if base_depth > 0 and len(stack) == base_depth:
+                # the item that started this block is complete
+                if block.item is None and len(item_parent.children) > n_before:
+                    block.item = item_parent.children[n_before]
+                block.length = pos - block.start
+        if base_depth > 0:
+            stop = root_closed_at if root_closed_at >= 0 else pos
+            if blocks and blocks[-1].start == stop:  # opened for the root's end tag: the tail
+                self.spare = blocks.pop()
+            if blocks:
+                last = blocks[-1]
+                if last.item is None and len(item_parent.children) > n_before:
+                    last.item = item_parent.children[n_before]
+                last.length = stop - last.start
+        return blocks, toplevel, root_closed_at
+
+    def start_tag(self, pos: int, block: Block):
+        m = _FAST_START.match(self.text, pos, self.end)
+        if m is None:
+            return self.slow_start_tag(pos, block)
+        el = Element(block, pos - block.start, m.group(1))
+        bs = block.start
+        a_s = m.start(2)
+        if a_s != m.end(2):
+            attrs = el.attrs
+            for am in _FAST_ATTR.finditer(self.text, a_s, m.end(2)):
+                v = am.group(2)
+                vs = am.start(2)
+                if v is None:
+                    v = am.group(3)
+                    vs = am.start(3)
+                value = _ATTR_WS.sub(" ", v) if ("\n" in v or "\t" in v or "\r" in v) else v
+                attrs.append(Attribute(el, am.group(1), am.start() - bs, am.end() - bs, vs - bs, vs + len(v) - bs, value))
+            if len(attrs) > 1 and len({a.name for a in attrs}) != len(attrs):
+                self.report_duplicates(el, block)
+        stop = m.end()
+        el.tag_end = stop - bs
+        return el, stop, m.group(3) == "/"
+
+    def report_duplicates(self, el: Element, block: Block):
+        seen = {}
+        for a in el.attrs:
+            if a.name in seen:
+                first = seen[a.name]
+                self.err(
+                    block,
+                    block.start + a.s,
+                    block.start + a.s + len(a.name),
+                    f"attribute '{a.name}' is already defined on this element",
+                    ((first.name_span, "first definition"),),
+                )
+            else:
+                seen[a.name] = a
+
+    def slow_start_tag(self, pos: int, block: Block):
+        """Start tag that the fast path rejected: recover from every kind of damage."""
+        text, end = self.text, self.end
+        bs = block.start
+        m = _NAME_RE.match(text, pos + 1, end)
+        name = m.group(0)
+        el = Element(block, pos - bs, name)
+        p = m.end()
+        reported = False
+        self_closing = False
+        while True:
+            ws = _WS_RE.match(text, p, end)
+            had_ws = ws.end() > p
+            p = ws.end()
+            if p >= end:
+                if self.fragment:
+                    raise _Escape
+                if not reported:
+                    self.err(block, pos, pos + 1 + len(name), f"start tag '<{name}' is not closed with '>'")
+                el.tag_end = p - bs
+                return el, p, True
+            c = text[p]
+            if c == ">":
+                p += 1
+                break
+            if c == "/" and text.startswith("/>", p):
+                p += 2
+                self_closing = True
+                break
+            if c == "<":
+                if not reported:
+                    self.err(block, pos, pos + 1 + len(name), f"start tag '<{name}' is not closed with '>' or '/>'")
+                el.tag_end = p - bs
+                return el, p, True
+            if _is_name_start(c):
+                am = _NAME_RE.match(text, p, end)
+                aname = am.group(0)
+                a_s = p
+                p = am.end()
+                if not had_ws and el.attrs and not reported:
+                    self.err(block, a_s, p, f"attribute '{aname}' must be separated from the previous one by a space")
+                    reported = True
+                p = _WS_RE.match(text, p, end).end()
+                if p < end and text[p] == "=":
+                    p = _WS_RE.match(text, p + 1, end).end()
+                    q = text[p] if p < end else ""
+                    if q in ("'", '"'):
+                        close = text.find(q, p + 1, end)
+                        lt = text.find("<", p + 1, close if close >= 0 else end)
+                        if close >= 0 and lt < 0:
+                            raw = text[p + 1 : close]
+                            vs, ve, p = p + 1, close, close + 1
+                        else:
+                            if close < 0 and lt < 0 and self.fragment:
+                                raise _Escape
+                            stop = lt if lt >= 0 else end
+                            nl = text.find("\n", p + 1, stop)
+                            ve = nl if nl >= 0 else stop
+                            raw = text[p + 1 : ve]
+                            vs = p + 1
+                            self.err(block, a_s, ve, f"the value of attribute '{aname}' is missing its closing {q}")
+                            reported = True
+                            p = ve
+                        value = self.decode(raw, vs, block, "an attribute value")
+                        value = _ATTR_WS.sub(" ", value)
+                        quoted = True
+                    else:
+                        vm = re.compile(r"[^ \t\r\n<>]*").match(text, p, end)
+                        ve = vm.end()
+                        if ve > p and text[ve - 1] == "/" and ve < end and text[ve] == ">":
+                            ve -= 1
+                        vs = p
+                        raw = text[vs:ve]
+                        value = self.decode(raw, vs, block, "an attribute value")
+                        if not reported:
+                            if raw:
+                                self.err(block, vs, ve, f"the value of attribute '{aname}' must be quoted: {aname}=\"{raw}\"")
+                            else:
+                                self.err(block, a_s, p, f"attribute '{aname}' has no value")
+                            reported = True
+                        p = ve
+                        quoted = False
+                else:
+                    vs = ve = p
+                    value = ""
+                    quoted = False
+                    if not reported:
+                        self.err(block, a_s, a_s + len(aname), f"attribute '{aname}' needs a value: {aname}=\"...\"")
+                        reported = True
+                el.attrs.append(Attribute(el, aname, a_s - bs, (p if quoted else ve) - bs, vs - bs, ve - bs, value, quoted))
+                continue
+            # junk inside the tag
+            j = p
+            while j < end and text[j] not in " \t\r\n<>/" and not _is_name_start(text[j]):
+                j += 1
+            if j == p:
+                j = p + 1
+            if not reported:
+                prev = el.attrs[-1] if el.attrs else None
+                if prev is not None and prev.quoted and bs + prev.e == p:
+                    self.err(block, bs + prev.vs - 1, j, f"the value of attribute '{prev.name}' is followed by {text[p:j]!r}: is a closing quote missing?")
+                else:
+                    self.err(block, p, j, f"unexpected {text[p:j]!r} in the start tag of '{name}'")
+                reported = True
+            p = j
+        el.tag_end = p - bs
+        names = [a.name for a in el.attrs]
+        if len(set(names)) != len(names):
+            self.report_duplicates(el, block)
+        return el, p, self_closing
+
+    def end_tag(self, pos: int, stack: list[Element], block: Block, base_depth: int) -> int:
+        text, end = self.text, self.end
+        m = _END_TAG.match(text, pos, end)
+        if m is not None:
+            name = m.group(1)
+            stop = m.end()
+            tag_close_ok = True
+        else:
+            nm = _NAME_RE.match(text, pos + 2, end)
+            name = nm.group(0) if nm else ""
+            p = _WS_RE.match(text, nm.end() if nm else pos + 2, end).end()
+            if p < end and text[p] == ">":
+                stop = p + 1
+                tag_close_ok = True
+            else:
+                lt = text.find("<", p, end)
+                gt = text.find(">", p, lt if lt >= 0 else end)
+                if lt < 0 and gt < 0 and self.fragment:
+                    raise _Escape
+                stop = gt + 1 if gt >= 0 else (lt if lt >= 0 else end)
+                tag_close_ok = False
+        # find the element this end tag closes
+        idx = -1
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i].name == name:
+                idx = i
+                break
+        if idx < 0:
+            if not tag_close_ok:
+                self.err(block, pos, stop, f"end tag '</{name}' is not closed with '>'")
+            elif not name:
+                self.err(block, pos, stop, "end tag without a name")
+            else:
+                what = f"no element '{name}' is open here" if stack else "the root element is already closed"
+                self.err(block, pos, stop, f"unexpected end tag '</{name}>': {what}")
+            return stop
+        if self.fragment and idx < base_depth:
+            raise _Escape
+        if idx < base_depth:
+            # the root's end tag: the tail starts here (parse() reads the tag itself)
+            self.close_skipped(stack, idx, pos, block, name)
+            del stack[idx:]
+            return -(pos + 1)
+        if not tag_close_ok:
+            self.err(block, pos, stop, f"end tag '</{name}' is not closed with '>'")
+        self.close_skipped(stack, idx, pos, block, name)
+        el = stack[idx]
+        del stack[idx:]
+        el.closed = True
+        el.end_tag_s = pos - el.eblock.start
+        el.end_tag_e = stop - el.eblock.start
+        el.e = el.end_tag_e
+        return stop
+
+    def close_skipped(self, stack, idx, pos, block, name):
+        """Elements left open inside the one an end tag closes end where that tag starts."""
+        for el in stack[idx + 1 :]:
+            el.e = pos - el.eblock.start
+            self.err(
+                el.block,
+                el.block.start + el.s + 1,
+                el.block.start + el.s + 1 + len(el.name),
+                f"element '{el.name}' is not closed (end it with '/>' or '</{el.name}>')",
+                ((Span(block, pos - block.start, pos - block.start + len(name) + 2), f"'</{name}>' ends it here"),),
+            )
+
+    def markup_decl(self, pos: int, stack, block: Block, toplevel) -> int:
+        text, end = self.text, self.end
+        if text.startswith("<!--", pos):
+            close = text.find("-->", pos + 4, end)
+            if close < 0:
+                if self.fragment:
+                    raise _Escape
+                self.err(block, pos, pos + 4, "comment is not closed with '-->'")
+                stop = end
+                body = text[pos + 4 : end]
+            else:
+                stop = close + 3
+                body = text[pos + 4 : close]
+            dd = body.find("--")
+            if dd >= 0 or body.endswith("-"):
+                at = pos + 4 + (dd if dd >= 0 else len(body) - 1)
+                self.err(block, at, at + 2, "'--' is not allowed inside a comment")
+            node = Comment(block, pos - block.start, stop - block.start, body)
+        elif text.startswith("<![CDATA[", pos):
+            close = text.find("]]>", pos + 9, end)
+            if close < 0:
+                if self.fragment:
+                    raise _Escape
+                self.err(block, pos, pos + 9, "CDATA section is not closed with ']]>'")
+                stop = end
+                body = text[pos + 9 : end]
+            else:
+                stop = close + 3
+                body = text[pos + 9 : close]
+            node = Text(block, pos - block.start, stop - block.start, body, cdata=True)
+            if not stack:
+                self.err(block, pos, stop, "text is not allowed outside the root element")
+        else:
+            # <!DOCTYPE ...> or other declarations: never interpreted, skipped in linear time
+            stop = self.skip_decl(pos)
+            if text.startswith("<!DOCTYPE", pos):
+                msg = "a DTD (<!DOCTYPE>) is not allowed in an SDF; entities it declares are never expanded"
+            else:
+                msg = f"unsupported markup declaration '{text[pos:pos + 10]}'"
+            self.err(block, pos, min(stop, pos + 9), msg)
+            node = Comment(block, pos - block.start, stop - block.start, text[pos:stop])
+        if stack:
+            node.parent = stack[-1]
+            stack[-1].children.append(node)
+        else:
+            toplevel.append(node)
+        return stop
+
+    def skip_decl(self, pos: int) -> int:
+        """End of a <!...> declaration, honouring quotes and one internal subset."""
+        text, end = self.text, self.end
+        p = pos + 2
+        depth = 0
+        quote = ""
+        while p < end:
+            c = text[p]
+            if quote:
+                if c == quote:
+                    quote = ""
+            elif c in "'\"":
+                quote = c
+            elif c == "[":
+                depth += 1
+            elif c == "]":
+                depth -= 1
+            elif c == ">" and depth <= 0:
+                return p + 1
+            p += 1
+        if self.fragment:
+            raise _Escape
+        return end
+
+    def pi(self, pos: int, stack, block: Block, toplevel) -> int:
+        text, end = self.text, self.end
+        close = text.find("?>", pos + 2, end)
+        if close < 0:
+            if self.fragment:
+                raise _Escape
+            self.err(block, pos, pos + 2, "processing instruction is not closed with '?>'")
+            stop = end
+            body = text[pos + 2 : end]
+        else:
+            stop = close + 2
+            body = text[pos + 2 : close]
+        m = _NAME_RE.match(body)
+        target = m.group(0) if m else ""
+        if not target:
+            self.err(block, pos, pos + 2, "processing instruction without a name")
+        elif target.lower() == "xml":
+            lead = text[:pos]
+            if pos != 0 and not (pos == 1 and lead == "\ufeff"):
+                self.err(block, pos, pos + 5, "the XML declaration '<?xml ...?>' must be at the very start of the file")
+        node = ProcessingInstruction(block, pos - block.start, stop - block.start, target, body[len(target):].strip())
+        if stack:
+            node.parent = stack[-1]
+            stack[-1].children.append(node)
+        else:
+            toplevel.append(node)
+        return stop
+
+
+def _check_chars(text: str, block: Block):
+    m = _INVALID_CHAR.search(text, block.start, block.end)
+    if m is not None:
+        ch = m.group(0)
+        block.errors.append(
+            SyntaxProblem(
+                Span(block, m.start() - block.start, m.end() - block.start),
+                f"character U+{ord(ch):04X} is not allowed in XML (is this a binary file?)",
+            )
+        )
+
+
+
+def _check_chars(text: str, block: Block):
+    """One diagnostic per block for characters XML forbids (binary junk)."""
+    m = _INVALID_CHAR.search(text, block.start, block.end)
+    if m is not None:
+        ch = m.group(0)
+        block.errors.append(
+            SyntaxProblem(
+                Span(block, m.start() - block.start, m.end() - block.start),
+                f"character U+{ord(ch):04X} is not allowed in XML (is this a binary file?)",
+            )
+        )
+
+
+def parse(text: str) -> Document:
+    """Scan a whole document."""
+    n = len(text)
+    sc = _Scanner(text, n, fragment=False)
+    head = Block(0, "head")
+    toplevel: list = []
+    pos = 1 if text.startswith("\ufeff") else 0
+    root: Element | None = None
+    # the prolog, up to and including the root's start tag, is the head block
+    while pos < n and root is None:
+        lt = text.find("<", pos)
+        if lt < 0:
+            lt = n
+        if lt > pos:
+            node = Text(head, pos, lt, text[pos:lt])
+            toplevel.append(node)
+            if not node.is_blank:
+                sc.err(head, pos, lt, "text is not allowed before the root element")
+            pos = lt
+            continue
+        c1 = text[pos + 1] if pos + 1 < n else ""
+        if c1 == "!":
+            pos = sc.markup_decl(pos, [], head, toplevel)
+        elif c1 == "?":
+            pos = sc.pi(pos, [], head, toplevel)
+        elif c1 and _is_name_start(c1):
+            root, pos, self_closing = sc.start_tag(pos, head)
+            root.e = root.tag_end
+            if self_closing:
+                root.self_closing = root.closed = True
+            toplevel.append(root)
+        else:
+            stop = text.find(">", pos)
+            stop = n if stop < 0 else stop + 1
+            if c1 == "/":
+                sc.err(head, pos, stop, "end tag before the root element")
+            else:
+                stop = pos + 1
+                sc.err(head, pos, stop, "'<' must start a tag; write '&lt;' for a literal '<'")
+            toplevel.append(Text(head, pos, stop, text[pos:stop]))
+            pos = stop
+    head.length = pos
+    blocks: list[Block] = []
+    tail = None
+    if root is None:
+        msg = "the document is empty" if not text.strip() else "the document has no root element; an SDF starts with <system>"
+        head.errors.append(SyntaxProblem(Span(head, 0, min(n, 1)), msg))
+        tail = Block(n, "tail")
+    elif root.self_closing:
+        tail = Block(pos, "tail")
+        tail.length = n - pos
+        _epilog(sc, pos, tail, toplevel)
+    else:
+        stack = [root]
+        blocks, _, closed_at = sc.run(pos, stack, None, 1)
+        for b in blocks:
+            if b.item is not None:
+                b.item.parent = root
+        if closed_at >= 0:
+            tail = sc.spare or Block(closed_at, "tail")
+            tail.kind = "tail"
+            tail.length = n - closed_at
+            root.eblock = tail
+            _root_end_tag(sc, root, tail)
+            _epilog(sc, tail.start + root.end_tag_e, tail, toplevel)
+        else:
+            tail = Block(n, "tail")
+            root.eblock = tail
+            root.e = 0
+            inner = stack[-1]
+            related = tuple((el.name_span, f"'{el.name}' opened here") for el in stack[:-1])
+            names = ", ".join(f"'{el.name}'" for el in reversed(stack))
+            verb = "is" if len(stack) == 1 else "are"
+            inner.block.errors.append(
+                SyntaxProblem(inner.name_span, f"the file ends before {names} {verb} closed", related)
+            )
+            for el in stack[1:]:
+                el.e = n - el.block.start
+    all_blocks = [head, *blocks, tail]
+    for b in all_blocks:
+        _check_chars(text, b)
+    return Document(text, all_blocks, toplevel, root, head, tail)
+
+
+def _root_end_tag(sc: _Scanner, root: Element, tail: Block):
+    text, n = sc.text, sc.end
+    start = tail.start
+    m = _END_TAG.match(text, start)
+    if m is not None:
+        stop = m.end()
+    else:
+        gt = text.find(">", start, n)
+        lt = text.find("<", start + 1, n)
+        if gt >= 0 and (lt < 0 or gt < lt):
+            stop = gt + 1
+        else:
+            stop = lt if lt >= 0 else n
+            sc.err(tail, start, stop, f"end tag '</{root.name}' is not closed with '>'")
+    root.closed = True
+    root.end_tag_s = 0
+    root.end_tag_e = stop - start
+    root.e = root.end_tag_e
+
+
+def _epilog(sc: _Scanner, pos: int, tail: Block, toplevel: list):
+    """After the root only comments, processing instructions and whitespace may follow."""
+    text, n = sc.text, sc.end
+    while pos < n:
+        lt = text.find("<", pos)
+        if lt < 0:
+            lt = n
+        if lt > pos:
+            node = Text(tail, pos - tail.start, lt - tail.start, text[pos:lt])
+            toplevel.append(node)
+            if not node.is_blank:
+                sc.err(tail, pos, lt, "text is not allowed after the root element")
+            pos = lt
+            continue
+        c1 = text[pos + 1] if pos + 1 < n else ""
+        if c1 == "!":
+            pos = sc.markup_decl(pos, [], tail, toplevel)
+        elif c1 == "?":
+            pos = sc.pi(pos, [], tail, toplevel)
+        elif c1 and _is_name_start(c1):
+            m = _NAME_RE.match(text, pos + 1, n)
+            sc.err(tail, pos + 1, m.end(), f"only one root element is allowed; '<{m.group(0)}>' follows the closed root")
+            # keep what follows in the tree (nothing the user typed is lost) but outside the system
+            _, nodes, _ = sc.run(pos, [], tail, -1)
+            toplevel.extend(nodes)
+            return
+        else:
+            stop = text.find(">", pos)
+            stop = n if stop < 0 else stop + 1
+            if c1 != "/":
+                stop = pos + 1
+            sc.err(tail, pos, stop, "unexpected markup after the root element")
+            toplevel.append(Text(tail, pos - tail.start, stop - tail.start, text[pos:stop]))
+            pos = stop
+
+
+def scan_fragment(text: str, start: int, end: int, root: Element) -> list[Block] | None:
+    """Re-scan the root children in text[start:end]; None if a full scan is needed."""
+    sc = _Scanner(text, end, fragment=True)
+    stand_in = Element(root.block, root.s, root.name)
+    stack = [stand_in]
+    try:
+        blocks, _, closed_at = sc.run(start, stack, None, 1)
+    except _Escape:
+        return None
+    if closed_at >= 0 or len(stack) != 1:
+        return None
+    for b in blocks:
+        if b.item is not None:
+            b.item.parent = root
+        _check_chars(text, b)
+    return blocks
+
+
+def reparse(doc: Document, text: str, start: int, end: int, new_len: int) -> Document:
+    """The document after replacing old[start:end] by `new_len` characters, giving `text`.
+
+    Only the root children the edit touches (and one neighbour on each side, so that
+    text runs cannot merge across the boundary) are scanned again; the other blocks
+    are reused and moved."""
+    root = doc.root
+    blocks = doc.blocks
+    head, tail = doc.head, doc.tail
+    delta = new_len - (end - start)
+    if (
+        root is None
+        or root.self_closing
+        or start < head.end
+        or end > tail.start
+        or (tail.length == 0 and end >= tail.start)
+        or len(blocks) < 2
+    ):
+        return parse(text)
+    n_items = len(blocks) - 2
+    if n_items == 0:
+        first, last = 1, 0
+        region_start, old_end = head.end, tail.start
+    else:
+        # the items whose closed range meets [start, end]: they tile the middle, so at least one does
+        lo, hi = 1, n_items
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if blocks[mid].end < start:
+                lo = mid + 1
+            else:
+                hi = mid
+        i = j = lo
+        while j < n_items and blocks[j + 1].start <= end:
+            j += 1
+        first, last = max(1, i - 1), min(n_items, j + 1)
+        region_start, old_end = blocks[first].start, blocks[last].end
+    new_end = old_end + delta
+    frag = scan_fragment(text, region_start, new_end, root)
+    if frag is None:
+        return parse(text)
+    for b in blocks[last + 1 :]:
+        b.start += delta
+    new_blocks = blocks[:first] + frag + blocks[last + 1 :]
+    new_root = _copy_root(root, new_blocks)
+    return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, head, tail)
+
+
+def _copy_root(root: Element, blocks: list[Block]) -> Element:
+    """A new root element object (the old document keeps its own child list)."""
+    r = Element(root.block, root.s, root.name)
+    r.eblock = root.eblock
+    r.e = root.e
+    r.attrs = root.attrs
+    r.tag_end = root.tag_end
+    r.self_closing = root.self_closing
+    r.closed = root.closed
+    r.end_tag_s = root.end_tag_s
+    r.end_tag_e = root.end_tag_e
+    children = [b.item for b in blocks[1:-1] if b.item is not None]
+    for c in children:
+        c.parent = r
+    r.children = children
+    return r

@@ -1,0 +1,248 @@
+"""Lossless syntax tree of an SDF (XML) document.
+
+Every node stores offsets *relative to its block*. A block is one child item of the
+root element (an element, a text run, a comment, a processing instruction), or the
+head (everything up to the end of the root's start tag) or the tail (from the root's
+end tag to the end of the file). Blocks tile the text. After an edit only the blocks
+it touches are re-scanned; the others are kept and merely get a new `start`, so the
+nodes inside them (and everything derived from them) stay valid.
+
+Offsets are indices into the Python string (code points); `sdf_lsp.syntax.lines`
+converts them to LSP positions (UTF-16) and to the 1-based line:column the Microkit
+tool prints.
+"""
+from __future__ import annotations
+
+
+class Block:
+    """A contiguous piece of the text that is scanned as a unit."""
+
+    __slots__ = ("start", "length", "kind", "item", "errors")
+
+    def __init__(self, start: int, kind: str):
+        self.start = start  # absolute offset, updated when an earlier edit moves it
+        self.length = 0
+        self.kind = kind  # "head" | "item" | "tail"
+        self.item: Node | None = None  # the root child this block holds (kind "item")
+        self.errors: list[SyntaxProblem] = []
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+    def __repr__(self) -> str:
+        return f"Block({self.kind}, {self.start}+{self.length})"
+
+
+class Span:
+    """A range inside one block (so it moves with the block)."""
+
+    __slots__ = ("block", "s", "e")
+
+    def __init__(self, block: Block, s: int, e: int):
+        self.block = block
+        self.s = s
+        self.e = e
+
+    @property
+    def start(self) -> int:
+        return self.block.start + self.s
+
+    @property
+    def end(self) -> int:
+        return self.block.start + self.e
+
+    def __repr__(self) -> str:
+        return f"Span({self.start}, {self.end})"
+
+
+class SyntaxProblem:
+    """A well-formedness error found by the scanner."""
+
+    __slots__ = ("span", "message", "related")
+
+    def __init__(self, span: Span, message: str, related=()):
+        self.span = span
+        self.message = message
+        self.related = related  # tuple of (Span, message)
+
+
+class Node:
+    __slots__ = ("block", "s", "e", "parent")
+
+    kind = "node"
+
+    @property
+    def start(self) -> int:
+        return self.block.start + self.s
+
+    @property
+    def end(self) -> int:
+        return self.block.start + self.e
+
+    @property
+    def span(self) -> Span:
+        return Span(self.block, self.s, self.e)
+
+
+class Text(Node):
+    __slots__ = ("value", "cdata")
+    kind = "text"
+
+    def __init__(self, block, s, e, value, cdata=False):
+        self.block = block
+        self.s = s
+        self.e = e
+        self.value = value
+        self.cdata = cdata
+        self.parent = None
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.value.strip(" \t\r\n")
+
+
+class Comment(Node):
+    __slots__ = ("value",)
+    kind = "comment"
+
+    def __init__(self, block, s, e, value):
+        self.block = block
+        self.s = s
+        self.e = e
+        self.value = value
+        self.parent = None
+
+
+class ProcessingInstruction(Node):
+    __slots__ = ("target", "value")
+    kind = "pi"
+
+    def __init__(self, block, s, e, target, value):
+        self.block = block
+        self.s = s
+        self.e = e
+        self.target = target
+        self.value = value
+        self.parent = None
+
+
+class Attribute:
+    """`name="value"`. `value` is decoded (entities expanded, whitespace normalised);
+    `vs`/`ve` is the range of the raw value between the quotes."""
+
+    __slots__ = ("element", "name", "local", "s", "e", "vs", "ve", "value", "quoted")
+
+    def __init__(self, element, name, s, e, vs, ve, value, quoted=True):
+        self.element = element
+        self.name = name
+        self.local = name.rpartition(":")[2] if ":" in name else name
+        self.s = s  # name start
+        self.e = e  # end of the whole attribute (after the closing quote)
+        self.vs = vs
+        self.ve = ve
+        self.value = value
+        self.quoted = quoted
+
+    @property
+    def block(self) -> Block:
+        return self.element.block
+
+    @property
+    def name_span(self) -> Span:
+        return Span(self.element.block, self.s, self.s + len(self.name))
+
+    @property
+    def value_span(self) -> Span:
+        return Span(self.element.block, self.vs, self.ve)
+
+    @property
+    def span(self) -> Span:
+        return Span(self.element.block, self.s, self.e)
+
+    def __repr__(self) -> str:
+        return f"{self.name}={self.value!r}"
+
+
+class Element(Node):
+    """An element. `s` is the `<` of the start tag; `e` the end of the end tag (or of
+    the start tag if self-closing, or where an unclosed element was implicitly ended).
+    The root element's end tag lies in the tail block (`eblock`)."""
+
+    __slots__ = (
+        "name",
+        "local",
+        "attrs",
+        "children",
+        "tag_end",
+        "self_closing",
+        "closed",
+        "eblock",
+        "end_tag_s",
+        "end_tag_e",
+        "_amap",
+    )
+    kind = "element"
+
+    def __init__(self, block, s, name):
+        self.block = block
+        self.eblock = block
+        self.s = s
+        self.e = s
+        self.name = name
+        self.local = name.rpartition(":")[2] if ":" in name else name
+        self.attrs: list[Attribute] = []
+        self.children: list[Node] = []
+        self.tag_end = s  # end of the start tag (after '>')
+        self.self_closing = False
+        self.closed = False  # has a proper end (self-closing or matching end tag)
+        self.end_tag_s = -1
+        self.end_tag_e = -1
+        self.parent = None
+        self._amap = None
+
+    @property
+    def end(self) -> int:
+        return self.eblock.start + self.e
+
+    @property
+    def name_span(self) -> Span:
+        return Span(self.block, self.s + 1, self.s + 1 + len(self.name))
+
+    @property
+    def start_tag_span(self) -> Span:
+        return Span(self.block, self.s, self.tag_end)
+
+    @property
+    def end_tag_span(self) -> Span | None:
+        if self.end_tag_s < 0:
+            return None
+        return Span(self.eblock, self.end_tag_s, self.end_tag_e)
+
+    def attr(self, local: str) -> Attribute | None:
+        """First attribute with this local name (namespace declarations excluded)."""
+        amap = self._amap
+        if amap is None:
+            amap = {}
+            for a in self.attrs:
+                if a.name == "xmlns" or a.name.startswith("xmlns:"):
+                    continue
+                amap.setdefault(a.local, a)
+            self._amap = amap
+        return amap.get(local)
+
+    def get(self, local: str, default=None):
+        a = self.attr(local)
+        return a.value if a is not None else default
+
+    @property
+    def real_attrs(self) -> list[Attribute]:
+        """Attributes other than namespace declarations (what upstream sees)."""
+        return [a for a in self.attrs if not (a.name == "xmlns" or a.name.startswith("xmlns:"))]
+
+    @property
+    def elements(self) -> list["Element"]:
+        return [c for c in self.children if c.kind == "element"]
+
+    def __repr__(self) -> str:
+        return f"<{self.name} @{self.start}>"

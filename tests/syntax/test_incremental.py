@@ -1,0 +1,61 @@
+"""Re-scanning only the touched blocks gives exactly what a full scan gives."""
+from hypothesis import given, strategies as st
+
+from sdf_lsp.syntax.scanner import parse, reparse
+
+from ..conftest import SHARED
+
+BASE = (SHARED / "corpus/microkit-examples/ethernet__ethernet.system").read_text()
+SNIPPETS = ["<", ">", "/>", '"', "'", "</protection_domain>", "</system>", "<!--", "-->", "<map mr=\"x\" vaddr=\"0x1000\"/>",
+            "\n", " ", "&", "&amp;", "<![CDATA[", "]]>", "<?pi ?>", "<protection_domain name=\"z\">", "x", "=", "\x00", "é"]
+
+
+def dump(doc):
+    out = []
+
+    def walk(n, depth):
+        if n.kind == "element":
+            out.append((depth, "el", n.name, n.start, n.end, n.closed, tuple((a.name, a.value, a.block.start + a.s, a.block.start + a.vs, a.block.start + a.ve) for a in n.attrs)))
+            for c in n.children:
+                walk(c, depth + 1)
+        else:
+            out.append((depth, n.kind, n.start, n.end, getattr(n, "value", None)))
+
+    for n in doc.nodes:
+        walk(n, 0)
+    probs = sorted((p.span.start, p.span.end, p.message, tuple((r[0].start, r[0].end, r[1]) for r in p.related)) for p in doc.problems)
+    pos = 0
+    for b in doc.blocks:
+        assert b.start == pos, (b, pos)
+        pos = b.end
+    assert pos == len(doc.text)
+    return out, probs
+
+
+edit = st.tuples(st.integers(0, 10_000), st.integers(0, 40), st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=5)))
+
+
+@given(st.lists(edit, min_size=1, max_size=8))
+def test_incremental_equals_full(edits):
+    text = BASE
+    doc = parse(text)
+    for pos, length, ins in edits:
+        a = pos % (len(text) + 1)
+        b = min(len(text), a + length)
+        text = text[:a] + ins + text[b:]
+        doc = reparse(doc, text, a, b, len(ins))
+        assert dump(doc) == dump(parse(text))
+
+
+def test_typing_a_pd_reuses_other_blocks():
+    text = BASE
+    doc = parse(text)
+    before = {id(b) for b in doc.blocks}
+    at = text.index("<channel>")
+    for ch in '<memory_region name="new" size="0x1000" />':
+        text = text[:at] + ch + text[at:]
+        doc = reparse(doc, text, at, at, 1)
+        at += 1
+    kept = sum(id(b) in before for b in doc.blocks)
+    assert kept >= len(doc.blocks) - 5
+    assert dump(doc) == dump(parse(text))
