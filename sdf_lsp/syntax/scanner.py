@@ -67,6 +67,22 @@ class Document:
                 out.extend(b.errors)
         return out
 
+    def block_at(self, offset: int) -> Block:
+        """The block containing an offset (the last one for the end of the text)."""
+        blocks = self.blocks
+        lo, hi = 0, len(blocks) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if blocks[mid].start <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return blocks[lo]
+
+    def span(self, start: int, end: int) -> Span:
+        b = self.block_at(start)
+        return Span(b, start - b.start, end - b.start)
+
     @property
     def items(self) -> list[Block]:
         """The blocks holding the root's children, in order."""
@@ -85,8 +101,8 @@ class _Scanner:
         self.fragment = fragment
 
     # -- helpers -------------------------------------------------------------------
-    def err(self, block: Block, s: int, e: int, message: str, related=()):
-        block.errors.append(SyntaxProblem(Span(block, s - block.start, e - block.start), message, related))
+    def err(self, block: Block, s: int, e: int, message: str, related=(), code: str = "XML001"):
+        block.errors.append(SyntaxProblem(Span(block, s - block.start, e - block.start), message, related, code))
 
     def decode(self, raw: str, abs_start: int, block: Block, what: str) -> str:
         """Expand character and predefined entity references; report the others."""
@@ -475,7 +491,7 @@ class _Scanner:
                 msg = "a DTD (<!DOCTYPE>) is not allowed in an SDF; entities it declares are never expanded"
             else:
                 msg = f"unsupported markup declaration '{text[pos:pos + 10]}'"
-            self.err(block, pos, min(stop, pos + 9), msg)
+            self.err(block, pos, min(stop, pos + 9), msg, code="XML002")
             node = Comment(block, pos - block.start, stop - block.start, text[pos:stop])
         if stack:
             node.parent = stack[-1]
@@ -538,19 +554,6 @@ class _Scanner:
 
 
 def _check_chars(text: str, block: Block):
-    m = _INVALID_CHAR.search(text, block.start, block.end)
-    if m is not None:
-        ch = m.group(0)
-        block.errors.append(
-            SyntaxProblem(
-                Span(block, m.start() - block.start, m.end() - block.start),
-                f"character U+{ord(ch):04X} is not allowed in XML (is this a binary file?)",
-            )
-        )
-
-
-
-def _check_chars(text: str, block: Block):
     """One diagnostic per block for characters XML forbids (binary junk)."""
     m = _INVALID_CHAR.search(text, block.start, block.end)
     if m is not None:
@@ -559,6 +562,7 @@ def _check_chars(text: str, block: Block):
             SyntaxProblem(
                 Span(block, m.start() - block.start, m.end() - block.start),
                 f"character U+{ord(ch):04X} is not allowed in XML (is this a binary file?)",
+                code="XML003",
             )
         )
 

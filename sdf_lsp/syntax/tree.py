@@ -17,7 +17,7 @@ from __future__ import annotations
 class Block:
     """A contiguous piece of the text that is scanned as a unit."""
 
-    __slots__ = ("start", "length", "kind", "item", "errors")
+    __slots__ = ("start", "length", "kind", "item", "errors", "lowered")
 
     def __init__(self, start: int, kind: str):
         self.start = start  # absolute offset, updated when an earlier edit moves it
@@ -25,6 +25,7 @@ class Block:
         self.kind = kind  # "head" | "item" | "tail"
         self.item: Node | None = None  # the root child this block holds (kind "item")
         self.errors: list[SyntaxProblem] = []
+        self.lowered = None  # (context, result) of lowering `item`, kept while the block lives
 
     @property
     def end(self) -> int:
@@ -59,12 +60,13 @@ class Span:
 class SyntaxProblem:
     """A well-formedness error found by the scanner."""
 
-    __slots__ = ("span", "message", "related")
+    __slots__ = ("span", "message", "related", "code")
 
-    def __init__(self, span: Span, message: str, related=()):
+    def __init__(self, span: Span, message: str, related=(), code: str = "XML001"):
         self.span = span
         self.message = message
         self.related = related  # tuple of (Span, message)
+        self.code = code
 
 
 class Node:

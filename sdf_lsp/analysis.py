@@ -1,0 +1,176 @@
+"""One analysis of one SDF text: syntax, model, checks and layout, computed once and read
+by every front-end (CLI, language server, build, graph).
+
+The core does no I/O: files the SDF names (prefill files) are read through the
+`FileAccess` the caller passes in. Lowered top-level elements are cached per syntax
+block, so after an edit only the touched elements are lowered again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sdf_lsp.checks.extensions import check_extensions
+from sdf_lsp.checks.system import Checker
+from sdf_lsp.diagnostics import ERROR, Diagnostic, Related
+from sdf_lsp.model.lower import Context, lower_item
+from sdf_lsp.model.types import System
+from sdf_lsp.syntax.lines import LineIndex
+from sdf_lsp.syntax.scanner import Document, parse, reparse
+from sdf_lsp.syntax.tree import Block
+
+
+@dataclass(frozen=True)
+class PrefillInfo:
+    error: str | None = None  # None | "missing" | "unreadable"
+    length: int | None = None
+    path: str | None = None  # where it was found
+
+
+class FileAccess(Protocol):
+    def prefill(self, path: str) -> PrefillInfo: ...
+
+
+class NoFiles:
+    """Every file is missing (for tests that feed text only)."""
+
+    def prefill(self, path: str) -> PrefillInfo:
+        return PrefillInfo(error="missing")
+
+
+class MemoryFiles:
+    """Files held in memory: {relative path: bytes}."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+
+    def prefill(self, path: str) -> PrefillInfo:
+        data = self.files.get(path)
+        if data is None:
+            return PrefillInfo(error="missing")
+        return PrefillInfo(length=len(data), path=path)
+
+
+class Analysis:
+    def __init__(self, doc: Document, ctx: Context, system: System | None, diagnostics: list[Diagnostic], layout=None):
+        self.doc = doc
+        self.ctx = ctx
+        self.system = system
+        self.diagnostics = diagnostics
+        self.layout = layout
+        self._lines = None
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._lines is None:
+            self._lines = LineIndex(self.doc.text)
+        return self._lines
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+
+def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding_error: str | None = None) -> Analysis:
+    """Analyse a text (or a scanned document, whose blocks keep their lowered elements
+    between analyses with the same context)."""
+    doc = text_or_doc if isinstance(text_or_doc, Document) else parse(text_or_doc)
+    files = files or NoFiles()
+    diags: list[Diagnostic] = [
+        Diagnostic(p.span, ERROR, p.code, p.message, tuple(Related(s, m) for s, m in p.related)) for p in doc.problems
+    ]
+    if encoding_error:
+        at = max(doc.text.find("\ufffd"), 0)
+        diags.append(Diagnostic(doc.span(at, min(at + 1, len(doc.text))), ERROR, "XML004", encoding_error))
+    root = doc.root
+    if root is None:
+        return Analysis(doc, ctx, None, diags)
+    if root.local != "system":
+        diags.append(
+            Diagnostic(root.name_span, ERROR, "SDF003",
+                       f"the root element must be <system>, not <{root.local}> (the Microkit tool crashes on this document)")
+        )
+        return Analysis(doc, ctx, None, diags)
+    system = System(root)
+    first_node = True
+    for b in doc.items:
+        item = b.item
+        if item is None:
+            continue
+        if item.kind == "text":
+            if not item.is_blank:
+                tag = "system" if first_node else ""
+                diags.append(Diagnostic(item.span, ERROR, "MK-T1" if first_node else "MK-T2",
+                                        f"unexpected text found in element '{tag}'"))
+            first_node = False
+            continue
+        first_node = False
+        if item.kind != "element":
+            continue
+        cached = b.lowered
+        if cached is not None and cached[0] is ctx:
+            kind, obj, item_diags = cached[1]
+        else:
+            res = lower_item(item, ctx)
+            b.lowered = (ctx, res)
+            kind, obj, item_diags = res
+        if item_diags:
+            diags.extend(item_diags)
+        if obj is None:
+            continue
+        if kind == "protection_domain":
+            system.root_pds.append(obj)
+        elif kind == "memory_region":
+            obj.reset()
+            system.mrs.append(obj)
+        elif kind == "channel":
+            system.channels.append(obj)
+        elif kind == "io_address_space":
+            system.io_spaces.append(obj)
+        elif kind == "domains":
+            system.all_domains.append(obj)
+        elif kind == "untyped":
+            system.untypeds.append(obj)
+        elif kind == "cnode":
+            system.cnodes.append(obj)
+    for root_pd in system.root_pds:
+        for pd in root_pd.walk():
+            pd.index = len(system.pds)
+            system.pds.append(pd)
+    diags.extend(Checker(system, ctx, files).run())
+    layout, ext_diags = check_extensions(system, ctx)
+    diags.extend(ext_diags)
+    diags.sort(key=lambda d: (d.span.start, d.span.end))
+    return Analysis(doc, ctx, system, diags, layout)
+
+
+class Session:
+    """A document being edited: its text, the newest analysis, and the caches that make
+    re-analysing after an edit cheap."""
+
+    def __init__(self, text: str, ctx: Context, files: FileAccess | None = None):
+        self.ctx = ctx
+        self.files = files or NoFiles()
+        self.doc = parse(text)
+        self.analysis: Analysis | None = None
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    def edit(self, start: int, end: int, new_text: str):
+        """Replace text[start:end] (offsets) and re-scan what the edit touched."""
+        old = self.doc.text
+        text = old[:start] + new_text + old[end:]
+        self.doc = reparse(self.doc, text, start, end, len(new_text))
+
+    def replace(self, text: str):
+        self.doc = parse(text)
+
+    def analyse(self) -> Analysis:
+        self.analysis = analyse(self.doc, self.ctx, self.files)
+        return self.analysis

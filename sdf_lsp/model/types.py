@@ -1,0 +1,327 @@
+"""The typed system model. Every object keeps its syntax element (`el`) for ranges.
+
+Values that failed to parse are None (the diagnostic was already given); lowering
+substitutes upstream's defaults where upstream has one, so later checks still run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sdf_lsp.syntax.tree import Element, Span
+
+
+def span_of(el: Element, attr: str | None = None, *, name_if_missing: bool = True) -> Span:
+    """The value of `attr` if present, else the element's tag name."""
+    if attr is not None:
+        a = el.attr(attr)
+        if a is not None:
+            return a.value_span
+    return el.name_span
+
+
+@dataclass(eq=False, slots=True)
+class MemoryRegion:
+    el: Element
+    name: str | None
+    size: int | None  # None until a prefilled size is known
+    page_size: int  # as declared, or 0x1000
+    page_size_given: bool
+    phys_addr: int | None
+    prefill_path: str | None = None
+    prefill_bootinfo: str | None = None
+    receive_all_untypeds: bool = False
+    prefill_len: int | None = None  # resolved by the checks (file read through the file access)
+    size_given: bool = True
+    optimised_page_size: int = 0  # after upstream's page-size optimisation
+    users: list = field(default_factory=list)  # maps (PD and VM) that use it
+
+    def reset(self):
+        """Forget what the previous analysis derived (the object is cached with its block)."""
+        self.users = []
+        self.optimised_page_size = 0
+        if self.prefill_path is not None:
+            self.prefill_len = None
+            if not self.size_given:
+                self.size = None
+
+    @property
+    def page_count(self) -> int | None:
+        ps = self.optimised_page_size or self.page_size
+        if self.size is None or not ps:
+            return None
+        return self.size // ps
+
+
+@dataclass(eq=False, slots=True)
+class Map:
+    el: Element
+    mr: str | None
+    vaddr: int | None
+    perms: str  # the raw perms string (validated)
+    cached: bool
+    setvar_vaddr: str | None = None
+    setvar_size: str | None = None
+    setvar_prefill_size: str | None = None
+    owner: object = None  # ProtectionDomain or VirtualMachine
+
+    @property
+    def read(self) -> bool:
+        return "r" in self.perms
+
+    @property
+    def write(self) -> bool:
+        return "w" in self.perms
+
+    @property
+    def execute(self) -> bool:
+        return "x" in self.perms
+
+
+@dataclass(eq=False, slots=True)
+class Irq:
+    el: Element
+    id: int | None
+    kind: str  # arm | ioapic | msi | none
+    number: int | None  # irq for arm, vector for x86
+    trigger: str = "level"
+    ioapic: int = 0
+    pin: int | None = None
+    polarity: str = "high"
+    vector: int | None = None
+    pcidev: tuple[int, int, int] | None = None
+    handle: int | None = None
+    setvar_id: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class IoPort:
+    el: Element
+    id: int | None
+    addr: int | None
+    size: int | None
+    setvar_id: str | None = None
+    setvar_addr: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Setvar:
+    el: Element
+    symbol: str | None
+    region_paddr: str | None
+
+
+@dataclass(eq=False, slots=True)
+class Vcpu:
+    el: Element
+    id: int | None
+    cpu: int | None
+
+
+@dataclass(eq=False, slots=True)
+class VirtualMachine:
+    el: Element
+    name: str | None
+    budget: int = 1000
+    period: int = 1000
+    priority: int = 0
+    vcpus: list[Vcpu] = field(default_factory=list)
+    maps: list[Map] = field(default_factory=list)
+    pd: object = None
+
+
+@dataclass(eq=False, slots=True)
+class CapGrant:
+    """A cap element in `<cspace>`: upstream `cap_tcb|cap_sc|cap_vspace` and the extensions."""
+
+    el: Element
+    tag: str  # cap_tcb ...
+    kind: str  # Tcb | Sc | VSpace | Smc | Notification | Untyped | CNode
+    slot: int | None
+    pd: str | None = None  # source PD (tcb, sc, vspace, notification)
+    function_id: int | None = None
+    badge: int = 0
+    rights: str = "w"
+    untyped: str | None = None
+    cnode: str | None = None
+    setvar_slot: str | None = None
+    setvar_cptr: str | None = None
+    holder: object = None  # the PD whose CSpace it is in
+
+
+@dataclass(eq=False, slots=True)
+class Reserve:
+    el: Element
+    slot: int | None  # None: auto-placed
+    count: int | None
+    setvar_slot: str | None = None
+    setvar_cptr: str | None = None
+    placed: int | None = None  # the slot it got (explicit or auto)
+    holder: object = None
+
+
+@dataclass(eq=False, slots=True)
+class CSpace:
+    el: Element
+    size_bits: int | None = None  # None: 6 (Microkit 2.3)
+    setvar_first_free_slot: str | None = None
+    setvar_size_bits: str | None = None
+    caps: list[CapGrant] = field(default_factory=list)
+    reserves: list[Reserve] = field(default_factory=list)
+
+    @property
+    def root_bits(self) -> int:
+        return self.size_bits if self.size_bits is not None else 6
+
+
+@dataclass(eq=False, slots=True)
+class ProtectionDomain:
+    el: Element
+    name: str | None
+    priority: int = 0
+    budget: int = 1000
+    period: int = 1000
+    passive: bool = False
+    stack_size: int = 0x2000
+    smc: bool = False
+    cpu: int = 0
+    domain: str | None = None
+    fpu: bool = True
+    id: int | None = None  # child id
+    setvar_id: str | None = None
+    program_image: str | None = None
+    path_for_symbols: str | None = None
+    program_image_el: Element | None = None
+    maps: list[Map] = field(default_factory=list)
+    irqs: list[Irq] = field(default_factory=list)
+    ioports: list[IoPort] = field(default_factory=list)
+    setvars: list[Setvar] = field(default_factory=list)
+    children: list["ProtectionDomain"] = field(default_factory=list)
+    vm: VirtualMachine | None = None
+    cspace: CSpace | None = None
+    fault_handler: str | None = None
+    fault_id: int | None = None
+    parent: "ProtectionDomain | None" = None
+    index: int = -1  # global (flattened, pre-order) index
+    # every setvar symbol of this PD in registration order: symbol -> (kind, attribute span)
+    symbols: dict = field(default_factory=dict)
+    # results of whole-system checks on this (cached, unchanged) PD, keyed by what they read
+    memo: dict = field(default_factory=dict)
+
+    @property
+    def is_child(self) -> bool:
+        return self.el.parent is not None and self.el.parent.local == "protection_domain"
+
+    def walk(self):
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+@dataclass(eq=False, slots=True)
+class ChannelEnd:
+    el: Element
+    pd: str | None
+    id: int | None
+    notify: bool = True
+    pp: bool = False
+    setvar_id: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    el: Element
+    ends: list[ChannelEnd]  # the parsed `end` children (two when valid)
+
+    @property
+    def valid(self) -> bool:
+        return len(self.ends) == 2
+
+
+@dataclass(eq=False, slots=True)
+class IoMap:
+    el: Element
+    mr: str | None
+    iovaddr: int | None
+    perms: str = "rw"
+
+
+@dataclass(eq=False, slots=True)
+class IoAddressSpace:
+    el: Element
+    name: str | None
+    peripheral: tuple[int, int, int] | None
+    domain_id: int | None
+    iomaps: list[IoMap] = field(default_factory=list)
+    enabled: bool = True  # False when the kernel has no IOMMU (nothing else was checked)
+
+
+@dataclass(eq=False, slots=True)
+class Domain:
+    el: Element
+    name: str | None
+    id: int | None  # explicit id
+    assigned: int | None = None
+
+
+@dataclass(eq=False, slots=True)
+class ScheduleEntry:
+    el: Element
+    domain: str | None  # None for an end marker
+    duration: int | None = None
+    unit: str | None = None  # "us" | "ticks"
+    end_marker: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Domains:
+    el: Element
+    domains: list[Domain] = field(default_factory=list)
+    schedule_el: Element | None = None
+    start_index: int = 0
+    index_shift: int | None = None
+    schedule: list[ScheduleEntry] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Untyped:
+    el: Element
+    name: str | None
+    size_bits: int | None
+    phys_addr: int | None = None
+    device: bool | None = None  # None: inferred
+
+
+@dataclass(eq=False, slots=True)
+class CNodeDecl:
+    el: Element
+    name: str | None
+    size_bits: int | None
+    post_capdl_untypeds: bool = False
+
+
+@dataclass(eq=False)
+class System:
+    """The whole model, in document order."""
+
+    root: Element | None
+    root_pds: list[ProtectionDomain] = field(default_factory=list)
+    pds: list[ProtectionDomain] = field(default_factory=list)  # flattened, pre-order
+    mrs: list[MemoryRegion] = field(default_factory=list)
+    channels: list[Channel] = field(default_factory=list)
+    io_spaces: list[IoAddressSpace] = field(default_factory=list)
+    domains: Domains | None = None  # the effective <domains>
+    all_domains: list[Domains] = field(default_factory=list)
+    untypeds: list[Untyped] = field(default_factory=list)
+    cnodes: list[CNodeDecl] = field(default_factory=list)
+    # name tables (first definition wins)
+    pd_by_name: dict[str, ProtectionDomain] = field(default_factory=dict)
+    mr_by_name: dict[str, MemoryRegion] = field(default_factory=dict)
+    untyped_by_name: dict[str, Untyped] = field(default_factory=dict)
+    cnode_by_name: dict[str, CNodeDecl] = field(default_factory=dict)
+    domain_by_name: dict[str, Domain] = field(default_factory=dict)
+    mr_key: int = 0  # hash of the identity and size of every memory region (memo key of per-PD checks)
+
+    def vms(self):
+        for pd in self.pds:
+            if pd.vm is not None:
+                yield pd, pd.vm

@@ -1,0 +1,62 @@
+"""Offsets <-> positions.
+
+Offsets index the Python string (code points). LSP positions are (line, UTF-16 code
+unit) with `\\n`, `\\r\\n` and `\\r` as line breaks. The Microkit tool prints 1-based
+line:column where the column counts code points (roxmltree's `text_pos_at`).
+"""
+from __future__ import annotations
+
+import bisect
+import re
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class LineIndex:
+    __slots__ = ("text", "starts")
+
+    def __init__(self, text: str):
+        self.text = text
+        starts = [0]
+        starts.extend(m.end() for m in _BREAK.finditer(text))
+        self.starts = starts
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """LSP (line, character) of an offset; character in UTF-16 code units."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.line_of(offset)
+        start = self.starts[line]
+        seg = self.text[start:offset]
+        if seg.isascii():
+            return line, offset - start
+        return line, len(seg) + sum(1 for ch in seg if ord(ch) > 0xFFFF)
+
+    def offset(self, line: int, character: int) -> int:
+        """Offset of an LSP position (clamped to the line, as LSP asks)."""
+        if line < 0:
+            return 0
+        if line >= len(self.starts):
+            return len(self.text)
+        start = self.starts[line]
+        end = self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
+        # the line's content without its break
+        content_end = end
+        while content_end > start and self.text[content_end - 1] in "\r\n":
+            content_end -= 1
+        seg = self.text[start:content_end]
+        if seg.isascii():
+            return start + min(max(character, 0), len(seg))
+        units = 0
+        for i, ch in enumerate(seg):
+            if units >= character:
+                return start + i
+            units += 2 if ord(ch) > 0xFFFF else 1
+        return content_end
+
+    def microkit_location(self, offset: int) -> tuple[int, int]:
+        """1-based (row, col) as the Microkit tool prints it (col counts code points)."""
+        line = self.line_of(offset)
+        return line + 1, offset - self.starts[line] + 1
