@@ -143,10 +143,10 @@ class ExtensionChecker:
             for cap in pd.cspace.caps:
                 if cap.kind in ("Tcb", "Sc", "VSpace", "Notification") and cap.pd:
                     key = (cap.kind, cap.pd)
-                    if key in seen:
+                    if key in seen and seen[key].slot != cap.slot:  # the same slot is CS005
                         self.report(cap.el.name_span, "CS011", f"Duplicate cap mapping of type '{cap.kind}'. Src PD: '{cap.pd}', dest PD: '{pd.name}'.",
                                     severity=WARNING, related=(Related(seen[key].el.name_span, "first granted here"),))
-                    else:
+                    elif key not in seen:
                         seen[key] = cap
                 src = s.pd_by_name.get(cap.pd) if cap.pd else None
                 if src is None:

@@ -265,7 +265,9 @@ class Checker:
                     self.report(span_of(end.el, "id"), "MK-G8", f"duplicate channel id: {end.id} in protection domain: '{pd.name}'",
                                 related=(Related(ids[end.id][0], "first used here"),), data={"fix": "next-free-id", "pd": pd.name, "space": "channel"})
             if pa is not None and pb is not None:
-                if a.pp and pa.priority >= pb.priority:
+                if a.pp and b.pp:
+                    pass  # cannot ppc bidirectionally (H7) says it
+                elif a.pp and pa.priority >= pb.priority:
                     self.ppc_priority(a, pa, pb)
                 elif b.pp and pb.priority >= pa.priority:
                     self.ppc_priority(b, pb, pa)
