@@ -59,6 +59,8 @@ class Analysis:
         self.diagnostics = diagnostics
         self.layout = layout
         self._lines = None
+        self._model = None
+        self._names = None
 
     @property
     def text(self) -> str:
@@ -73,6 +75,63 @@ class Analysis:
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == ERROR]
+
+    def model_of(self, el):
+        """The model object lowered from a syntax element (None if there is none)."""
+        if self._model is None:
+            self._model = _model_map(self.system)
+        return self._model.get(id(el))
+
+    @property
+    def names(self):
+        """Definitions and references of every name (`sdf_lsp.ide.index`), built on first use."""
+        if self._names is None:
+            from sdf_lsp.ide.index import build_index
+
+            self._names = build_index(self.doc.root)
+        return self._names
+
+
+def _model_map(system: System | None) -> dict:
+    out: dict = {}
+    if system is None:
+        return out
+
+    def put(obj):
+        out[id(obj.el)] = obj
+
+    for pd in system.pds:
+        put(pd)
+        for group in (pd.maps, pd.irqs, pd.ioports, pd.setvars):
+            for o in group:
+                put(o)
+        if pd.vm is not None:
+            put(pd.vm)
+            for o in pd.vm.vcpus:
+                put(o)
+            for o in pd.vm.maps:
+                put(o)
+        if pd.cspace is not None:
+            put(pd.cspace)
+            for o in pd.cspace.caps:
+                put(o)
+            for o in pd.cspace.reserves:
+                put(o)
+    for group in (system.mrs, system.channels, system.io_spaces, system.untypeds, system.cnodes, system.all_domains):
+        for o in group:
+            put(o)
+    for ch in system.channels:
+        for end in ch.ends:
+            out[id(end.el)] = (ch, end)
+    for ios in system.io_spaces:
+        for m in ios.iomaps:
+            put(m)
+    for doms in system.all_domains:
+        for d in doms.domains:
+            put(d)
+        for e in doms.schedule:
+            put(e)
+    return out
 
 
 def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding_error: str | None = None) -> Analysis:

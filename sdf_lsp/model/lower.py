@@ -720,6 +720,7 @@ class Lowerer:
             if size is not None and size % ps:
                 self.ve(el, "size is not a multiple of the page size", "MK-R7", span_of(el, "size"),
                         data={"fix": "round-up", "to": ps})
+                size = None  # unusable: checks that need the size skip this region
         elif prefill_path is None and el.attr("prefill_bootinfo") is None:
             self.ve(el, "size must be specified if memory region is not prefilled", "MK-R8", el.name_span,
                     data={"fix": "add-attribute", "attr": "size"})

@@ -24,17 +24,18 @@ class LineIndex:
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
 
-    def position(self, offset: int) -> tuple[int, int]:
-        """LSP (line, character) of an offset; character in UTF-16 code units."""
+    def position(self, offset: int, encoding: str = "utf-16") -> tuple[int, int]:
+        """LSP (line, character) of an offset; characters in UTF-16 code units unless the
+        client negotiated another encoding ("utf-8" bytes or "utf-32" code points)."""
         offset = max(0, min(offset, len(self.text)))
         line = self.line_of(offset)
         start = self.starts[line]
         seg = self.text[start:offset]
-        if seg.isascii():
+        if seg.isascii() or encoding == "utf-32":
             return line, offset - start
-        return line, len(seg) + sum(1 for ch in seg if ord(ch) > 0xFFFF)
+        return line, _units(seg, encoding)
 
-    def offset(self, line: int, character: int) -> int:
+    def offset(self, line: int, character: int, encoding: str = "utf-16") -> int:
         """Offset of an LSP position (clamped to the line, as LSP asks)."""
         if line < 0:
             return 0
@@ -47,16 +48,22 @@ class LineIndex:
         while content_end > start and self.text[content_end - 1] in "\r\n":
             content_end -= 1
         seg = self.text[start:content_end]
-        if seg.isascii():
+        if seg.isascii() or encoding == "utf-32":
             return start + min(max(character, 0), len(seg))
         units = 0
         for i, ch in enumerate(seg):
             if units >= character:
                 return start + i
-            units += 2 if ord(ch) > 0xFFFF else 1
+            units += _units(ch, encoding)
         return content_end
 
     def microkit_location(self, offset: int) -> tuple[int, int]:
         """1-based (row, col) as the Microkit tool prints it (col counts code points)."""
         line = self.line_of(offset)
         return line + 1, offset - self.starts[line] + 1
+
+
+def _units(seg: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(seg.encode("utf-8", "surrogatepass"))
+    return len(seg) + sum(1 for ch in seg if ord(ch) > 0xFFFF)

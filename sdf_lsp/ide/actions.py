@@ -1,0 +1,174 @@
+"""Quick fixes for diagnostics that carry a `data["fix"]` recipe."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from sdf_lsp.analysis import Analysis
+from sdf_lsp.diagnostics import Diagnostic
+from sdf_lsp.ide.completion import _lowest, channel_ids, child_ids
+from sdf_lsp.model import values
+from sdf_lsp.model.types import ProtectionDomain
+
+
+@dataclass
+class Fix:
+    title: str
+    edits: list[tuple[int, int, str]]  # (start, end, new text)
+    diagnostic: Diagnostic
+    preferred: bool = False
+
+
+def quick_fixes(analysis: Analysis, start: int, end: int) -> list[Fix]:
+    out: list[Fix] = []
+    for d in analysis.diagnostics:
+        if d.data is None or d.span.end < start or d.span.start > end:
+            continue
+        try:
+            out.extend(_fixes_for(analysis, d))
+        except (KeyError, ValueError, AttributeError, TypeError):
+            continue  # a recipe that no longer fits the text: offer nothing
+    return out
+
+
+def _element_at(analysis: Analysis, d: Diagnostic):
+    from sdf_lsp.ide.locate import element_at
+
+    return element_at(analysis.doc, d.span.start + 1 if d.span.end > d.span.start else d.span.start)
+
+
+def _insert_attr_edit(el, name: str, value: str) -> tuple[int, int, str]:
+    """Insert `name="value"` after the last attribute (or the tag name)."""
+    if el.attrs:
+        at = el.block.start + el.attrs[-1].e
+    else:
+        at = el.name_span.end
+    return (at, at, f' {name}="{value}"')
+
+
+def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
+    fix = d.data.get("fix")
+    text = analysis.text
+    value = text[d.span.start:d.span.end]
+    s = analysis.system
+    if fix == "nearest-name":
+        kind = d.data["kind"]
+        names = d.data.get("candidates") or analysis.names.names(kind)
+        close = difflib.get_close_matches(value, names, n=3, cutoff=0.4) or sorted(names)[:1]
+        return [Fix(f"Change to '{n}'", [(d.span.start, d.span.end, n)], d, i == 0) for i, n in enumerate(close)]
+    if fix == "round-up":
+        to = d.data["to"]
+        v = values.sdf_number(value)
+        up = -(-v // to) * to
+        return [Fix(f"Round up to {up:#x}", [(d.span.start, d.span.end, hex(up))], d, True)]
+    if fix == "power-of-two":
+        return [Fix(f"Round to {v}", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])]
+    if fix == "enum":
+        return [Fix(f"Change to '{v}'", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])]
+    if fix == "next-free-id":
+        pd = s.pd_by_name.get(d.data["pd"]) if s else None
+        if not isinstance(pd, ProtectionDomain):
+            return []
+        space = d.data["space"]
+        used = channel_ids(analysis, pd) if space == "channel" else child_ids(analysis, pd)
+        nxt = _lowest(used)
+        return [Fix(f"Use the next free id {nxt}", [(d.span.start, d.span.end, str(nxt))], d, True)] if nxt is not None else []
+    if fix == "add-attribute":
+        el = _element_at(analysis, d)
+        if el is None:
+            return []
+        attr = d.data["attr"]
+        return [Fix(f"Add {attr}=\"\"", [_insert_attr_edit(el, attr, "")], d, True)]
+    if fix == "remove-attribute":
+        el = _element_at(analysis, d)
+        a = el.attr(d.data["attr"].rpartition(":")[2]) if el is not None else None
+        if a is None:
+            return []
+        s0 = a.block.start + a.s
+        while s0 > 0 and text[s0 - 1] in " \t":
+            s0 -= 1
+        return [Fix(f"Remove attribute '{a.name}'", [(s0, a.block.start + a.e, "")], d)]
+    if fix == "add-program-image":
+        el = _element_at(analysis, d)
+        if el is None:
+            return []
+        name = d.data.get("pd") or "program"
+        indent = _indent_of(text, el.start)
+        if el.self_closing:
+            te = el.block.start + el.tag_end
+            new = f'>\n{indent}    <program_image path="{name}.elf" />\n{indent}</{el.name}>'
+            return [Fix("Add a <program_image>", [(te - 2, te, new)], d, True)]
+        te = el.block.start + el.tag_end
+        return [Fix("Add a <program_image>", [(te, te, f'\n{indent}    <program_image path="{name}.elf" />')], d, True)]
+    if fix == "free-slot":
+        el = _element_at(analysis, d)
+        pd = analysis.model_of(el.parent.parent) if el is not None and el.parent is not None else None
+        lay = analysis.layout.cspace(pd) if analysis.layout and isinstance(pd, ProtectionDomain) else None
+        if lay is None or lay.first_free is None:
+            return []
+        slot = str(lay.first_free)
+        a = el.attr("slot")
+        if a is None:
+            return [Fix(f"Use the next free slot {slot}", [_insert_attr_edit(el, "slot", slot)], d, True)]
+        return [Fix(f"Use the next free slot {slot}", [(a.value_span.start, a.value_span.end, slot)], d, True)]
+    if fix == "raise-size-bits":
+        el = _element_at(analysis, d)
+        cs = el
+        while cs is not None and cs.local != "cspace":
+            cs = cs.parent
+        if cs is None:
+            return []
+        bits = str(d.data["min_bits"])
+        a = cs.attr("size_bits")
+        edit = (a.value_span.start, a.value_span.end, bits) if a is not None else _insert_attr_edit(cs, "size_bits", bits)
+        return [Fix(f"Raise the root CNode to size_bits={bits}", [edit], d, True)]
+    if fix == "rename-attribute":
+        el = _element_at(analysis, d)
+        a = el.attr(d.data["from"]) if el is not None else None
+        if a is None:
+            return []
+        return [Fix(f"Use {d.data['to']}", [(a.name_span.start, a.name_span.end, d.data["to"])], d, True)]
+    if fix == "receive-all-untypeds":
+        return _receive_all_untypeds(analysis, d)
+    return []
+
+
+def _indent_of(text: str, offset: int) -> str:
+    line_start = text.rfind("\n", 0, offset) + 1
+    i = line_start
+    while i < offset and text[i] in " \t":
+        i += 1
+    return text[line_start:i]
+
+
+def _receive_all_untypeds(analysis: Analysis, d: Diagnostic) -> list[Fix]:
+    """`receive_all_untypeds="true"` -> a `<cnode post_capdl_untypeds>` granted to the PDs mapping the region."""
+    el = _element_at(analysis, d)
+    mr = analysis.model_of(el) if el is not None else None
+    if mr is None or el.local != "memory_region":
+        return []
+    a = el.attr("receive_all_untypeds")
+    text = analysis.text
+    s0 = a.block.start + a.s
+    while s0 > 0 and text[s0 - 1] in " \t":
+        s0 -= 1
+    edits = [(s0, a.block.start + a.e, ' prefill_bootinfo="post_capdl_untypeds"' if el.attr("prefill_bootinfo") is None else "")]
+    indent = _indent_of(text, el.start)
+    cnode = f'{indent}<cnode name="untypeds" size_bits="9" post_capdl_untypeds="true" />\n'
+    line_start = text.rfind("\n", 0, el.start) + 1
+    edits.append((line_start, line_start, cnode))
+    for m in mr.users:
+        pd = m.owner
+        if not isinstance(pd, ProtectionDomain):
+            continue
+        pdi = _indent_of(text, pd.el.start) + "    "
+        cap = f'<cap_cnode slot="{(analysis.layout.cspace(pd).first_free or 1)}" cnode_name="untypeds" />'
+        if pd.cspace is None:
+            te = pd.el.block.start + pd.el.tag_end
+            edits.append((te, te, f"\n{pdi}<cspace>{cap}</cspace>"))
+        else:
+            te = pd.cspace.el.block.start + pd.cspace.el.tag_end
+            edits.append((te, te, cap))
+        break
+    edits.sort(key=lambda e: e[0])
+    return [Fix("Convert to <cnode post_capdl_untypeds>", edits, d, True)]

@@ -1,0 +1,598 @@
+"""The language server: pygls wiring only. Features live in `sdf_lsp.ide` and answer from
+the newest analysis of the current text; this module translates to and from LSP.
+
+Concurrency: everything runs on the event loop. An edit re-scans the touched blocks at
+once; analysis is debounced, and a request waits for the analysis of the text it was
+made against, so no answer (and no published diagnostic) ever comes from an old version.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import logging
+import os
+import re
+import time
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from sdf_lsp import __version__
+from sdf_lsp.analysis import Analysis, Session
+from sdf_lsp.diagnostics import Diagnostic
+from sdf_lsp.files import SearchPathFiles
+from sdf_lsp.ide import actions, completion, hover, navigation, symbols
+from sdf_lsp.ide.env import Environment
+from sdf_lsp.ide.hover import cspace_table
+from sdf_lsp.model.lower import Context
+from sdf_lsp.model.types import ProtectionDomain
+from sdf_lsp.settings import DEFAULT, Settings, parse_settings
+
+log = logging.getLogger("sdf_lsp.server")
+
+DEBOUNCE = 0.08  # seconds between the last keystroke and the analysis
+_ROOT_SYSTEM = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[\w.-]+:)?system[\s>/]", re.S)
+
+
+class RequestFailed(JsonRpcException):
+    """LSP `RequestFailed` (-32803): a valid request the server refuses, e.g. a rename to a taken name."""
+
+    CODE = -32803
+
+
+class Document:
+    """One open SDF: its editing session, version and the pending analysis."""
+
+    def __init__(self, uri: str, text: str, version: int, ctx: Context, env: Environment, files: SearchPathFiles):
+        self.uri = uri
+        self.version = version
+        self.env = env
+        self.files = files
+        self.session = Session(text, ctx, files)
+        self.analysed_version: int | None = None
+        self.task: asyncio.Task | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.analysed_version != self.version
+
+
+class SdfLanguageServer(LanguageServer):
+    def __init__(self):
+        super().__init__("sdf-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.settings: Settings = DEFAULT
+        self.target, self.target_source_problem = DEFAULT.resolve(None)
+        self.ctx = Context(self.target)
+        self.docs: dict[str, Document] = {}
+        self.root: str | None = None
+        self.encoding = "utf-16"
+        self.snippets = True
+        self._workspace_symbols: dict[str, tuple[float, list]] = {}
+
+    # -- settings --------------------------------------------------------------------
+    def apply_settings(self, raw, announce: bool = True):
+        settings = parse_settings(raw)
+        problems = list(settings.problems)
+        warnings: list[str] = []
+        target, problem = settings.resolve(self.root, warn=warnings.append)
+        if problem:
+            problems.append(problem)
+        problems.extend(warnings)
+        self.settings = settings
+        self.target = target
+        self.ctx = Context(target, settings.dialect, settings.authority_hints)
+        for msg in problems:
+            log.warning("settings: %s", msg)
+            if announce:
+                self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
+        log.info("target: %s (%s), dialect %s", target.label, target.source, settings.dialect)
+        for doc in self.docs.values():
+            doc.env, doc.files = self.environment(doc.uri)
+            doc.session.ctx = self.ctx
+            doc.session.files = doc.files
+            doc.analysed_version = None
+            self.schedule(doc, 0)
+
+    def environment(self, uri: str) -> tuple[Environment, SearchPathFiles]:
+        """Search paths of a document: the configured ones, then the document's folder."""
+        paths = self.settings.paths(self.root)
+        path = uri_path(uri)
+        if path:
+            paths.append(os.path.dirname(path))
+        return Environment(paths), SearchPathFiles(paths)
+
+    # -- analysis ----------------------------------------------------------------------
+    def schedule(self, doc: Document, delay: float = DEBOUNCE):
+        if doc.task is not None and not doc.task.done():
+            doc.task.cancel()
+        doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
+
+    async def _analyse_later(self, doc: Document, delay: float):
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            self.analyse_now(doc)
+        except asyncio.CancelledError:
+            pass
+
+    def analyse_now(self, doc: Document) -> Analysis:
+        if not doc.stale and doc.session.analysis is not None:
+            return doc.session.analysis
+        version = doc.version
+        t0 = time.perf_counter()
+        try:
+            analysis = doc.session.analyse()
+        except Exception:  # the server never dies on input; report it and keep the text
+            log.exception("analysis of %s failed", doc.uri)
+            doc.session.replace(doc.session.text)
+            analysis = doc.session.analyse()
+        doc.analysed_version = version
+        log.debug("analysed %s v%s in %.1f ms", doc.uri, version, (time.perf_counter() - t0) * 1000)
+        self.publish(doc, analysis)
+        return analysis
+
+    def publish(self, doc: Document, analysis: Analysis):
+        if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
+            return
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in analysis.diagnostics]
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
+
+    async def current(self, uri: str) -> tuple[Document, Analysis] | None:
+        """The analysis of the newest text of a document (computed now if an edit is pending)."""
+        doc = self.docs.get(uri)
+        if doc is None:
+            return None
+        if doc.stale or doc.session.analysis is None:
+            if doc.task is not None and not doc.task.done():
+                doc.task.cancel()
+            self.analyse_now(doc)
+        return doc, doc.session.analysis
+
+    # -- conversions ---------------------------------------------------------------------
+    def pos(self, analysis: Analysis, offset: int) -> lsp.Position:
+        line, ch = analysis.lines.position(offset, self.encoding)
+        return lsp.Position(line=line, character=ch)
+
+    def rng(self, analysis: Analysis, start: int, end: int) -> lsp.Range:
+        return lsp.Range(start=self.pos(analysis, start), end=self.pos(analysis, end))
+
+    def offset(self, analysis: Analysis, position: lsp.Position) -> int:
+        return analysis.lines.offset(position.line, position.character, self.encoding)
+
+    def to_lsp_diagnostic(self, analysis: Analysis, d: Diagnostic, uri: str) -> lsp.Diagnostic:
+        related = [
+            lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=r.uri or uri, range=self.rng(analysis, r.span.start, r.span.end)), message=r.message)
+            for r in d.related if r.span is not None
+        ]
+        return lsp.Diagnostic(
+            range=self.rng(analysis, d.span.start, d.span.end),
+            severity=lsp.DiagnosticSeverity(d.severity),
+            code=d.code,
+            source="sdf-lsp",
+            message=d.message,
+            related_information=related or None,
+            tags=[lsp.DiagnosticTag(t) for t in d.tags] or None,
+            data=d.data,
+        )
+
+    def edit_for(self, analysis: Analysis, uri: str, edits) -> lsp.WorkspaceEdit:
+        return lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(range=self.rng(analysis, s, e), new_text=t) for s, e, t in edits]})
+
+
+server = SdfLanguageServer()
+
+
+def uri_path(uri: str) -> str | None:
+    if not uri.startswith("file:"):
+        return None
+    return to_fs_path(uri) or unquote(urlparse(uri).path)
+
+
+def is_sdf(uri: str, language_id: str | None, text: str) -> bool:
+    if uri.endswith(".system") or language_id == "sdf":
+        return True
+    return bool(_ROOT_SYSTEM.match(text[:4096]))
+
+
+def guarded(default=None):
+    """A feature that fails logs the error and answers `default`; the next request still works."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def inner(ls: SdfLanguageServer, params):
+            try:
+                return await fn(ls, params)
+            except (asyncio.CancelledError, JsonRpcException):
+                raise
+            except Exception:
+                log.exception("%s failed", fn.__name__)
+                return default
+        return inner
+    return wrap
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: SdfLanguageServer, params: lsp.InitializeParams):
+    folders = params.workspace_folders or []
+    root_uri = folders[0].uri if folders else params.root_uri
+    ls.root = uri_path(root_uri) if root_uri else params.root_path
+    ls.apply_settings(params.initialization_options or {}, announce=False)
+
+
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
+    ls.encoding = str(ls.server_capabilities.position_encoding or "utf-16")
+    caps = ls.client_capabilities.text_document
+    item = caps.completion.completion_item if caps and caps.completion else None
+    ls.snippets = bool(item and item.snippet_support)
+    for msg in ls.settings.problems:
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
+    ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info,
+                                               message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: SdfLanguageServer, params: lsp.DidChangeConfigurationParams):
+    settings = params.settings
+    if isinstance(settings, dict) and "sdf" not in settings and not any(k.startswith("sdf.") for k in settings):
+        settings = {"sdf": settings}
+    ls.apply_settings(settings or {})
+
+
+# -- document sync ---------------------------------------------------------------------------
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
+    item = params.text_document
+    if not is_sdf(item.uri, item.language_id, item.text):
+        return
+    env, files = ls.environment(item.uri)
+    doc = Document(item.uri, item.text, item.version, ls.ctx, env, files)
+    ls.docs[item.uri] = doc
+    ls.analyse_now(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
+    doc = ls.docs.get(params.text_document.uri)
+    if doc is None:
+        return
+    session = doc.session
+    for change in params.content_changes:
+        if isinstance(change, lsp.TextDocumentContentChangePartial):
+            from sdf_lsp.syntax.lines import LineIndex
+
+            lines = LineIndex(session.text)
+            start = lines.offset(change.range.start.line, change.range.start.character, ls.encoding)
+            end = lines.offset(change.range.end.line, change.range.end.character, ls.encoding)
+            try:
+                session.edit(start, max(start, end), change.text)
+            except Exception:
+                log.exception("incremental re-scan failed; scanning the whole text")
+                old = session.text
+                session.replace(old[:start] + change.text + old[max(start, end):])
+        else:
+            session.replace(change.text)
+    doc.version = params.text_document.version
+    ls.schedule(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: SdfLanguageServer, params: lsp.DidSaveTextDocumentParams):
+    doc = ls.docs.get(params.text_document.uri)
+    if doc is None:
+        return
+    doc.files.invalidate()  # prefill files may have changed on disk
+    doc.analysed_version = None
+    ls.analyse_now(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: SdfLanguageServer, params: lsp.DidCloseTextDocumentParams):
+    doc = ls.docs.pop(params.text_document.uri, None)
+    if doc is None:
+        return
+    if doc.task is not None:
+        doc.task.cancel()
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
+
+
+# -- features --------------------------------------------------------------------------------
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@guarded()
+async def on_hover(ls: SdfLanguageServer, params: lsp.HoverParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    found = hover.hover(a, ls.offset(a, params.position), doc.env)
+    if found is None:
+        return None
+    text, (s, e) = found
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=ls.rng(a, s, e))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["<", " ", '"', "/"]))
+@guarded(default=lsp.CompletionList(is_incomplete=False, items=[]))
+async def on_completion(ls: SdfLanguageServer, params: lsp.CompletionParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    items = completion.completion(a, ls.offset(a, params.position), doc.env, encoding=ls.encoding, snippets=ls.snippets)
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+@guarded()
+async def on_definition(ls: SdfLanguageServer, params: lsp.DefinitionParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    out = []
+    for t in navigation.definition(a, ls.offset(a, params.position), doc.env):
+        if t.path is None:
+            out.append(lsp.Location(uri=doc.uri, range=ls.rng(a, t.start, t.end)))
+        else:
+            p = lsp.Position(line=t.line, character=0)
+            out.append(lsp.Location(uri=from_fs_path(t.path), range=lsp.Range(start=p, end=p)))
+    return out or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+@guarded()
+async def on_references(ls: SdfLanguageServer, params: lsp.ReferenceParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    found = navigation.references(a, ls.offset(a, params.position), params.context.include_declaration)
+    return [lsp.Location(uri=doc.uri, range=ls.rng(a, s, e)) for s, e in found] or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+@guarded()
+async def on_highlight(ls: SdfLanguageServer, params: lsp.DocumentHighlightParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    return [
+        lsp.DocumentHighlight(range=ls.rng(a, s, e), kind=lsp.DocumentHighlightKind.Write if is_def else lsp.DocumentHighlightKind.Read)
+        for s, e, is_def in navigation.highlights(a, ls.offset(a, params.position))
+    ] or None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+@guarded()
+async def on_prepare_rename(ls: SdfLanguageServer, params: lsp.PrepareRenameParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    found = navigation.prepare_rename(a, ls.offset(a, params.position))
+    if found is None:
+        return None
+    s, e, name = found
+    return lsp.PrepareRenamePlaceholder(range=ls.rng(a, s, e), placeholder=name)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RENAME)
+@guarded()
+async def on_rename(ls: SdfLanguageServer, params: lsp.RenameParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    try:
+        edits = navigation.rename(a, ls.offset(a, params.position), params.new_name)
+    except navigation.RenameError as err:
+        raise RequestFailed(str(err))
+    return ls.edit_for(a, doc.uri, edits)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK)
+@guarded()
+async def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    return [lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path)
+            for s, e, path in navigation.document_links(a, doc.env)]
+
+
+_SYMBOL_KINDS = {
+    "pd": lsp.SymbolKind.Class, "vm": lsp.SymbolKind.Object, "mr": lsp.SymbolKind.Struct, "channel": lsp.SymbolKind.Event,
+    "domain": lsp.SymbolKind.Namespace, "untyped": lsp.SymbolKind.Array, "cnode": lsp.SymbolKind.Array, "io": lsp.SymbolKind.Interface,
+}
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@guarded()
+async def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+
+    def conv(sym: symbols.Symbol) -> lsp.DocumentSymbol:
+        return lsp.DocumentSymbol(name=sym.name, detail=sym.detail or None, kind=_SYMBOL_KINDS[sym.kind],
+                                  range=ls.rng(a, sym.start, sym.end), selection_range=ls.rng(a, sym.sel_start, sym.sel_end),
+                                  children=[conv(c) for c in sym.children] or None)
+
+    return [conv(s) for s in symbols.document_symbols(a)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+@guarded()
+async def on_folding(ls: SdfLanguageServer, params: lsp.FoldingRangeParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    _, a = cur
+    return [lsp.FoldingRange(start_line=s, end_line=e, kind=lsp.FoldingRangeKind.Comment if k == "comment" else lsp.FoldingRangeKind.Region)
+            for s, e, k in symbols.folding_ranges(a)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
+@guarded()
+async def on_inlay_hint(ls: SdfLanguageServer, params: lsp.InlayHintParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    _, a = cur
+    start, end = ls.offset(a, params.range.start), ls.offset(a, params.range.end)
+    return [lsp.InlayHint(position=ls.pos(a, h.offset), label=h.label, padding_left=True, tooltip=h.tooltip)
+            for h in symbols.inlay_hints(a, start, end)]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+@guarded()
+async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
+    cur = await ls.current(params.text_document.uri)
+    if cur is None:
+        return None
+    doc, a = cur
+    start, end = ls.offset(a, params.range.start), ls.offset(a, params.range.end)
+    out = []
+    for fix in actions.quick_fixes(a, start, end):
+        out.append(lsp.CodeAction(
+            title=fix.title,
+            kind=lsp.CodeActionKind.QuickFix,
+            diagnostics=[ls.to_lsp_diagnostic(a, fix.diagnostic, doc.uri)],
+            is_preferred=fix.preferred or None,
+            edit=ls.edit_for(a, doc.uri, fix.edits),
+        ))
+    return out
+
+
+@server.feature(lsp.WORKSPACE_SYMBOL)
+@guarded()
+async def on_workspace_symbol(ls: SdfLanguageServer, params: lsp.WorkspaceSymbolParams):
+    query = params.query.lower()
+    out = []
+    for path, syms in workspace_symbols(ls):
+        uri = from_fs_path(path)
+        for name, kind, line, ch, end_ch in syms:
+            if query in name.lower():
+                r = lsp.Range(start=lsp.Position(line=line, character=ch), end=lsp.Position(line=line, character=end_ch))
+                out.append(lsp.WorkspaceSymbol(name=name, kind=_SYMBOL_KINDS[kind], location=lsp.Location(uri=uri, range=r),
+                                               container_name=os.path.basename(path)))
+    return out[:500]
+
+
+def workspace_symbols(ls: SdfLanguageServer):
+    """PD, memory region and domain names of every `*.system` file in the workspace (open
+    documents from their current text, others from disk, cached by modification time)."""
+    from sdf_lsp.ide.index import build_index
+    from sdf_lsp.syntax.lines import LineIndex
+    from sdf_lsp.syntax.scanner import parse
+
+    open_paths = {uri_path(u): d for u, d in ls.docs.items()}
+    files = []
+    if ls.root and os.path.isdir(ls.root):
+        for dirpath, dirnames, filenames in os.walk(ls.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "build")]
+            files.extend(os.path.join(dirpath, f) for f in filenames if f.endswith(".system"))
+            if len(files) > 2000:
+                break
+    files.extend(p for p in open_paths if p and p not in files)
+    for path in files:
+        doc = open_paths.get(path)
+        if doc is not None and doc.session.analysis is not None:
+            a = doc.session.analysis
+            yield path, _symbols_of(a.names, a.lines, ls.encoding)
+            continue
+        try:
+            mtime = os.path.getmtime(path)
+        except OSError:
+            continue
+        hit = ls._workspace_symbols.get(path)
+        if hit is None or hit[0] != mtime:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            d = parse(text)
+            hit = (mtime, _symbols_of(build_index(d.root), LineIndex(text), ls.encoding))
+            ls._workspace_symbols[path] = hit
+        yield path, hit[1]
+
+
+def _symbols_of(index, lines, encoding) -> list:
+    out = []
+    for (kind, name), attrs in index.definitions.items():
+        if kind not in ("pd", "mr", "domain", "untyped", "cnode", "vm"):
+            continue
+        a = attrs[0]
+        line, ch = lines.position(a.value_span.start, encoding)
+        _, end_ch = lines.position(a.value_span.end, encoding)
+        out.append((name, kind, line, ch, end_ch))
+    return out
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _command_args(args) -> dict:
+    """Commands take one object argument; positional [uri, pd] is accepted too."""
+    if not args:
+        return {}
+    first = args[0]
+    if isinstance(first, dict):
+        return first
+    keys = ("uri", "pd")
+    return {k: v for k, v in zip(keys, args)}
+
+
+@server.command("sdf.describeTarget")
+def describe_target(ls: SdfLanguageServer, *args):
+    t = ls.target
+    return {"label": t.label, "arch": t.arch, "board": t.board, "config": t.config, "source": t.source,
+            "dialect": ls.settings.dialect}
+
+
+@server.command("sdf.showCSpace")
+async def show_cspace(ls: SdfLanguageServer, *args):
+    a = _command_args(args)
+    uri, pd_name = a.get("uri"), a.get("pd")
+    cur = await ls.current(uri) if uri else None
+    if cur is None:
+        raise JsonRpcInvalidParams(f"document {uri!r} is not open")
+    doc, analysis = cur
+    system = analysis.system
+    if system is None or analysis.layout is None:
+        raise RequestFailed("the document has no <system> to analyse")
+    pd = system.pd_by_name.get(pd_name) if pd_name else None
+    if pd is None and "position" in a:
+        pos = a["position"]
+        from sdf_lsp.ide.locate import element_at
+
+        el = element_at(analysis.doc, ls.offset(analysis, lsp.Position(line=pos["line"], character=pos["character"])))
+        while el is not None and el.local != "protection_domain":
+            el = el.parent
+        obj = analysis.model_of(el) if el is not None else None
+        pd = obj if isinstance(obj, ProtectionDomain) else None
+    if pd is None:
+        names = ", ".join(p.name for p in system.pds if p.name)
+        raise RequestFailed(f"no protection domain {pd_name!r} (known: {names})" if pd_name else "put the cursor in a protection domain")
+    return cspace_table(analysis.layout.cspace(pd))
+
+
+def run(tcp: str | None = None, log_file: str | None = None) -> int:
+    logging.basicConfig(filename=log_file, level=logging.INFO if log_file else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Large SDFs keep hundreds of thousands of syntax objects alive: collect the
+    # young generations less often so a keystroke does not pay for a full sweep.
+    gc.set_threshold(50_000, 20, 20)
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
