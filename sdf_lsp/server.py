@@ -584,6 +584,15 @@ async def show_cspace(ls: SdfLanguageServer, *args):
     return cspace_table(analysis.layout.cspace(pd))
 
 
+@server.command("sdf.documentText")
+def document_text(ls: SdfLanguageServer, *args):
+    """The server's copy of a document and its version (for bug reports and sync checks)."""
+    doc = ls.docs.get(_command_args(args).get("uri"))
+    if doc is None:
+        raise JsonRpcInvalidParams("document is not open")
+    return {"version": doc.version, "text": doc.session.text}
+
+
 def run(tcp: str | None = None, log_file: str | None = None) -> int:
     logging.basicConfig(filename=log_file, level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

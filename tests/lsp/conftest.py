@@ -49,6 +49,7 @@ def find(text: str, needle: str, nth: int = 0, delta: int = 0) -> T.Position:
 
 async def open_text(client: LanguageClient, uri: str, text: str, version: int = 1, language_id: str = "sdf"):
     """Open a document and return the diagnostics published for it."""
+    client.published.pop(uri, None)  # a re-opened document starts its versions again
     waiting = wait_version(client, uri, version)
     client.text_document_did_open(
         T.DidOpenTextDocumentParams(text_document=T.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text))

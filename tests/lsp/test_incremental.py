@@ -1,0 +1,101 @@
+"""Many incremental edits: the server's text and diagnostics always equal a fresh open."""
+from hypothesis import HealthCheck, given, settings, strategies as st
+from lsprotocol import types as T
+
+from .conftest import EXAMPLES, change, client, edit, open_text, pos  # noqa: F401
+from sdf_lsp.syntax.lines import LineIndex
+
+ECHO = (EXAMPLES / "echo" / "echo.system").read_text()
+URI = "file:///tmp/incremental.system"
+FRESH = "file:///tmp/fresh.system"
+
+
+def key(diags):
+    return sorted((d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.code, d.message)
+                  for d in diags)
+
+
+async def server_text(client, uri):
+    res = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.documentText", arguments=[{"uri": uri}]))
+    return res["text"]
+
+
+async def fresh_diagnostics(client, text, version):
+    diags = await open_text(client, FRESH, text, version)
+    client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=T.TextDocumentIdentifier(uri=FRESH)))
+    return diags
+
+
+def position_of(text, offset):
+    line, ch = LineIndex(text).position(offset)
+    return pos(line, ch)
+
+
+async def test_typing_a_pd_character_by_character(client):
+    text = ECHO
+    await open_text(client, URI, text)
+    at = text.index("    <channel>")
+    snippet = '    <protection_domain name="typed" priority="10">\n        <program_image path="typed.elf" />\n    </protection_domain>\n'
+    version = 1
+    for ch in snippet:
+        version += 1
+        p = position_of(text, at)
+        text = text[:at] + ch + text[at:]
+        at += 1
+        await change(client, URI, version, [edit(p, p, ch)], wait=False)
+    diags = await change(client, URI, version + 1, [])
+    assert await server_text(client, URI) == text
+    assert key(diags) == key(await fresh_diagnostics(client, text, 1))
+
+
+async def test_delete_half_and_paste_back(client):
+    text = ECHO
+    await open_text(client, URI, text)
+    half = len(text) // 2
+    removed = text[half:]
+    d1 = await change(client, URI, 2, [edit(position_of(text, half), position_of(text, len(text)), "")])
+    assert d1, "a truncated document is an error"
+    assert await server_text(client, URI) == text[:half]
+    p = position_of(text[:half], half)
+    d2 = await change(client, URI, 3, [edit(p, p, removed)])
+    assert await server_text(client, URI) == text
+    assert key(d2) == key(await fresh_diagnostics(client, text, 1))
+
+
+async def test_stale_versions_are_never_published(client):
+    text = ECHO
+    await open_text(client, URI, text)
+    at = text.index('priority="', text.index('name="client"')) + len('priority="')
+    for v in range(2, 12):
+        new = f"{v % 10}00"
+        await change(client, URI, v, [edit(position_of(text, at), position_of(text, at + 3), new)], wait=False)
+        text = text[:at] + new + text[at + 3:]
+    await change(client, URI, 12, [])
+    versions = [v for v, _ in client.published[URI]]
+    assert versions == sorted(versions) and versions[-1] == 12
+    assert len(versions) < 12  # debounced: not one analysis per keystroke
+    assert await server_text(client, URI) == text
+
+
+edits = st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 30),
+                           st.sampled_from(["", "<", ">", "/>", '"', "x", "\n", "<map mr=\"tx_ring\" vaddr=\"0x5000000\" />",
+                                            "</protection_domain>", "é", "😀", " id=\"3\""])),
+                 min_size=1, max_size=6)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=edits)
+async def test_random_edits_equal_fresh_open(client, batch):
+    text = ECHO
+    await open_text(client, URI, text)
+    version = 1
+    for start, length, ins in batch:
+        a = min(start, len(text))
+        b = min(len(text), a + length)
+        version += 1
+        await change(client, URI, version, [edit(position_of(text, a), position_of(text, b), ins)], wait=False)
+        text = text[:a] + ins + text[b:]
+    diags = await change(client, URI, version + 1, [])
+    assert await server_text(client, URI) == text
+    assert key(diags) == key(await fresh_diagnostics(client, text, 1))
+    client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=T.TextDocumentIdentifier(uri=URI)))
