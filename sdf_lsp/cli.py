@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check SDF files and print every diagnostic")
     _target_args(c)
     c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("-v", "--verbose", action="store_true", help="text format: also print information and hint diagnostics")
     c.add_argument("files", nargs="+", metavar="FILE")
 
     s = sub.add_parser("serve", help="run the language server (stdio)")
@@ -82,8 +83,14 @@ def check_file(path: str, ctx, search_paths: list[str]):
         text, enc = read_sdf(path)
     except OSError as err:
         return None, None, f"cannot read '{path}': {err.strerror or err}"
-    files = SearchPathFiles(search_paths)
-    return text, analyse(text, ctx, files, encoding_error=enc), None
+    from sdf_lsp.ide.env import Environment
+    from sdf_lsp.ide.env_checks import program_diagnostics
+
+    analysis = analyse(text, ctx, SearchPathFiles(search_paths), encoding_error=enc)
+    extra = program_diagnostics(analysis, Environment(search_paths))
+    if extra:
+        analysis.diagnostics = sorted(analysis.diagnostics + extra, key=lambda d: (d.span.start, d.span.end))
+    return text, analysis, None
 
 
 def diagnostic_json(file: str, analysis, d) -> dict:
@@ -122,14 +129,19 @@ def cmd_check(args) -> int:
         json.dump(results, sys.stdout, indent=None)
         sys.stdout.write("\n")
     else:
-        for r in results:
+        shown = [r for r in results if args.verbose or r["severity"] in ("error", "warning")]
+        for r in shown:
             start = r["range"]["start"]
             print(f"{r['file']}:{start['line'] + 1}:{start['character'] + 1}: {r['severity']}: {r['message']} [{r['code']}]")
             for rel in r.get("related", ()):
                 rs = rel["range"]["start"]
                 print(f"    {rel['file']}:{rs['line'] + 1}:{rs['character'] + 1}: note: {rel['message']}")
-        if not results:
-            print(f"{', '.join(args.files)}: no problems ({target.label})", file=sys.stderr)
+        hidden = len(results) - len(shown)
+        note = f"; {hidden} information diagnostic{'s' if hidden != 1 else ''} not shown (--verbose)" if hidden else ""
+        if not shown:
+            print(f"{', '.join(args.files)}: no problems ({target.label}){note}", file=sys.stderr)
+        elif note:
+            print(note[2:], file=sys.stderr)
     return 1 if any_error else 0
 
 

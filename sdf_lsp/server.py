@@ -27,6 +27,7 @@ from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import SearchPathFiles
 from sdf_lsp.ide import actions, completion, hover, navigation, symbols
 from sdf_lsp.ide.env import Environment
+from sdf_lsp.ide.env_checks import program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
@@ -55,6 +56,7 @@ class Document:
         self.session = Session(text, ctx, files)
         self.analysed_version: int | None = None
         self.task: asyncio.Task | None = None
+        self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
 
     @property
     def stale(self) -> bool:
@@ -130,6 +132,11 @@ class SdfLanguageServer(LanguageServer):
             log.exception("analysis of %s failed", doc.uri)
             doc.session.replace(doc.session.text)
             analysis = doc.session.analyse()
+        try:
+            doc.program_diagnostics = program_diagnostics(analysis, doc.env)
+        except Exception:
+            log.exception("reading the program images of %s failed", doc.uri)
+            doc.program_diagnostics = []
         doc.analysed_version = version
         log.debug("analysed %s v%s in %.1f ms", doc.uri, version, (time.perf_counter() - t0) * 1000)
         self.publish(doc, analysis)
@@ -138,7 +145,7 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
-        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in analysis.diagnostics]
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in analysis.diagnostics + doc.program_diagnostics]
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
 
     async def current(self, uri: str) -> tuple[Document, Analysis] | None:
