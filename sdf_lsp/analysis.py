@@ -216,10 +216,18 @@ class Session:
         self.files = files or NoFiles()
         self.doc = parse(text)
         self.analysis: Analysis | None = None
+        self._lines: LineIndex | None = None
 
     @property
     def text(self) -> str:
         return self.doc.text
+
+    @property
+    def lines(self) -> LineIndex:
+        """Positions in the current text (shared with the analysis of that text)."""
+        if self._lines is None or self._lines.text is not self.doc.text:
+            self._lines = LineIndex(self.doc.text)
+        return self._lines
 
     def edit(self, start: int, end: int, new_text: str):
         """Replace text[start:end] (offsets) and re-scan what the edit touched."""
@@ -228,8 +236,11 @@ class Session:
         self.doc = reparse(self.doc, text, start, end, len(new_text))
 
     def replace(self, text: str):
+        self.analysis = None  # drop the old tree before building the new one (peak memory)
+        self.doc = None
         self.doc = parse(text)
 
     def analyse(self) -> Analysis:
         self.analysis = analyse(self.doc, self.ctx, self.files)
+        self.analysis._lines = self.lines
         return self.analysis

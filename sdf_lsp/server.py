@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from sdf_lsp import __version__
@@ -35,7 +36,7 @@ from sdf_lsp.settings import DEFAULT, Settings, parse_settings
 
 log = logging.getLogger("sdf_lsp.server")
 
-DEBOUNCE = 0.08  # seconds between the last keystroke and the analysis
+DEBOUNCE_MIN, DEBOUNCE_MAX = 0.005, 0.15  # seconds; scaled to how long an analysis of the document takes
 _ROOT_SYSTEM = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[\w.-]+:)?system[\s>/]", re.S)
 
 
@@ -57,15 +58,37 @@ class Document:
         self.analysed_version: int | None = None
         self.task: asyncio.Task | None = None
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
+        self.last_duration = 0.0  # seconds the last analysis took
 
     @property
     def stale(self) -> bool:
         return self.analysed_version != self.version
 
 
+class SdfProtocol(LanguageServerProtocol):
+    """Documents are kept by the server's sessions (which re-scan only what an edit
+    touched), so pygls does not keep a second copy of every text."""
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
 class SdfLanguageServer(LanguageServer):
     def __init__(self):
-        super().__init__("sdf-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("sdf-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=SdfProtocol)
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
@@ -74,6 +97,7 @@ class SdfLanguageServer(LanguageServer):
         self.encoding = "utf-16"
         self.snippets = True
         self._workspace_symbols: dict[str, tuple[float, list]] = {}
+        self._gc_task: asyncio.Task | None = None
 
     # -- settings --------------------------------------------------------------------
     def apply_settings(self, raw, announce: bool = True):
@@ -108,9 +132,11 @@ class SdfLanguageServer(LanguageServer):
         return Environment(paths), SearchPathFiles(paths)
 
     # -- analysis ----------------------------------------------------------------------
-    def schedule(self, doc: Document, delay: float = DEBOUNCE):
+    def schedule(self, doc: Document, delay: float | None = None):
         if doc.task is not None and not doc.task.done():
             doc.task.cancel()
+        if delay is None:  # scaled to the analysis time: bursts of typing coalesce, small files stay instant
+            delay = min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
         doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
 
     async def _analyse_later(self, doc: Document, delay: float):
@@ -138,9 +164,25 @@ class SdfLanguageServer(LanguageServer):
             log.exception("reading the program images of %s failed", doc.uri)
             doc.program_diagnostics = []
         doc.analysed_version = version
-        log.debug("analysed %s v%s in %.1f ms", doc.uri, version, (time.perf_counter() - t0) * 1000)
+        doc.last_duration = time.perf_counter() - t0
+        log.debug("analysed %s v%s in %.1f ms", doc.uri, version, doc.last_duration * 1000)
         self.publish(doc, analysis)
+        self.collect_when_idle()
         return analysis
+
+    def collect_when_idle(self, delay: float = 1.0):
+        """Free replaced syntax trees (they hold reference cycles) once edits pause."""
+        if self._gc_task is not None and not self._gc_task.done():
+            self._gc_task.cancel()
+
+        async def later():
+            try:
+                await asyncio.sleep(delay)
+                gc.collect()
+            except asyncio.CancelledError:
+                pass
+
+        self._gc_task = asyncio.get_event_loop().create_task(later())
 
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
@@ -271,9 +313,7 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
     session = doc.session
     for change in params.content_changes:
         if isinstance(change, lsp.TextDocumentContentChangePartial):
-            from sdf_lsp.syntax.lines import LineIndex
-
-            lines = LineIndex(session.text)
+            lines = session.lines
             start = lines.offset(change.range.start.line, change.range.start.character, ls.encoding)
             end = lines.offset(change.range.end.line, change.range.end.character, ls.encoding)
             try:
@@ -306,6 +346,7 @@ def did_close(ls: SdfLanguageServer, params: lsp.DidCloseTextDocumentParams):
     if doc.task is not None:
         doc.task.cancel()
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
+    ls.collect_when_idle(0)
 
 
 # -- features --------------------------------------------------------------------------------
@@ -604,7 +645,8 @@ def run(tcp: str | None = None, log_file: str | None = None) -> int:
     logging.basicConfig(filename=log_file, level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Large SDFs keep hundreds of thousands of syntax objects alive: collect the
-    # young generations less often so a keystroke does not pay for a full sweep.
+    # young generations less often so a keystroke does not pay for a full sweep,
+    # and collect everything when the user pauses (`collect_when_idle`).
     gc.set_threshold(50_000, 20, 20)
     if tcp:
         host, _, port = tcp.rpartition(":")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import accumulate
 
 _BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -17,8 +18,12 @@ class LineIndex:
 
     def __init__(self, text: str):
         self.text = text
-        starts = [0]
-        starts.extend(m.end() for m in _BREAK.finditer(text))
+        if "\r" in text:
+            starts = [0]
+            starts.extend([m.end() for m in _BREAK.finditer(text)])
+        else:  # the common case, done by C loops: line k starts after k newlines and the lines before it
+            starts = [0, *accumulate(map((1).__add__, map(len, text.split("\n"))))]
+            starts.pop()
         self.starts = starts
 
     def line_of(self, offset: int) -> int:
