@@ -38,6 +38,9 @@ def median_ms(fn, repeat: int) -> float:
 
 
 def main() -> int:
+    import gc
+
+    gc.disable()  # as `sdf-lsp check` and the server do while analysing
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()

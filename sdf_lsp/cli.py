@@ -108,8 +108,11 @@ def diagnostic_json(file: str, analysis, d) -> dict:
 
 
 def cmd_check(args) -> int:
+    import gc
+
     from sdf_lsp.model.lower import Context
 
+    gc.disable()  # a one-shot run: the cyclic collector would only re-scan the trees being built
     target = resolve_target_from_args(args)
     ctx = Context(target, args.dialect, not args.no_authority_hints)
     results = []

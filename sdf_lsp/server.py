@@ -152,12 +152,15 @@ class SdfLanguageServer(LanguageServer):
             return doc.session.analysis
         version = doc.version
         t0 = time.perf_counter()
+        gc.disable()  # the cyclic collector would re-scan the whole tree while it grows; see collect_when_idle
         try:
             analysis = doc.session.analyse()
         except Exception:  # the server never dies on input; report it and keep the text
             log.exception("analysis of %s failed", doc.uri)
             doc.session.replace(doc.session.text)
             analysis = doc.session.analyse()
+        finally:
+            gc.enable()
         try:
             doc.program_diagnostics = program_diagnostics(analysis, doc.env)
         except Exception:
@@ -300,7 +303,11 @@ def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
     if not is_sdf(item.uri, item.language_id, item.text):
         return
     env, files = ls.environment(item.uri)
-    doc = Document(item.uri, item.text, item.version, ls.ctx, env, files)
+    gc.disable()
+    try:
+        doc = Document(item.uri, item.text, item.version, ls.ctx, env, files)
+    finally:
+        gc.enable()
     ls.docs[item.uri] = doc
     ls.analyse_now(doc)
 
@@ -310,8 +317,18 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
     doc = ls.docs.get(params.text_document.uri)
     if doc is None:
         return
+    gc.disable()
+    try:
+        apply_changes(ls, doc, params.content_changes)
+    finally:
+        gc.enable()
+    doc.version = params.text_document.version
+    ls.schedule(doc)
+
+
+def apply_changes(ls: SdfLanguageServer, doc: Document, changes):
     session = doc.session
-    for change in params.content_changes:
+    for change in changes:
         if isinstance(change, lsp.TextDocumentContentChangePartial):
             lines = session.lines
             start = lines.offset(change.range.start.line, change.range.start.character, ls.encoding)
@@ -324,8 +341,6 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
                 session.replace(old[:start] + change.text + old[max(start, end):])
         else:
             session.replace(change.text)
-    doc.version = params.text_document.version
-    ls.schedule(doc)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)

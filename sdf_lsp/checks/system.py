@@ -190,14 +190,15 @@ class Checker:
                 pd = by_name.get(end.pd) if end.pd else None
                 if pd is None or end.setvar_id is None:
                     continue
-                a = end.el.attr("setvar_id")
                 mine = channel_symbols.setdefault(id(pd), {})
                 first = pd.symbols.get(end.setvar_id) or mine.get(end.setvar_id)
                 if first is not None:
-                    self.report(a.value_span, "MK-H8", f"setvar on symbol '{end.setvar_id}' already exists on element 'channel'",
-                                related=(Related(first[1], "first set here"),) if first[1] else ())
+                    _, first_el, first_attr = first
+                    self.report(span_of(end.el, "setvar_id"), "MK-H8",
+                                f"setvar on symbol '{end.setvar_id}' already exists on element 'channel'",
+                                related=(Related(span_of(first_el, first_attr), "first set here"),))
                 else:
-                    mine[end.setvar_id] = ("channel id", a.value_span)
+                    mine[end.setvar_id] = ("channel id", end.el, "setvar_id")
 
     def cap_refs(self):
         s = self.sys

@@ -39,7 +39,8 @@ def program_diagnostics(analysis: Analysis, env: Environment) -> list[Diagnostic
                 continue
             img = sym_img
         images[id(pd)] = img
-        for sym, (kind, span) in pd.symbols.items():
+        for sym, (kind, sym_el, sym_attr) in pd.symbols.items():
+            span = span_of(sym_el, sym_attr)
             try:
                 _, size = img.find_symbol(sym)
             except ElfError as err:

@@ -83,50 +83,49 @@ class Lowerer:
         )
 
     def required(self, el: Element, attr: str) -> str | None:
-        a = el.attr(attr)
-        if a is None:
+        v = el.get(attr)
+        if v is None:
             self.missing(el, attr)
-            return None
-        return a.value
+        return v
 
     def number(self, el: Element, attr: str, default=None, on: Element | None = None):
         """An SDF number (`sdf_parse_number`): NUM error text on failure."""
-        a = el.attr(attr)
-        if a is None:
+        v = el.get(attr)
+        if v is None:
             return default
         try:
-            return values.sdf_number(a.value)
+            return values.sdf_number(v)
         except values.ValueError_ as err:
             tag = (on or el).local
-            self.report(a.value_span, "MK-NUM", f"failed to parse integer '{a.value}' on element '{tag}': {err}")
+            self.report(span_of(el, attr), "MK-NUM", f"failed to parse integer '{v}' on element '{tag}': {err}")
             return None
 
     def decimal(self, el: Element, attr: str, signed: bool = True, default=None):
         """A decimal-only attribute that upstream parses with `unwrap()` (a crash on anything else)."""
-        a = el.attr(attr)
-        if a is None:
+        v = el.get(attr)
+        if v is None:
             return default
         try:
-            return values.rust_int(a.value, signed=signed)
+            return values.rust_int(v, signed=signed)
         except values.ValueError_:
             hint = ""
-            if a.value.replace("_", "").startswith("0x") or "_" in a.value:
+            if v.replace("_", "").startswith("0x") or "_" in v:
                 hint = " (hex and '_' are not accepted here)"
             kind = "a decimal integer" if signed else "a non-negative decimal integer"
             self.report(
-                a.value_span,
+                span_of(el, attr),
                 "SDF001",
-                f"'{attr}' on element '{el.local}' must be {kind}, got '{a.value}'{hint}; the Microkit 2.3 tool crashes on this value",
+                f"'{attr}' on element '{el.local}' must be {kind}, got '{v}'{hint}; the Microkit 2.3 tool crashes on this value",
             )
             return None
 
     def boolean(self, el: Element, attr: str, default: bool, code: str, msg: str | None = None) -> bool:
-        a = el.attr(attr)
-        if a is None:
+        raw = el.get(attr)
+        if raw is None:
             return default
-        v = values.parse_bool(a.value)
+        v = values.parse_bool(raw)
         if v is None:
-            self.ve(el, msg or f"{attr} must be 'true' or 'false'", code, a.value_span, data={"fix": "enum", "values": ["true", "false"]})
+            self.ve(el, msg or f"{attr} must be 'true' or 'false'", code, span_of(el, attr), data={"fix": "enum", "values": ["true", "false"]})
             return default
         return v
 
@@ -134,11 +133,12 @@ class Lowerer:
         """ATTR: every attribute outside the allow-list (upstream reports the first only).
         Extension attributes in the microkit-2.3 dialect are EX001."""
         elem_name = elem_name or el.local
-        for a in el.attrs:
-            if a.name == "xmlns" or a.name.startswith("xmlns:"):
+        for name, _ in el.raw:
+            if name in allowed or name == "xmlns" or name.startswith("xmlns:"):
                 continue
-            if a.local in allowed:
+            if ":" in name and name.rpartition(":")[2] in allowed:
                 continue
+            a = next(a for a in el.attrs if a.name == name)
             msg = f"invalid attribute '{a.local}' on element '{el.local}'"
             if not self.ctx.extended and schema.is_extension_attr(elem_name, a.local):
                 self.report(a.name_span, "EX001", msg + EXT_SUFFIX, tags=())
@@ -147,22 +147,21 @@ class Lowerer:
 
     def symbol(self, pd_symbols: dict, el: Element, attr: str, code: str = "MK-SETVAR", on: Element | None = None, kind: str = ""):
         """Register a setvar symbol of a PD; a duplicate is upstream's `setvar on symbol ... already exists`."""
-        a = el.attr(attr)
-        if a is None:
+        sym = el.get(attr)
+        if sym is None:
             return None
-        sym = a.value
         if sym in pd_symbols:
-            first = pd_symbols[sym][1]
+            _, first_el, first_attr = pd_symbols[sym]
             self.ve(
                 el,
                 f"setvar on symbol '{sym}' already exists",
                 code,
-                a.value_span,
-                related=(Related(first, "first set here"),) if first is not None else (),
+                span_of(el, attr),
+                related=(Related(span_of(first_el, first_attr), "first set here"),),
                 on=on,
             )
         else:
-            pd_symbols[sym] = (kind or attr, a.value_span)
+            pd_symbols[sym] = (kind or attr, el, attr)
         return sym
 
     def ext_element(self, el: Element, upstream_msg: str, code: str = "EX001"):
@@ -182,7 +181,7 @@ class Lowerer:
         pd = ProtectionDomain(el, name)
         pd.parent = parent
         if is_child:
-            if el.attr("id") is None:
+            if not el.has("id"):
                 self.missing(el, "id")
             else:
                 pd.id = self.number(el, "id")
@@ -193,8 +192,8 @@ class Lowerer:
                 el,
                 f"budget ({budget}) must be less than, or equal to, period ({period})",
                 "MK-P5",
-                span_of(el, "budget") if el.attr("budget") is not None else span_of(el, "period"),
-                related=(Related(span_of(el, "period"), "period"),) if el.attr("period") is not None else (),
+                span_of(el, "budget") if el.has("budget") else span_of(el, "period"),
+                related=(Related(span_of(el, "period"), "period"),) if el.has("period") else (),
             )
         pd.budget = budget if budget is not None else 1000
         pd.period = period if period is not None else pd.budget
@@ -274,7 +273,7 @@ class Lowerer:
             elif tag == "protection_domain":
                 sub = self.pd(child, pd)
                 pd.children.append(sub)
-                if child.attr("setvar_id") is not None:
+                if child.has("setvar_id"):
                     sub.setvar_id = self.symbol(symbols, child, "setvar_id", kind="child id")
             elif tag == "virtual_machine":
                 if not self.target.hypervisor:
@@ -335,7 +334,7 @@ class Lowerer:
         self.check_attrs(el, allowed)
         mr = self.required(el, "mr")
         vaddr = None
-        if el.attr("vaddr") is None:
+        if not el.has("vaddr"):
             self.missing(el, "vaddr")
         else:
             vaddr = self.number(el, "vaddr")
@@ -343,18 +342,19 @@ class Lowerer:
                 self.ve(el, f"vaddr ({vaddr:#x}) must be less than {max_vaddr:#x}", "MK-M4", span_of(el, "vaddr"))
                 vaddr = None
         perms = el.get("perms", "rw")
-        pa = el.attr("perms")
-        if any(c not in "rwx" for c in perms):
-            self.ve(el, "perms must only be a combination of 'r', 'w', and 'x'", "MK-M5", pa.value_span, data={"fix": "enum", "values": ["r", "rw", "rx", "rwx"]})
+        if perms.strip("rwx"):
+            self.ve(el, "perms must only be a combination of 'r', 'w', and 'x'", "MK-M5", span_of(el, "perms"),
+                    data={"fix": "enum", "values": ["r", "rw", "rx", "rwx"]})
             perms = "".join(c for c in perms if c in "rwx")
-        elif perms and set(perms) == {"w"}:
-            self.ve(el, "perms must not be 'w', write-only mappings are not allowed", "MK-M6", pa.value_span, data={"fix": "enum", "values": ["rw"]})
+        elif perms and not perms.strip("w"):
+            self.ve(el, "perms must not be 'w', write-only mappings are not allowed", "MK-M6", span_of(el, "perms"),
+                    data={"fix": "enum", "values": ["rw"]})
         cached = self.boolean(el, "cached", True, "MK-M7")
         return Map(el, mr, vaddr, perms, cached)
 
     # -- <irq> -------------------------------------------------------------------------
     def irq(self, el: Element, symbols: dict) -> Irq | None:
-        if el.attr("id") is None:
+        if not el.has("id"):
             self.missing(el, "id")
             irq_id = None
         else:
@@ -368,7 +368,7 @@ class Lowerer:
                     irq_id = None
         setvar_id = self.symbol(symbols, el, "setvar_id")
         x86 = self.arch == "x86_64"
-        if el.attr("irq") is not None:
+        if el.has("irq"):
             if x86:
                 self.ve(el, "ARM and RISC-V IRQs are not supported on x86", "MK-C10", el.attr("irq").name_span)
                 return None
@@ -376,7 +376,7 @@ class Lowerer:
             number = self.decimal(el, "irq", signed=False)
             trigger = self.enum(el, "trigger", ("level", "edge"), "trigger must be either 'level' or 'edge'", "MK-C11")
             return Irq(el, irq_id, "arm", number, trigger=trigger or "level", setvar_id=setvar_id)
-        if el.attr("pin") is not None:
+        if el.has("pin"):
             if not x86:
                 self.ve(el, "x86 I/O APIC IRQ isn't supported on ARM and RISC-V", "MK-C12", el.attr("pin").name_span)
                 return None
@@ -392,7 +392,7 @@ class Lowerer:
             vector = self.vector(el)
             return Irq(el, irq_id, "ioapic", vector, trigger=trigger or "level", ioapic=ioapic or 0, pin=pin,
                        polarity=polarity or "high", vector=vector, setvar_id=setvar_id)
-        if el.attr("pcidev") is not None:
+        if el.has("pcidev"):
             if not x86:
                 self.ve(el, "x86 MSI IRQ isn't supported on ARM and RISC-V", "MK-C15", el.attr("pcidev").name_span)
                 return None
@@ -403,7 +403,7 @@ class Lowerer:
             except values.ValueError_ as err:
                 self.ve(el, str(err), "MK-C16", span_of(el, "pcidev"))
             handle = None
-            if el.attr("handle") is None:
+            if not el.has("handle"):
                 self.missing(el, "handle")
             else:
                 handle = self.decimal(el, "handle")
@@ -415,7 +415,7 @@ class Lowerer:
         return None
 
     def vector(self, el: Element) -> int | None:
-        if el.attr("vector") is None:
+        if not el.has("vector"):
             self.missing(el, "vector")
             return None
         v = self.decimal(el, "vector")
@@ -425,13 +425,13 @@ class Lowerer:
         return v
 
     def enum(self, el: Element, attr: str, allowed: tuple[str, ...], msg: str, code: str) -> str | None:
-        a = el.attr(attr)
-        if a is None:
+        v = el.get(attr)
+        if v is None:
             return None
-        if a.value not in allowed:
-            self.ve(el, msg, code, a.value_span, data={"fix": "enum", "values": list(allowed)})
+        if v not in allowed:
+            self.ve(el, msg, code, span_of(el, attr), data={"fix": "enum", "values": list(allowed)})
             return None
-        return a.value
+        return v
 
     # -- <ioport> ----------------------------------------------------------------------
     def ioport(self, el: Element, pd_el: Element, symbols: dict) -> IoPort | None:
@@ -440,7 +440,7 @@ class Lowerer:
             return None
         self.check_attrs(el, {"id", "setvar_id", "setvar_addr", "addr", "size"})
         io_id = None
-        if el.attr("id") is None:
+        if not el.has("id"):
             self.missing(el, "id")
         else:
             io_id = self.decimal(el, "id")
@@ -452,13 +452,13 @@ class Lowerer:
                 io_id = None
         setvar_id = self.symbol(symbols, el, "setvar_id")
         addr = None
-        if el.attr("addr") is None:
+        if not el.has("addr"):
             self.missing(el, "addr")
         else:
             addr = self.number(el, "addr")
         setvar_addr = self.symbol(symbols, el, "setvar_addr")
         size = None
-        if el.attr("size") is None:
+        if not el.has("size"):
             self.missing(el, "size")
         else:
             size = self.decimal(el, "size")
@@ -479,7 +479,7 @@ class Lowerer:
             prio = self.number(el, "priority", 0)
             if budget is not None and period is not None and budget > period:
                 self.ve(el, f"budget ({budget}) must be less than, or equal to, period ({period})", "MK-V3",
-                        span_of(el, "budget") if el.attr("budget") is not None else span_of(el, "period"))
+                        span_of(el, "budget") if el.has("budget") else span_of(el, "period"))
             vm.budget = budget if budget is not None else 1000
             vm.period = period if period is not None else vm.budget
             if prio is not None and prio > 254:
@@ -494,7 +494,7 @@ class Lowerer:
             if child.local == "vcpu":
                 self.check_attrs(child, {"id", "setvar_id", "cpu"})
                 vid = None
-                if child.attr("id") is None:
+                if not child.has("id"):
                     self.missing(child, "id")
                 else:
                     vid = self.decimal(child, "id", signed=False)
@@ -508,13 +508,13 @@ class Lowerer:
                     else:
                         seen_ids[vid] = child
                 cpu = self.number(child, "cpu", pd.cpu, on=el)
-                if cpu is not None and child.attr("cpu") is not None:
+                if cpu is not None and child.has("cpu"):
                     if cpu > 255:
                         self.report(span_of(child, "cpu"), "SDF002", f"cpu core must be between 0 and 255, got {cpu} (the Microkit 2.3 tool crashes on this value) on element 'vcpu'")
                         cpu = None
                     elif cpu >= self.target.num_cores:
                         self.ve(child, f"cpu core must be less than {self.target.num_cores}, got {cpu}", "MK-V7", span_of(child, "cpu"))
-                if child.attr("setvar_id") is not None:
+                if child.has("setvar_id"):
                     self.report(child.attr("setvar_id").name_span, "SDF011",
                                 "setvar_id on <vcpu> is accepted but never applied by Microkit 2.3 (it reads the attribute from <virtual_machine>)",
                                 severity=WARNING)
@@ -537,7 +537,7 @@ class Lowerer:
         ext = self.ctx.extended
         self.check_attrs(el, set(schema.allowed_attrs("cspace", dialect=self.ctx.dialect)))
         cs = CSpace(el)
-        if ext and el.attr("size_bits") is not None:
+        if ext and el.has("size_bits"):
             r = self.number(el, "size_bits")
             if r is not None:
                 maxu = self.target.max_untyped_bits
@@ -625,7 +625,7 @@ class Lowerer:
         elif tag == "cap_cnode":
             cap.cnode = self.required(el, "cnode_name")
         elif tag == "cap_smc":
-            if el.attr("function_id") is None:
+            if not el.has("function_id"):
                 self.missing(el, "function_id")
             else:
                 cap.function_id = self.number(el, "function_id")
@@ -649,7 +649,7 @@ class Lowerer:
                                 data={"fix": "enum", "values": ["w", "r", "rw"]})
                 else:
                     cap.rights = ra.value
-        if el.attr("slot") is None:
+        if not el.has("slot"):
             self.report(el.name_span, "MK-MISSING", f"Missing required attribute 'slot' on element '{tag}'",
                         data={"fix": "free-slot"})
             ok = False
@@ -665,13 +665,13 @@ class Lowerer:
     def reserve(self, el: Element, pd: ProtectionDomain, cs: CSpace, symbols: dict) -> Reserve:
         self.check_attrs(el, set(schema.allowed_attrs("reserve", dialect=self.ctx.dialect)))
         res = Reserve(el, None, None, holder=pd)
-        if el.attr("slot") is not None:
+        if el.has("slot"):
             slot = self.number(el, "slot")
             if slot == 0:
                 self.ve(el, "The destination slot 0 has been reserved for Microkit CNode", "CS001", span_of(el, "slot"))
             elif slot is not None:
                 res.slot = slot
-        if el.attr("count") is None:
+        if not el.has("count"):
             self.missing(el, "count")
         else:
             count = self.number(el, "count")
@@ -681,7 +681,7 @@ class Lowerer:
                 res.count = count
         res.setvar_slot = self.symbol(symbols, el, "setvar_slot")
         res.setvar_cptr = self.symbol(symbols, el, "setvar_cptr")
-        if el.attr("slot") is None and el.attr("setvar_slot") is None and el.attr("setvar_cptr") is None:
+        if not el.has("slot") and not el.has("setvar_slot") and not el.has("setvar_cptr"):
             self.report(el.name_span, "CN010", "<reserve> without slot and without setvar_slot: the program cannot find the reserved slots",
                         severity=WARNING, data={"fix": "add-attribute", "attr": "setvar_slot"})
         return res
@@ -691,7 +691,7 @@ class Lowerer:
         ext = self.ctx.extended
         self.check_attrs(el, set(schema.allowed_attrs("memory_region", dialect=self.ctx.dialect)))
         name = self.required(el, "name")
-        page_size_given = el.attr("page_size") is not None
+        page_size_given = el.has("page_size")
         page_size = self.number(el, "page_size", 0x1000)
         if page_size is not None and page_size not in self.target.page_sizes:
             self.ve(el, f"page size {page_size:#x} not supported", "MK-R3", span_of(el, "page_size"),
@@ -711,28 +711,28 @@ class Lowerer:
                         data={"fix": "enum", "values": list(schema.BOOTINFO_TYPES)})
                 bootinfo = None
         prefill_path = el.get("prefill_path")
-        if prefill_path is not None and el.attr("prefill_bootinfo") is not None:
+        if prefill_path is not None and el.has("prefill_bootinfo"):
             self.ve(el, "prefill_path and prefill_bootinfo cannot be both specified", "MK-R6", span_of(el, "prefill_bootinfo"))
         size = None
-        size_given = el.attr("size") is not None
+        size_given = el.has("size")
         if size_given:
             size = self.number(el, "size")
             if size is not None and size % ps:
                 self.ve(el, "size is not a multiple of the page size", "MK-R7", span_of(el, "size"),
                         data={"fix": "round-up", "to": ps})
                 size = None  # unusable: checks that need the size skip this region
-        elif prefill_path is None and el.attr("prefill_bootinfo") is None:
+        elif prefill_path is None and not el.has("prefill_bootinfo"):
             self.ve(el, "size must be specified if memory region is not prefilled", "MK-R8", el.name_span,
                     data={"fix": "add-attribute", "attr": "size"})
-        elif el.attr("prefill_bootinfo") is not None:
+        elif el.has("prefill_bootinfo"):
             size = ps
         phys = None
-        if el.attr("phys_addr") is not None:
+        if el.has("phys_addr"):
             phys = self.number(el, "phys_addr")
             if phys is not None and phys % ps:
                 self.ve(el, "phys_addr is not aligned to the page size", "MK-R9", span_of(el, "phys_addr"))
         mr = MemoryRegion(el, name, size, ps, page_size_given, phys, prefill_path, bootinfo, size_given=size_given)
-        if ext and el.attr("receive_all_untypeds") is not None:
+        if ext and el.has("receive_all_untypeds"):
             v = self.boolean(el, "receive_all_untypeds", False, "UH006")
             if v:
                 mr.receive_all_untypeds = True
@@ -755,7 +755,7 @@ class Lowerer:
             self.check_attrs(child, {"pd", "id", "pp", "notify", "setvar_id"})
             pd = self.required(child, "pd")
             end_id = None
-            if child.attr("id") is None:
+            if not child.has("id"):
                 self.missing(child, "id")
             else:
                 end_id = self.decimal(child, "id")
@@ -785,7 +785,7 @@ class Lowerer:
         name = self.required(el, "name")
         domain_id = None
         if x86:
-            if el.attr("domain_id") is None:
+            if not el.has("domain_id"):
                 self.missing(el, "domain_id")
             else:
                 domain_id = self.number(el, "domain_id")
@@ -816,7 +816,7 @@ class Lowerer:
             self.check_attrs(child, {"mr", "iovaddr", "perms"})
             mr = self.required(child, "mr")
             iova = None
-            if child.attr("iovaddr") is None:
+            if not child.has("iovaddr"):
                 self.missing(child, "iovaddr")
             else:
                 iova = self.number(child, "iovaddr")
@@ -848,7 +848,7 @@ class Lowerer:
                 self.check_attrs(child, {"name", "id"})
                 name = self.required(child, "name")
                 did = None
-                if child.attr("id") is not None:
+                if child.has("id"):
                     did = self.number(child, "id")
                     if did is not None and did >= t.num_domains:
                         self.ve(child, f"domain id {did} should be less than the configured KernelNumDomains value of {t.num_domains}",
@@ -957,7 +957,7 @@ class Lowerer:
     def untyped(self, el: Element) -> Untyped:
         self.check_attrs(el, set(schema.allowed_attrs("untyped")))
         name = self.required(el, "name")
-        has_size, has_bits = el.attr("size") is not None, el.attr("size_bits") is not None
+        has_size, has_bits = el.has("size"), el.has("size_bits")
         bits = None
         if has_size == has_bits:
             self.report(el.name_span, "UT001", f"untyped '{name}' needs exactly one of size and size_bits",
@@ -983,11 +983,11 @@ class Lowerer:
                 bits = None
             elif bits < 12:
                 self.report(span, "UT004", f"untyped '{name}' of 2^{bits} bytes cannot back a single page frame", severity=WARNING)
-        phys = self.number(el, "phys_addr") if el.attr("phys_addr") is not None else None
+        phys = self.number(el, "phys_addr") if el.has("phys_addr") else None
         if phys is not None and bits is not None and phys % (1 << bits):
             self.report(span_of(el, "phys_addr"), "UT005", f"phys_addr {phys:#x} is not 2^{bits}-aligned")
         device = None
-        if el.attr("device") is not None:
+        if el.has("device"):
             device = self.boolean(el, "device", False, "UT007")
             if device and phys is None:
                 self.report(span_of(el, "device"), "UT007", f"untyped '{name}' with device=\"true\" needs a phys_addr",
@@ -998,7 +998,7 @@ class Lowerer:
         self.check_attrs(el, set(schema.allowed_attrs("cnode")))
         name = self.required(el, "name")
         bits = None
-        if el.attr("size_bits") is None:
+        if not el.has("size_bits"):
             self.missing(el, "size_bits")
         else:
             bits = self.number(el, "size_bits")

@@ -202,7 +202,7 @@ class ProtectionDomain:
     fault_id: int | None = None
     parent: "ProtectionDomain | None" = None
     index: int = -1  # global (flattened, pre-order) index
-    # every setvar symbol of this PD in registration order: symbol -> (kind, attribute span)
+    # every setvar symbol of this PD in registration order: symbol -> (kind, element, attribute name)
     symbols: dict = field(default_factory=dict)
     # results of whole-system checks on this (cached, unchanged) PD, keyed by what they read
     memo: dict = field(default_factory=dict)

@@ -163,6 +163,7 @@ class _Scanner:
             at_base = len(stack) == base_depth
             if at_base:
                 block = Block(pos, "item")
+                block.src, block.src_start = text, pos
                 blocks.append(block)
                 n_before = len(item_parent.children)
             lt = find("<", pos, end)
@@ -243,18 +244,18 @@ class _Scanner:
             return self.slow_start_tag(pos, block)
         el = Element(block, pos - block.start, m.group(1))
         bs = block.start
-        a_s = m.start(2)
-        if a_s != m.end(2):
-            attrs = el.attrs
-            for am in _FAST_ATTR.finditer(self.text, a_s, m.end(2)):
-                v = am.group(2)
-                vs = am.start(2)
-                if v is None:
-                    v = am.group(3)
-                    vs = am.start(3)
-                value = _ATTR_WS.sub(" ", v) if ("\n" in v or "\t" in v or "\r" in v) else v
-                attrs.append(Attribute(el, am.group(1), am.start() - bs, am.end() - bs, vs - bs, vs + len(v) - bs, value))
-            if len(attrs) > 1 and len({a.name for a in attrs}) != len(attrs):
+        a_s, a_e = m.span(2)
+        if a_s != a_e:
+            text = self.text
+            raw = [(n, d or q) for n, d, q in _FAST_ATTR.findall(text, a_s, a_e)]
+            if text.find("\n", a_s, a_e) >= 0 or text.find("\t", a_s, a_e) >= 0 or text.find("\r", a_s, a_e) >= 0:
+                raw = [(n, _ATTR_WS.sub(" ", v)) for n, v in raw]
+            el.raw = raw
+            el._attrs = None  # built from the block's source when a range is needed
+            el.a_s, el.a_e = a_s - bs, a_e - bs
+            if text.find(":", a_s, a_e) >= 0 or text.find("xmlns", a_s, a_e) >= 0:
+                el.prefixed = any(":" in n or n == "xmlns" for n, _ in raw)
+            if len(raw) > 1 and len({n for n, _ in raw}) != len(raw):
                 self.report_duplicates(el, block)
         stop = m.end()
         el.tag_end = stop - bs
@@ -295,6 +296,7 @@ class _Scanner:
                 if not reported:
                     self.err(block, pos, pos + 1 + len(name), f"start tag '<{name}' is not closed with '>'")
                 el.tag_end = p - bs
+                _set_raw(el)
                 return el, p, True
             c = text[p]
             if c == ">":
@@ -308,6 +310,7 @@ class _Scanner:
                 if not reported:
                     self.err(block, pos, pos + 1 + len(name), f"start tag '<{name}' is not closed with '>' or '/>'")
                 el.tag_end = p - bs
+                _set_raw(el)
                 return el, p, True
             if _is_name_start(c):
                 am = _NAME_RE.match(text, p, end)
@@ -381,6 +384,7 @@ class _Scanner:
                 reported = True
             p = j
         el.tag_end = p - bs
+        _set_raw(el)
         names = [a.name for a in el.attrs]
         if len(set(names)) != len(names):
             self.report_duplicates(el, block)
@@ -572,6 +576,7 @@ def parse(text: str) -> Document:
     n = len(text)
     sc = _Scanner(text, n, fragment=False)
     head = Block(0, "head")
+    head.src = text
     toplevel: list = []
     pos = 1 if text.startswith("\ufeff") else 0
     root: Element | None = None
@@ -645,6 +650,7 @@ def parse(text: str) -> Document:
             )
             for el in stack[1:]:
                 el.e = n - el.block.start
+    tail.src, tail.src_start = text, tail.start
     all_blocks = [head, *blocks, tail]
     for b in all_blocks:
         _check_chars(text, b)
@@ -718,9 +724,11 @@ def scan_fragment(text: str, start: int, end: int, root: Element) -> list[Block]
         return None
     if closed_at >= 0 or len(stack) != 1:
         return None
+    piece = text[start:end]  # so old versions of a large text are not kept alive by small blocks
     for b in blocks:
         if b.item is not None:
             b.item.parent = root
+        b.src, b.src_start = piece, b.start - start
         _check_chars(text, b)
     return blocks
 
@@ -778,7 +786,7 @@ def _copy_root(root: Element, blocks: list[Block]) -> Element:
     r = Element(root.block, root.s, root.name)
     r.eblock = root.eblock
     r.e = root.e
-    r.attrs = root.attrs
+    r.raw, r._attrs, r.a_s, r.a_e, r.prefixed = root.raw, root._attrs, root.a_s, root.a_e, root.prefixed
     r.tag_end = root.tag_end
     r.self_closing = root.self_closing
     r.closed = root.closed
@@ -789,3 +797,26 @@ def _copy_root(root: Element, blocks: list[Block]) -> Element:
         c.parent = r
     r.children = children
     return r
+
+
+def _set_raw(el: Element):
+    """The slow path built Attribute objects; keep the (name, value) view in step."""
+    el.raw = [(a.name, a.value) for a in el._attrs]
+    el.prefixed = any(":" in a.name or a.name == "xmlns" for a in el._attrs)
+
+
+def attributes_with_ranges(el: Element) -> list[Attribute]:
+    """Attribute objects of a fast-path element, from the source its block was scanned from."""
+    block = el.block
+    src, off = block.src, block.src_start
+    out = []
+    values = iter(el.raw)
+    for am in _FAST_ATTR.finditer(src, off + el.a_s, off + el.a_e):
+        v = am.group(2)
+        vs = am.start(2)
+        if v is None:
+            v = am.group(3)
+            vs = am.start(3)
+        name, value = next(values)
+        out.append(Attribute(el, name, am.start() - off, am.end() - off, vs - off, vs + len(v) - off, value))
+    return out

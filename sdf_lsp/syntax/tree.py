@@ -17,7 +17,7 @@ from __future__ import annotations
 class Block:
     """A contiguous piece of the text that is scanned as a unit."""
 
-    __slots__ = ("start", "length", "kind", "item", "errors", "lowered")
+    __slots__ = ("start", "length", "kind", "item", "errors", "lowered", "src", "src_start")
 
     def __init__(self, start: int, kind: str):
         self.start = start  # absolute offset, updated when an earlier edit moves it
@@ -26,6 +26,8 @@ class Block:
         self.item: Node | None = None  # the root child this block holds (kind "item")
         self.errors: list[SyntaxProblem] = []
         self.lowered = None  # (context, result) of lowering `item`, kept while the block lives
+        self.src = ""  # a string holding this block's text at `src_start` (for lazy attribute ranges)
+        self.src_start = 0
 
     @property
     def end(self) -> int:
@@ -169,12 +171,20 @@ class Attribute:
 class Element(Node):
     """An element. `s` is the `<` of the start tag; `e` the end of the end tag (or of
     the start tag if self-closing, or where an unclosed element was implicitly ended).
-    The root element's end tag lies in the tail block (`eblock`)."""
+    The root element's end tag lies in the tail block (`eblock`).
+
+    Attributes are kept as `(name, value)` pairs (`raw`); `Attribute` objects, which carry
+    the ranges, are built from the block's source on first use (`attrs`, `attr()`), so a
+    large document that is only checked does not pay for ranges nobody asks for."""
 
     __slots__ = (
         "name",
         "local",
-        "attrs",
+        "raw",
+        "_attrs",
+        "a_s",
+        "a_e",
+        "prefixed",
         "children",
         "tag_end",
         "self_closing",
@@ -182,7 +192,6 @@ class Element(Node):
         "eblock",
         "end_tag_s",
         "end_tag_e",
-        "_amap",
     )
     kind = "element"
 
@@ -193,7 +202,10 @@ class Element(Node):
         self.e = s
         self.name = name
         self.local = name.rpartition(":")[2] if ":" in name else name
-        self.attrs: list[Attribute] = []
+        self.raw: list[tuple[str, str]] = []  # (name, decoded value) in document order
+        self._attrs: list[Attribute] | None = []
+        self.a_s = self.a_e = 0  # block-relative range holding the attributes (lazy ranges)
+        self.prefixed = False  # some attribute name has a prefix (or is a namespace declaration)
         self.children: list[Node] = []
         self.tag_end = s  # end of the start tag (after '>')
         self.self_closing = False
@@ -201,7 +213,15 @@ class Element(Node):
         self.end_tag_s = -1
         self.end_tag_e = -1
         self.parent = None
-        self._amap = None
+
+    @property
+    def attrs(self) -> list[Attribute]:
+        """Every attribute with its ranges, in document order."""
+        if self._attrs is None:
+            from sdf_lsp.syntax.scanner import attributes_with_ranges
+
+            self._attrs = attributes_with_ranges(self)
+        return self._attrs
 
     @property
     def end(self) -> int:
@@ -223,19 +243,34 @@ class Element(Node):
 
     def attr(self, local: str) -> Attribute | None:
         """First attribute with this local name (namespace declarations excluded)."""
-        amap = self._amap
-        if amap is None:
-            amap = {}
-            for a in self.attrs:
-                if a.name == "xmlns" or a.name.startswith("xmlns:"):
-                    continue
-                amap.setdefault(a.local, a)
-            self._amap = amap
-        return amap.get(local)
+        for a in self.attrs:
+            if a.local == local and not (a.name == "xmlns" or a.name.startswith("xmlns:")):
+                return a
+        return None
 
     def get(self, local: str, default=None):
+        """The value of the first attribute with this local name."""
+        if not self.prefixed:
+            for n, v in self.raw:
+                if n == local:
+                    return v
+            return default
         a = self.attr(local)
         return a.value if a is not None else default
+
+    def has(self, local: str) -> bool:
+        if not self.prefixed:
+            for n, _ in self.raw:
+                if n == local:
+                    return True
+            return False
+        return self.attr(local) is not None
+
+    def attr_names(self) -> list[str]:
+        """Local names of the attributes upstream sees (namespace declarations excluded)."""
+        if not self.prefixed:
+            return [n for n, _ in self.raw]
+        return [a.local for a in self.attrs if not (a.name == "xmlns" or a.name.startswith("xmlns:"))]
 
     @property
     def real_attrs(self) -> list[Attribute]:
