@@ -29,8 +29,11 @@ from sdf_lsp.target.load import default_target  # noqa: E402
 
 
 def median_ms(fn, repeat: int) -> float:
+    import gc
+
     times = []
     for _ in range(repeat):
+        gc.collect()  # untimed: free the previous run's trees
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
