@@ -86,3 +86,17 @@ def test_table_is_consistent():
         for a in e.attrs:
             assert a.doc and a.type, (e.name, a.name)
         assert e.doc
+
+
+def test_readme_lists_every_code():
+    from sdf_lsp.codes import CODES, markdown
+
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index("<!-- codes:start -->"), readme.index("<!-- codes:end -->")
+    assert readme[start:end].strip().endswith(markdown().strip()), "README's code table is stale: python -m sdf_lsp.codes"
+    used = set()
+    import re
+
+    for path in (ROOT / "sdf_lsp").rglob("*.py"):
+        used |= set(re.findall(r'"((?:MK-[A-Z0-9]+)|(?:SDF|XML|IO|CS|FH|UT|UH|CN|EX)[0-9]{3})"', path.read_text()))
+    assert used <= set(CODES), sorted(used - set(CODES))
