@@ -647,6 +647,25 @@ async def show_cspace(ls: SdfLanguageServer, *args):
     return cspace_table(analysis.layout.cspace(pd))
 
 
+@server.command("sdf.showGraph")
+async def show_graph(ls: SdfLanguageServer, *args):
+    """`{"uri", "view"}` -> the SVG of the authority graph or the memory view."""
+    from sdf_lsp.graph import GraphError, render, to_dot
+
+    a = _command_args(args)
+    uri, view = a.get("uri"), a.get("view", "authority")
+    cur = await ls.current(uri) if uri else None
+    if cur is None:
+        raise JsonRpcInvalidParams(f"document {uri!r} is not open")
+    doc, analysis = cur
+    try:
+        dot = to_dot(analysis, view, doc.env.search_paths)
+        svg = await asyncio.to_thread(render, dot, "svg")  # Graphviz runs in its own process; the loop keeps answering
+    except (GraphError, ValueError) as err:
+        raise RequestFailed(str(err))
+    return svg.decode()
+
+
 @server.command("sdf.documentText")
 def document_text(ls: SdfLanguageServer, *args):
     """The server's copy of a document and its version (for bug reports and sync checks)."""

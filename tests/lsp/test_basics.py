@@ -17,7 +17,7 @@ async def test_capabilities(client):
                  "workspace_symbol_provider", "folding_range_provider", "inlay_hint_provider", "code_action_provider",
                  "document_highlight_provider", "document_link_provider", "completion_provider"):
         assert getattr(caps, name), name
-    assert set(caps.execute_command_provider.commands) >= {"sdf.showCSpace", "sdf.describeTarget"}
+    assert set(caps.execute_command_provider.commands) >= {"sdf.showCSpace", "sdf.describeTarget", "sdf.showGraph"}
 
 
 async def test_diagnostics_on_open_with_codes_and_related(client):
@@ -161,3 +161,15 @@ async def test_commands(client):
 async def test_workspace_symbols(client):
     res = await client.workspace_symbol_async(T.WorkspaceSymbolParams(query="echo_serv"))
     assert any(s.name == "echo_server" for s in res)
+
+
+async def test_show_graph(client):
+    from ..conftest import require
+    import shutil
+
+    require(shutil.which("dot") is not None, "Graphviz (dot) is not installed")
+    await open_text(client, URI, ECHO)
+    svg = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "authority"}]))
+    assert svg.lstrip().startswith("<?xml") and 'id="pd:echo_server"' in svg
+    svg = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "memory"}]))
+    assert "<svg" in svg
