@@ -17,7 +17,6 @@ from sdf_lsp.model.lower import Context, lower_item
 from sdf_lsp.model.types import System
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.scanner import Document, parse, reparse
-from sdf_lsp.syntax.tree import Block
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sdf_lsp.diagnostics import ERROR, INFORMATION, UNNECESSARY, WARNING, Diagnostic, Related
 from sdf_lsp.layout.cspace import CSpaceLayout, needs_endpoint, system_cspaces
 from sdf_lsp.layout.memory import MemoryBudget, in_ram, is_device_untyped, memory_budget
-from sdf_lsp.model.lower import PD_MAX_ID, Context
+from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import System, span_of
 from sdf_lsp.model.values import human_size
 
@@ -230,7 +230,7 @@ class ExtensionChecker:
                 self.report(span_of(ut.el, "name"), "UT009", f"untyped '{ut.name}' is never granted (no cap_untyped names it)",
                             severity=WARNING, tags=(UNNECESSARY,))
             elif len(holders) > 1:
-                (pa, ca), (pb, cb) = holders[0], holders[1]
+                pa, ca = holders[0]
                 for pd, cap in holders[1:]:
                     self.report(span_of(cap.el, "untyped"), "UT008",
                                 f"untyped '{ut.name}' granted to both '{pa.name}' and '{pd.name}': shared untypeds let either PD exhaust or revoke the other's objects",

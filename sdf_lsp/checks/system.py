@@ -6,11 +6,10 @@ Every check here is near-linear: names go through dicts, overlaps through sortin
 """
 from __future__ import annotations
 
-from sdf_lsp.diagnostics import ERROR, INFORMATION, UNNECESSARY, WARNING, Diagnostic, Related
+from sdf_lsp.diagnostics import ERROR, UNNECESSARY, WARNING, Diagnostic, Related
 from sdf_lsp.model.lower import PD_MAX_ID, Context
-from sdf_lsp.model.types import Map, MemoryRegion, ProtectionDomain, System, span_of
+from sdf_lsp.model.types import Map, ProtectionDomain, System, span_of
 from sdf_lsp.model.values import pci_display
-from sdf_lsp.syntax.tree import Element
 
 MAX_PDS = 63
 LARGE_PAGE = 0x200000

@@ -365,5 +365,5 @@ def symbol_hover(analysis: Analysis, el, a, env: Environment | None) -> str | No
         vaddr, size = img.find_symbol(a.value)
     except Exception as err:  # ElfError: missing or ambiguous
         return f"symbol `{a.value}`: {err} in `{pd.program_image}`"
-    note = "" if size == 8 else f" — **the tool patches only 8-byte words**"
+    note = "" if size == 8 else " — **the tool patches only 8-byte words**"
     return f"symbol `{a.value}` in `{pd.program_image}`: address {vaddr:#x}, {size} bytes{note}"

@@ -29,6 +29,9 @@ BASE_VM_TCB_CAP = 266
 BASE_VCPU_CAP = 330
 BASE_IOPORT_CAP = 394
 
+FAULT_BADGE = 1 << 62
+PPC_BADGE = 1 << 63
+
 
 @dataclass(slots=True)
 class Slot:
@@ -37,6 +40,8 @@ class Slot:
     kind: str  # endpoint notification vspace reply tcb sc smc irq vcpu ioport cnode untyped reserve
     el: object = None  # the syntax element that put it there (None: implicit)
     cptr: int = 0
+    ref: object = None  # the model object the cap refers to (peer PD, IRQ, child, vCPU, grant, reserve...)
+    badge: int = 0  # the cap's badge (endpoint and notification caps)
 
 
 @dataclass(slots=True)
@@ -116,55 +121,61 @@ def needs_endpoint(system: System) -> set[int]:
 
 
 def microkit_cnode(pd: ProtectionDomain, system: System, arch: str, config: str | None, ep_pds: set[int], ends: dict) -> list[Slot]:
+    """The Microkit CNode's filled slots; `ref`/`badge` say what each cap is, for the build."""
     by_name = system.pd_by_name
     slots: list[Slot] = []
     own = f"'{pd.name}'"
     if id(pd) in ep_pds:
-        slots.append(Slot(INPUT_CAP, f"endpoint of {own} (input cap)", "endpoint"))
+        slots.append(Slot(INPUT_CAP, f"endpoint of {own} (input cap)", "endpoint", ref=pd))
     else:
-        slots.append(Slot(INPUT_CAP, f"notification of {own} (input cap)", "notification"))
+        slots.append(Slot(INPUT_CAP, f"notification of {own} (input cap)", "notification", ref=pd))
     if pd.parent is not None:
-        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: parent '{pd.parent.name}', badge 1<<62 | {pd.id}", "endpoint"))
+        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: parent '{pd.parent.name}', badge 1<<62 | {pd.id}", "endpoint",
+                          ref=pd.parent, badge=FAULT_BADGE | (pd.id or 0)))
     elif pd.fault_handler and pd.fault_handler in by_name:
         slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: handler '{pd.fault_handler}', badge 1<<62 | {pd.fault_id}", "endpoint",
-                          pd.el.attr("fault_handler")))
+                          pd.el.attr("fault_handler"), ref=by_name[pd.fault_handler], badge=FAULT_BADGE | (pd.fault_id or 0)))
     else:
-        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: monitor, badge {pd.index + 1}", "endpoint"))
-    slots.append(Slot(VSPACE_CAP, f"VSpace of {own}", "vspace"))
-    slots.append(Slot(REPLY_CAP, "reply object", "reply"))
+        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: monitor, badge {pd.index + 1}", "endpoint", badge=pd.index + 1))
+    slots.append(Slot(VSPACE_CAP, f"VSpace of {own}", "vspace", ref=pd))
+    slots.append(Slot(REPLY_CAP, "reply object", "reply", ref=pd))
     if pd.passive:
-        slots.append(Slot(MONITOR_EP_CAP, f"monitor endpoint, badge {pd.index + 1} (passive)", "endpoint", pd.el.attr("passive")))
+        slots.append(Slot(MONITOR_EP_CAP, f"monitor endpoint, badge {pd.index + 1} (passive)", "endpoint", pd.el.attr("passive"),
+                          badge=pd.index + 1))
     if config == "benchmark":
-        slots.append(Slot(TCB_CAP, f"TCB of {own} (benchmark config)", "tcb"))
+        slots.append(Slot(TCB_CAP, f"TCB of {own} (benchmark config)", "tcb", ref=pd))
     if pd.smc:
         slots.append(Slot(SMC_CAP, "ARM SMC", "smc", pd.el.attr("smc")))
     for end, other in ends.get(pd.name, ()):
         if end.id is None or other.id is None:
             continue
+        peer = by_name.get(other.pd)
         if end.notify:
             slots.append(Slot(BASE_OUTPUT_NOTIFICATION_CAP + end.id,
-                              f"notification of '{other.pd}', badge 1<<{other.id} (channel {end.id})", "notification", end.el))
+                              f"notification of '{other.pd}', badge 1<<{other.id} (channel {end.id})", "notification", end.el,
+                              ref=peer, badge=1 << other.id))
         if end.pp:
             slots.append(Slot(BASE_OUTPUT_ENDPOINT_CAP + end.id,
-                              f"endpoint of '{other.pd}', badge 1<<63 | {other.id} (PPC, channel {end.id})", "endpoint", end.el))
+                              f"endpoint of '{other.pd}', badge 1<<63 | {other.id} (PPC, channel {end.id})", "endpoint", end.el,
+                              ref=peer, badge=PPC_BADGE | other.id))
     for irq in pd.irqs:
         if irq.id is not None:
             what = f"IRQ {irq.number}" if irq.number is not None else "IRQ"
-            slots.append(Slot(BASE_IRQ_CAP + irq.id, f"{what} handler (channel {irq.id})", "irq", irq.el))
+            slots.append(Slot(BASE_IRQ_CAP + irq.id, f"{what} handler (channel {irq.id})", "irq", irq.el, ref=irq))
     for child in pd.children:
         if child.id is not None:
-            slots.append(Slot(BASE_PD_TCB_CAP + child.id, f"TCB of child '{child.name}' (id {child.id})", "tcb", child.el))
+            slots.append(Slot(BASE_PD_TCB_CAP + child.id, f"TCB of child '{child.name}' (id {child.id})", "tcb", child.el, ref=child))
     if pd.vm is not None:
         for v in pd.vm.vcpus:
             if v.id is None:
                 continue
             if arch != "x86_64":
-                slots.append(Slot(BASE_VM_TCB_CAP + v.id, f"TCB of vCPU {v.id} of '{pd.vm.name}'", "tcb", v.el))
-            slots.append(Slot(BASE_VCPU_CAP + v.id, f"vCPU {v.id} of '{pd.vm.name}'", "vcpu", v.el))
+                slots.append(Slot(BASE_VM_TCB_CAP + v.id, f"TCB of vCPU {v.id} of '{pd.vm.name}'", "tcb", v.el, ref=v))
+            slots.append(Slot(BASE_VCPU_CAP + v.id, f"vCPU {v.id} of '{pd.vm.name}'", "vcpu", v.el, ref=v))
     for io in pd.ioports:
         if io.id is not None:
             slots.append(Slot(BASE_IOPORT_CAP + io.id, f"I/O ports {io.addr:#x}+{io.size}" if io.addr is not None and io.size else "I/O ports",
-                              "ioport", io.el))
+                              "ioport", io.el, ref=io))
     slots.sort(key=lambda s: s.index)
     for s in slots:
         s.cptr = s.index
@@ -232,13 +243,13 @@ def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str |
     bits = cs.root_bits if cs is not None else MICROKIT_ROOT_BITS
     lay = CSpaceLayout(pd, bits)
     lay._inputs = (system, arch, config, ep_pds, ends)
-    root = [Slot(0, f"Microkit CNode of '{pd.name}' (512 slots, guard {lay.guard})", "cnode", None, 0)]
+    root = [Slot(0, f"Microkit CNode of '{pd.name}' (512 slots, guard {lay.guard})", "cnode", None, 0, ref=pd)]
     used = [(0, 1)]
     if cs is not None:
         for cap in cs.caps:
             if cap.slot is None:
                 continue
-            root.append(Slot(cap.slot, cap_label(cap), cap.kind.lower(), cap.el, lay.cptr(cap.slot)))
+            root.append(Slot(cap.slot, cap_label(cap), cap.kind.lower(), cap.el, lay.cptr(cap.slot), ref=cap, badge=cap.badge))
             used.append((cap.slot, cap.slot + 1))
             if cap.kind == "CNode" and cap.cnode in system.cnode_by_name:
                 b = system.cnode_by_name[cap.cnode].size_bits
@@ -247,7 +258,7 @@ def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str |
         lay.reserves = place_reserves(cs.reserves, used)
         for start, count, r in lay.reserves:
             root.append(Slot(start, f"reserved: {count} empty slot{'s' if count != 1 else ''} [{start}..{start + count})", "reserve", r.el,
-                             lay.cptr(start)))
+                             lay.cptr(start), ref=r))
             used.append((start, start + count))
     root.sort(key=lambda s: s.index)
     lay.root = root

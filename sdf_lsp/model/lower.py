@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdf_lsp import schema
-from sdf_lsp.diagnostics import ERROR, INFORMATION, WARNING, Diagnostic, Related
+from sdf_lsp.diagnostics import ERROR, WARNING, Diagnostic, Related
 from sdf_lsp.model import values
 from sdf_lsp.model.types import (
     CapGrant,
@@ -617,7 +617,6 @@ class Lowerer:
         allowed = set(schema.allowed_attrs(tag, dialect=self.ctx.dialect))
         self.check_attrs(el, allowed, tag)
         cap = CapGrant(el, tag, kind, None, holder=pd)
-        ok = True
         if tag in ("cap_tcb", "cap_sc", "cap_vspace", "cap_notification"):
             cap.pd = self.required(el, "pd")
         elif tag == "cap_untyped":
@@ -652,7 +651,6 @@ class Lowerer:
         if not el.has("slot"):
             self.report(el.name_span, "MK-MISSING", f"Missing required attribute 'slot' on element '{tag}'",
                         data={"fix": "free-slot"})
-            ok = False
         else:
             slot = self.number(el, "slot")
             if slot is not None and self.slot_checks(el, slot, pd, cs):
@@ -660,7 +658,7 @@ class Lowerer:
         if ext:
             cap.setvar_slot = self.symbol(symbols, el, "setvar_slot")
             cap.setvar_cptr = self.symbol(symbols, el, "setvar_cptr")
-        return cap if ok or True else None
+        return cap
 
     def reserve(self, el: Element, pd: ProtectionDomain, cs: CSpace, symbols: dict) -> Reserve:
         self.check_attrs(el, set(schema.allowed_attrs("reserve", dialect=self.ctx.dialect)))
