@@ -515,7 +515,8 @@ async def on_inlay_hint(ls: SdfLanguageServer, params: lsp.InlayHintParams):
             for h in symbols.inlay_hints(a, start, end)]
 
 
-@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]))
 @guarded()
 async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
     cur = await ls.current(params.text_document.uri)
@@ -532,6 +533,9 @@ async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
             is_preferred=fix.preferred or None,
             edit=ls.edit_for(a, doc.uri, fix.edits),
         ))
+    unnest = actions.unnest_child(a, start)
+    if unnest is not None:
+        out.append(lsp.CodeAction(title=unnest.title, kind=lsp.CodeActionKind.RefactorRewrite, edit=ls.edit_for(a, doc.uri, unnest.edits)))
     return out
 
 

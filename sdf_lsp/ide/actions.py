@@ -15,7 +15,7 @@ from sdf_lsp.model.types import ProtectionDomain
 class Fix:
     title: str
     edits: list[tuple[int, int, str]]  # (start, end, new text)
-    diagnostic: Diagnostic
+    diagnostic: Diagnostic | None  # None for a refactoring
     preferred: bool = False
 
 
@@ -172,3 +172,63 @@ def _receive_all_untypeds(analysis: Analysis, d: Diagnostic) -> list[Fix]:
         break
     edits.sort(key=lambda e: e[0])
     return [Fix("Convert to <cnode post_capdl_untypeds>", edits, d, True)]
+
+
+def unnest_child(analysis: Analysis, offset: int) -> Fix | None:
+    """Refactoring: make the child PD at `offset` a top-level PD whose faults still go to its
+    parent (`fault_handler` + `fault_id`), and give the parent a `cap_tcb` for it, so the
+    parent keeps the authority it had (a migration path away from the PD hierarchy)."""
+    from sdf_lsp.ide.locate import element_at
+
+    el = element_at(analysis.doc, offset)
+    while el is not None and el.local != "protection_domain":
+        el = el.parent
+    child = analysis.model_of(el) if el is not None else None
+    if not isinstance(child, ProtectionDomain) or child.parent is None or child.id is None or not analysis.ctx.extended:
+        return None
+    parent = child.parent
+    top = parent
+    while top.parent is not None:
+        top = top.parent
+    text = analysis.text
+    lay = analysis.layout.cspace(parent) if analysis.layout else None
+    if lay is None or lay.first_free is None:
+        return None
+    # the child's text, whole lines where it stands alone on them
+    start, end = el.start, el.end
+    line_start = text.rfind("\n", 0, start) + 1
+    cut_start = line_start if not text[line_start:start].strip() else start
+    nl = text.find("\n", end)
+    cut_end = nl + 1 if nl >= 0 and not text[end:nl].strip() else end
+    old_indent = _indent_of(text, start)
+    new_indent = _indent_of(text, top.el.start)
+    body = text[start:end]
+    lines = body.split("\n")
+    lines = [lines[0]] + [ln[len(old_indent):] if ln.startswith(old_indent) else ln.lstrip() for ln in lines[1:]]
+    body = "\n".join(lines[:1] + [new_indent + ln if ln else ln for ln in lines[1:]])
+    # attributes: drop id/setvar_id, add the fault handler
+    tag_end = el.block.start + el.tag_end - start
+    head = body[:tag_end]
+    for name in ("setvar_id", "id"):
+        a = el.attr(name)
+        if a is not None:
+            s0 = a.block.start + a.s - start
+            e0 = a.block.start + a.e - start
+            while s0 > 0 and head[s0 - 1] in " \t":
+                s0 -= 1
+            head = head[:s0] + head[e0:]
+    close = len(head) - (2 if head.endswith("/>") else 1)
+    head = head[:close].rstrip() + f' fault_handler="{parent.name}" fault_id="{child.id}"' + head[close:]
+    moved = head + body[tag_end:]
+    insert_at = top.el.end
+    edits = [(cut_start, cut_end, ""), (insert_at, insert_at, "\n\n" + new_indent + moved)]
+    cap = f'<cap_tcb slot="{lay.first_free}" pd="{child.name}" />'
+    pindent = _indent_of(text, parent.el.start) + "    "
+    if parent.cspace is not None:
+        te = parent.cspace.el.block.start + parent.cspace.el.tag_end
+        edits.append((te, te, f"\n{pindent}    {cap}"))
+    else:
+        te = parent.el.block.start + parent.el.tag_end
+        edits.append((te, te, f"\n{pindent}<cspace>\n{pindent}    {cap}\n{pindent}</cspace>"))
+    edits.sort(key=lambda e: (e[0], e[1]))
+    return Fix(f"Un-nest '{child.name}': a top-level PD with fault_handler=\"{parent.name}\"", edits, None)

@@ -117,3 +117,19 @@ async def test_settings_change_reanalyses_and_bad_settings_are_reported(client):
     assert "no_such_board" in msg.message
     t = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.describeTarget", arguments=[{}]))
     assert t["label"] == "qemu_virt_aarch64 (release)"  # the default target, and the server still answers
+
+
+async def test_unnest_child_refactoring(client):
+    from ..conftest import SHARED
+
+    text = (SHARED / "corpus/microkit-examples/hierarchy__hierarchy.system").read_text()
+    await open_text(client, URI, text)
+    at = find(text, 'name="crasher"', delta=7)
+    acts = await client.text_document_code_action_async(T.CodeActionParams(
+        text_document=doc(text), range=T.Range(start=at, end=at), context=T.CodeActionContext(diagnostics=[])))
+    act = next(a for a in acts if a.title.startswith("Un-nest 'crasher'"))
+    edits = sorted(act.edit.changes[URI], key=lambda e: (e.range.start.line, e.range.start.character), reverse=True)
+    diags = await change(client, URI, 2, [edit(e.range.start, e.range.end, e.new_text) for e in edits])
+    assert not [d for d in diags if d.severity == T.DiagnosticSeverity.Error]
+    h = await client.text_document_hover_async(T.HoverParams(text_document=doc(text), position=find(text, 'name="restarter"', delta=7)))
+    assert "root CNode 2/64" in h.contents.value  # the parent now holds the TCB cap in its root CNode
