@@ -173,3 +173,51 @@ async def test_show_graph(client):
     assert svg.lstrip().startswith("<?xml") and 'id="pd:echo_server"' in svg
     svg = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "memory"}]))
     assert "<svg" in svg
+
+
+async def test_junk_and_odd_requests_never_kill_the_server(client):
+    uri = "file:///tmp/junk.system"
+    junk = "\x00\x01<system><<<<protection_domain name='a'\n" + "é" * 50 + "</" * 20 + "<!DOCTYPE x [<!ENTITY a 'b'>]>&a;"
+    diags = await open_text(client, uri, junk)
+    assert diags
+    far = T.Position(line=10_000, character=10_000)
+    ident = T.TextDocumentIdentifier(uri=uri)
+    await client.text_document_hover_async(T.HoverParams(text_document=ident, position=far))
+    await client.text_document_completion_async(T.CompletionParams(text_document=ident, position=far))
+    await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident))
+    await client.text_document_code_action_async(T.CodeActionParams(text_document=ident, range=T.Range(start=far, end=far),
+                                                                     context=T.CodeActionContext(diagnostics=[])))
+    await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri="file:///not/open.system"), position=far))
+    diags = await change(client, uri, 2, [T.TextDocumentContentChangeWholeDocument(text=ECHO)])
+    assert not [d for d in diags if d.severity == T.DiagnosticSeverity.Error]
+
+
+def test_tcp_transport():
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "sdf_lsp", "serve", "--tcp", f"127.0.0.1:{port}"])
+    try:
+        for _ in range(100):
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
+        conn.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        data = b""
+        while b'"result"' not in data:
+            chunk = conn.recv(65536)
+            assert chunk
+            data += chunk
+        assert b'"sdf-lsp"' in data
+        conn.close()
+    finally:
+        proc.kill()
+        proc.wait()
