@@ -466,7 +466,9 @@ async def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams
     if cur is None:
         return None
     doc, a = cur
-    return [lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path)
+    caps = ls.client_capabilities.text_document
+    tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
+    return [lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path if tooltips else None)
             for s, e, path in navigation.document_links(a, doc.env)]
 
 
