@@ -68,12 +68,13 @@ def main() -> int:
             t0 = time.perf_counter()
             analysis = analyse(text, ctx, files)
             t1 = time.perf_counter()
-            last = [t1, "starting"]
+            last = [t1, None]
 
             def progress(message: str, percent: int, last=last):
                 """Charge the time since the previous message to the phase that message began."""
                 now = time.perf_counter()
-                phases.setdefault(last[1], []).append((now - last[0]) * 1000)
+                if last[1] is not None:
+                    phases.setdefault(last[1], []).append((now - last[0]) * 1000)
                 last[:] = [now, message]
 
             result = build(analysis, target, search, str(tmp_path / f"out{i}"), progress=progress)
@@ -92,12 +93,12 @@ def main() -> int:
     pds, mrs = len(analysis.system.pds), len(analysis.system.mrs)
     print(f"{args.system.name}: {pds} PDs, {mrs} memory regions, {spec_objects} kernel objects placed "
           f"({target.label}, stand-in programs)")
-    print(f"{'phase':44} {'ms (median of ' + str(args.repeat) + ')':>22}")
-    print(f"{'analysis (parse, model, checks, layout)':44} {statistics.median(analyse_ms):22.0f}")
+    print(f"{'phase':68} {'ms (median of ' + str(args.repeat) + ')':>22}")
+    print(f"{'analysis (parse, model, checks, layout)':68} {statistics.median(analyse_ms):22.0f}")
     for message, times in phases.items():
-        print(f"{'  build: ' + message:44} {statistics.median(times):22.0f}")
-    print(f"{'build total':44} {statistics.median(build_ms):22.0f}")
-    print(f"{'analysis + build':44} {statistics.median(a + b for a, b in zip(analyse_ms, build_ms)):22.0f}")
+        print(f"{'  build: ' + message:68} {statistics.median(times):22.0f}")
+    print(f"{'build total':68} {statistics.median(build_ms):22.0f}")
+    print(f"{'analysis + build':68} {statistics.median(a + b for a, b in zip(analyse_ms, build_ms, strict=True)):22.0f}")
     print("outputs: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sizes.items()))
     return 0
 

@@ -98,5 +98,5 @@ def test_readme_lists_every_code():
     import re
 
     for path in (ROOT / "sdf_lsp").rglob("*.py"):
-        used |= set(re.findall(r'"((?:MK-[A-Z0-9]+)|(?:SDF|XML|IO|CS|FH|UT|UH|CN|EX)[0-9]{3})"', path.read_text()))
+        used |= set(re.findall(r'"((?:MK-[A-Z0-9]+)|(?:SDF|XML|IO|CS|FH|UT|UH|CN|EX|BLD)[0-9]{3})"', path.read_text()))
     assert used <= set(CODES), sorted(used - set(CODES))

@@ -1,0 +1,103 @@
+"""Address spaces: VSpaces (and x86 EPT guest spaces) with lazily created page tables.
+
+As upstream `capdl/memory.rs`: mapping a page walks from the root down to the
+level that holds pages of its size, creating each missing intermediate table
+(named after the level, the space and the start of the range one of its slots
+covers) and inserting its cap into the parent in the order the tables are
+needed.  A slot that is already filled is an error.
+"""
+from __future__ import annotations
+
+from sdf_lsp.backend import spec as S
+from sdf_lsp.backend.spec import Spec
+from sdf_lsp.target import Target
+
+_LEVEL_NAMES = {
+    "aarch64": ("pgd", "pud", "pd", "pt"),
+    "riscv64": ("pgd", "pmd", "pte"),
+    "x86_64": ("pml4", "pdpt", "pd", "pt"),
+}
+
+
+class MapError(Exception):
+    """A page cannot be mapped (its slot is taken)."""
+
+
+class Paging:
+    """The page-table geometry of a target."""
+
+    def __init__(self, target: Target):
+        self.arch = target.arch
+        self.page_bits = target.object_bits("small_page")
+        self.large_bits = target.object_bits("large_page")
+        if target.arch == "riscv64":
+            self.levels = target.riscv_pt_levels or 3
+        else:
+            self.levels = 4
+        # aarch64 with a hypervisor and 40-bit PA: the stage-2 root is a level-1 table with 10 index bits
+        self.root_level = 1 if target.arch == "aarch64" and target.hypervisor and target.arm_pa_size_bits == 40 else 0
+        self.index_bits = [target.page_table_index_bits] * self.levels
+        if self.root_level == 1:
+            self.index_bits[1] = target.vspace_index_bits or 10
+
+    def level_name(self, level: int) -> str:
+        return _LEVEL_NAMES[self.arch][level]
+
+    def leaf_level(self, page_bytes: int) -> int:
+        if page_bytes == 1 << self.page_bits:
+            return self.levels - 1
+        if page_bytes == 1 << self.large_bits:
+            return self.levels - 2
+        raise MapError(f"unsupported page size {page_bytes:#x}")
+
+    def shift(self, level: int) -> int:
+        """Address bit where the index of `level` starts."""
+        return self.page_bits + sum(self.index_bits[level + 1:])
+
+    def index(self, level: int, addr: int) -> int:
+        return (addr >> self.shift(level)) & ((1 << self.index_bits[level]) - 1)
+
+
+class AddressSpace:
+    """One VSpace: its root table and the tables below it, by (level, table start)."""
+
+    def __init__(self, spec: Spec, paging: Paging, name: str, x86_ept: bool = False):
+        self.spec = spec
+        self.paging = paging
+        self.name = name
+        self.x86_ept = x86_ept
+        self.root = spec.add(f"{paging.level_name(paging.root_level)}_{name}",
+                             S.page_table(paging.root_level, True, x86_ept))
+        # per table object: slot -> child table object (intermediate levels only)
+        self._children: dict[int, dict[int, int]] = {self.root: {}}
+        self._filled: dict[int, set[int]] = {self.root: set()}
+
+    def map_page(self, frame_cap: dict, page_bytes: int, vaddr: int) -> None:
+        p = self.paging
+        leaf = p.leaf_level(page_bytes)
+        table = self.root
+        for level in range(p.root_level, leaf):
+            slot = p.index(level, vaddr)
+            child = self._children[table].get(slot)
+            if child is None:
+                self._check_free(table, level, slot)
+                start = vaddr >> p.shift(level + 1) << p.shift(level + 1)
+                child = self.spec.add(f"{p.level_name(level + 1)}_{self.name}_vaddr_{start:#x}",
+                                      S.page_table(level + 1, False, self.x86_ept))
+                self._children[table][slot] = child
+                self._children[child] = {}
+                self._filled[child] = set()
+                self._fill(table, slot, S.cap("PageTable", child))
+            table = child
+        slot = p.index(leaf, vaddr)
+        self._check_free(table, leaf, slot)
+        self._fill(table, slot, frame_cap)
+
+    def _check_free(self, table: int, level: int, slot: int) -> None:
+        if slot in self._filled[table]:
+            raise MapError(f"address-space '{self.name}': slot {slot} at level {level} in object "
+                           f"'{self.spec.objects[table]['name']}' is already filled")
+
+    def _fill(self, table: int, slot: int, c: dict) -> None:
+        self._filled[table].add(slot)
+        self.spec.insert(table, slot, c)
