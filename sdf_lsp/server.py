@@ -59,6 +59,7 @@ class Document:
         self.task: asyncio.Task | None = None
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
         self.last_duration = 0.0  # seconds the last analysis took
+        self.build_diagnostics: list[Diagnostic] = []  # from the last build of this text (cleared by an edit)
 
     @property
     def stale(self) -> bool:
@@ -190,7 +191,8 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
-        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in analysis.diagnostics + doc.program_diagnostics]
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri)
+                 for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics]
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
 
     async def current(self, uri: str) -> tuple[Document, Analysis] | None:
@@ -323,6 +325,7 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
     finally:
         gc.enable()
     doc.version = params.text_document.version
+    doc.build_diagnostics = []
     ls.schedule(doc)
 
 
@@ -651,6 +654,70 @@ async def show_cspace(ls: SdfLanguageServer, *args):
         names = ", ".join(p.name for p in system.pds if p.name)
         raise RequestFailed(f"no protection domain {pd_name!r} (known: {names})" if pd_name else "put the cursor in a protection domain")
     return cspace_table(analysis.layout.cspace(pd))
+
+
+def build_dir(ls: SdfLanguageServer, sdf_path: str, out_dir: str | None) -> str:
+    """`outDir` of the request, else `sdf.build.outDir` (relative to the workspace), else
+    `build/` beside the SDF; one folder per system inside the configured one."""
+    if out_dir:
+        return out_dir if os.path.isabs(out_dir) or ls.root is None else os.path.join(ls.root, out_dir)
+    stem = os.path.splitext(os.path.basename(sdf_path))[0]
+    base = ls.settings.build_out_dir
+    if base:
+        base = base if os.path.isabs(base) or ls.root is None else os.path.join(ls.root, base)
+    else:
+        base = os.path.join(os.path.dirname(sdf_path), "build")
+    return os.path.join(base, stem)
+
+
+@server.command("sdf.build")
+async def build_command(ls: SdfLanguageServer, *args):
+    """`{"uri", "outDir"?}` -> `{"ok", "outDir", "files", "report", "errors"}`; progress via
+    `$/progress`; build errors are published as diagnostics on the SDF until the next edit."""
+    from sdf_lsp.analysis import analyse
+    from sdf_lsp.backend import build
+
+    a = _command_args(args)
+    uri = a.get("uri")
+    cur = await ls.current(uri) if uri else None
+    path = uri_path(uri) if uri else None
+    if cur is None or path is None:
+        raise JsonRpcInvalidParams(f"document {uri!r} is not open (or not a file)")
+    doc, _ = cur
+    out_dir = build_dir(ls, path, a.get("outDir"))
+    text, version, ctx, target = doc.session.text, doc.version, ls.ctx, ls.target
+    paths = list(doc.env.search_paths)
+    loop = asyncio.get_running_loop()
+    token = f"sdf-build-{id(doc)}-{version}-{time.monotonic_ns()}"
+    progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
+    if progress:
+        await ls.work_done_progress.create_async(token)
+        ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="Building the image", message=os.path.basename(path),
+                                                                     percentage=0, cancellable=False))
+
+    def report(message: str, percent: int):
+        if progress:
+            loop.call_soon_threadsafe(ls.work_done_progress.report, token,
+                                      lsp.WorkDoneProgressReport(message=message, percentage=percent))
+
+    def run():
+        # its own analysis of this text: the document may change while the build runs
+        snapshot = analyse(text, ctx, SearchPathFiles(paths))
+        return build(snapshot, target, paths, out_dir, progress=report)
+
+    try:
+        result = await asyncio.to_thread(run)
+    finally:
+        if progress:
+            ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
+    if doc.version == version and ls.docs.get(uri) is doc:
+        doc.build_diagnostics = list(result.errors)
+        ls.publish(doc, doc.session.analysis)
+    summary = f"built {os.path.basename(path)} into {result.out_dir}" if result.ok else \
+        f"the build of {os.path.basename(path)} failed: {result.errors[0].message if result.errors else 'unknown error'}"
+    ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info if result.ok else lsp.MessageType.Error, message=summary))
+    return {"ok": result.ok, "outDir": result.out_dir, "files": result.files, "report": result.report,
+            "errors": [d.message for d in result.errors]}
 
 
 @server.command("sdf.showGraph")
