@@ -345,6 +345,9 @@ def write_outputs(product: Product, system: System, layout: Layout, target: Targ
     try:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # an ordinary directory once renamed into place (mkdtemp makes it private)
     except OSError as err:
         raise E.fail(system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}") from None
     try:

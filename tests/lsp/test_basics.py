@@ -17,7 +17,7 @@ async def test_capabilities(client):
                  "workspace_symbol_provider", "folding_range_provider", "inlay_hint_provider", "code_action_provider",
                  "document_highlight_provider", "document_link_provider", "completion_provider"):
         assert getattr(caps, name), name
-    assert set(caps.execute_command_provider.commands) >= {"sdf.showCSpace", "sdf.describeTarget", "sdf.showGraph"}
+    assert set(caps.execute_command_provider.commands) >= {"sdf.showCSpace", "sdf.describeTarget", "sdf.showGraph", "sdf.build"}
 
 
 async def test_diagnostics_on_open_with_codes_and_related(client):
