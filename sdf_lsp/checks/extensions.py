@@ -13,6 +13,7 @@ from sdf_lsp.diagnostics import ERROR, INFORMATION, UNNECESSARY, WARNING, Diagno
 from sdf_lsp.layout.cspace import CSpaceLayout, needs_endpoint, system_cspaces
 from sdf_lsp.layout.memory import MemoryBudget, in_ram, is_device_untyped, memory_budget
 from sdf_lsp.model.lower import Context
+from sdf_lsp.checks.system import index_names
 from sdf_lsp.model.types import System, span_of
 from sdf_lsp.model.values import human_size
 
@@ -65,22 +66,8 @@ class ExtensionChecker:
     # -- names of the extension declarations -------------------------------------------
     def declarations(self):
         s = self.sys
-        for ut in s.untypeds:
-            if ut.name is None:
-                continue
-            if ut.name in s.untyped_by_name:
-                self.report(span_of(ut.el, "name"), "UT015", f"duplicate untyped name '{ut.name}'",
-                            related=(Related(span_of(s.untyped_by_name[ut.name].el, "name"), "first declared here"),))
-            else:
-                s.untyped_by_name[ut.name] = ut
-        for cn in s.cnodes:
-            if cn.name is None:
-                continue
-            if cn.name in s.cnode_by_name:
-                self.report(span_of(cn.el, "name"), "CN006", f"duplicate CNode name '{cn.name}'",
-                            related=(Related(span_of(s.cnode_by_name[cn.name].el, "name"), "first declared here"),))
-            else:
-                s.cnode_by_name[cn.name] = cn
+        index_names(s.untypeds, s.untyped_by_name, self.report, "UT015", "duplicate untyped name '{}'")
+        index_names(s.cnodes, s.cnode_by_name, self.report, "CN006", "duplicate CNode name '{}'")
 
     # -- root CNode slots ----------------------------------------------------------------
     def slots(self, pd, lay: CSpaceLayout):
@@ -206,22 +193,28 @@ class ExtensionChecker:
             else:
                 ids[pd.fault_id] = (f"'{pd.name}'", pd.el)
 
+    def grants(self, kind: str, attr: str, declared: dict, unknown_code: str, word: str) -> dict[str, list]:
+        """Name -> [(holder PD, cap)] of every `cap_untyped`/`cap_cnode`; unknown names are reported."""
+        out: dict[str, list] = {}
+        for pd in self.sys.pds:
+            if pd.cspace is None:
+                continue
+            for cap in pd.cspace.caps:
+                name = cap.untyped if kind == "Untyped" else cap.cnode
+                if cap.kind != kind or name is None:
+                    continue
+                if name not in declared:
+                    self.report(span_of(cap.el, attr), unknown_code, f"unknown {word} name '{name}'",
+                                data={"fix": "nearest-name", "kind": kind.lower()})
+                    continue
+                out.setdefault(name, []).append((pd, cap))
+        return out
+
     # -- untypeds --------------------------------------------------------------------
     def untypeds(self):
         s = self.sys
         t = self.target
-        grants: dict[str, list] = {}
-        for pd in s.pds:
-            if pd.cspace is None:
-                continue
-            for cap in pd.cspace.caps:
-                if cap.kind != "Untyped" or cap.untyped is None:
-                    continue
-                if cap.untyped not in s.untyped_by_name:
-                    self.report(span_of(cap.el, "untyped"), "UT010", f"unknown untyped name '{cap.untyped}'",
-                                data={"fix": "nearest-name", "kind": "untyped"})
-                    continue
-                grants.setdefault(cap.untyped, []).append((pd, cap))
+        grants = self.grants("Untyped", "untyped", s.untyped_by_name, "UT010", "untyped")
         fixed = [(mr.phys_addr, mr.phys_addr + (mr.size or 0), f"memory region '{mr.name}'", mr.el) for mr in s.mrs
                  if mr.phys_addr is not None and mr.size]
         for ut in s.untyped_by_name.values():
@@ -263,18 +256,7 @@ class ExtensionChecker:
 
     def cnodes(self):
         s = self.sys
-        grants: dict[str, list] = {}
-        for pd in s.pds:
-            if pd.cspace is None:
-                continue
-            for cap in pd.cspace.caps:
-                if cap.kind != "CNode" or cap.cnode is None:
-                    continue
-                if cap.cnode not in s.cnode_by_name:
-                    self.report(span_of(cap.el, "cnode_name"), "CN007", f"unknown CNode name '{cap.cnode}'",
-                                data={"fix": "nearest-name", "kind": "cnode"})
-                    continue
-                grants.setdefault(cap.cnode, []).append((pd, cap))
+        grants = self.grants("CNode", "cnode_name", s.cnode_by_name, "CN007", "CNode")
         post = [cn for cn in s.cnode_by_name.values() if cn.post_capdl_untypeds]
         for extra in post[1:]:
             self.report(span_of(extra.el, "post_capdl_untypeds"), "UH001",

@@ -54,29 +54,14 @@ class Checker:
         if len(s.pds) > MAX_PDS:
             extra = s.pds[MAX_PDS]
             self.report(extra.el.name_span, "MK-G2", f"too many protection domains ({len(s.pds)}) defined. Maximum is {MAX_PDS}.")
-        for pd in s.pds:
-            if pd.name is None:
-                continue
-            first = s.pd_by_name.get(pd.name)
-            if first is None:
-                s.pd_by_name[pd.name] = pd
-                if pd.name == "monitor":
-                    self.report(span_of(pd.el, "name"), "MK-G3", "the PD name 'monitor' is reserved for the Microkit Monitor.")
-                elif len(pd.name.encode()) > 63:
-                    self.report(span_of(pd.el, "name"), "SDF015",
-                                f"PD name is {len(pd.name.encode())} bytes long; the monitor keeps only the first 63", severity=WARNING)
-            else:
-                self.report(span_of(pd.el, "name"), "MK-G3", f"duplicate protection domain name '{pd.name}'.",
-                            related=(Related(span_of(first.el, "name"), "first defined here"),), data={"fix": "rename"})
-        for mr in s.mrs:
-            if mr.name is None:
-                continue
-            first = s.mr_by_name.get(mr.name)
-            if first is None:
-                s.mr_by_name[mr.name] = mr
-            else:
-                self.report(span_of(mr.el, "name"), "MK-G4", f"duplicate memory region name '{mr.name}'.",
-                            related=(Related(span_of(first.el, "name"), "first defined here"),))
+        index_names(s.pds, s.pd_by_name, self.report, "MK-G3", "duplicate protection domain name '{}'.")
+        for pd in s.pd_by_name.values():
+            if pd.name == "monitor":
+                self.report(span_of(pd.el, "name"), "MK-G3", "the PD name 'monitor' is reserved for the Microkit Monitor.")
+            elif len(pd.name.encode()) > 63:
+                self.report(span_of(pd.el, "name"), "SDF015",
+                            f"PD name is {len(pd.name.encode())} bytes long; the monitor keeps only the first 63", severity=WARNING)
+        index_names(s.mrs, s.mr_by_name, self.report, "MK-G4", "duplicate memory region name '{}'.")
 
     def pd_domains(self):
         """P10: a PD's domain against the <domains> parsed before it (upstream's order)."""
@@ -209,14 +194,8 @@ class Checker:
                     self.report(span_of(cap.el, "pd"), "CS006", f"unknown PD name '{cap.pd}'", data={"fix": "nearest-name", "kind": "pd"})
 
     def vms(self):
-        seen = {}
+        index_names([vm for _, vm in self.sys.vms()], {}, self.report, "MK-G5", "duplicate virtual machine name '{}'.")
         for pd, vm in self.sys.vms():
-            if vm.name is not None:
-                if vm.name in seen:
-                    self.report(span_of(vm.el, "name"), "MK-G5", f"duplicate virtual machine name '{vm.name}'.",
-                                related=(Related(span_of(seen[vm.name].el, "name"), "first defined here"),))
-                else:
-                    seen[vm.name] = vm
             if self.target.arch == "x86_64" and pd.children:
                 self.report(vm.el.name_span, "MK-G5", f"It is not possible for PD '{pd.name}' with a bound vCPU to have children on x86_64",
                             related=tuple(Related(c.el.name_span, "child") for c in pd.children[:3]))
@@ -351,16 +330,10 @@ class Checker:
 
     def io_spaces(self):
         s = self.sys
-        names, domain_ids, peripherals = {}, {}, {}
-        for ios in s.io_spaces:
-            if not ios.enabled:
-                continue
-            if ios.name is not None:
-                if ios.name in names:
-                    self.report(span_of(ios.el, "name"), "MK-I3", f"duplicate name '{ios.name}' on element 'io_address_space'",
-                                related=(Related(span_of(names[ios.name].el, "name"), "first defined here"),))
-                else:
-                    names[ios.name] = ios
+        enabled = [ios for ios in s.io_spaces if ios.enabled]
+        index_names(enabled, {}, self.report, "MK-I3", "duplicate name '{}' on element 'io_address_space'")
+        domain_ids, peripherals = {}, {}
+        for ios in enabled:
             if ios.domain_id is not None:
                 if ios.domain_id in domain_ids:
                     self.report(span_of(ios.el, "domain_id"), "MK-I4", "reusing a domain id is forbidden on element 'io_address_space'",
@@ -445,6 +418,20 @@ class Checker:
                     self.report(span_of(sv.el, "region_paddr"), "MK-G19",
                                 f"setvar with 'region_paddr' for MR without a specified paddr is unsupported on x86-64 @ '{mr.name}'",
                                 related=(Related(mr.el.name_span, f"memory region '{mr.name}'"),))
+
+
+def index_names(objects, table: dict, report, code: str, message: str):
+    """First definition of each name into `table`; every later one is reported."""
+    for obj in objects:
+        name = obj.name
+        if name is None:
+            continue
+        first = table.get(name)
+        if first is None:
+            table[name] = obj
+        else:
+            report(span_of(obj.el, "name"), code, message.format(name),
+                   related=(Related(span_of(first.el, "name"), "first defined here"),), data={"fix": "rename"})
 
 
 def check_maps(checker: Checker, maps, mrs: dict, max_addr: int, space: str, element: str, addr_name: str, uses: list | None = None):
