@@ -27,8 +27,13 @@ if [ ! -f "$TOOLS/code-server/node_modules/code-server/out/node/entry.js" ]; the
     cd "$ROOT"
 fi
 
-# the extension: npm ci + package inside its own folder
+# the extension: npm ci (again only when package-lock.json changed) + package inside its own folder
 cd "$ROOT/vscode-extension"
-t npm ci --no-audit --no-fund
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    t npm ci --no-audit --no-fund
+    echo "$want" > "$stamp"
+fi
 t npx vsce package --no-dependencies -o sdf-lsp.vsix
 echo "[dev] editors ready: $TOOLS, vscode-extension/sdf-lsp.vsix" >&2

@@ -1,0 +1,2 @@
+" seL4 Microkit System Description Files
+autocmd BufRead,BufNewFile *.system setlocal filetype=sdf

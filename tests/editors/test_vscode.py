@@ -1,0 +1,487 @@
+"""Real VS Code end to end: code-server (VS Code in the browser) from .tools/, the packaged
+extension (vscode-extension/sdf-lsp.vsix) and the language server from .venv, driven by
+Playwright in Debian's Chromium. One code-server and one browser page serve the whole
+module; the tests run in file order and each leaves the workspace as it found it.
+
+Screenshots for the docs go to docs/images/, failure screenshots and logs to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from tests.editors.conftest import (
+    BOARD,
+    CODE_SERVER_ENTRY,
+    EXTENSION,
+    NODE24_BIN,
+    PYTHON,
+    VSIX,
+    find,
+    free_port,
+    make_workspace,
+    server_has_command,
+    stop_tree,
+    workspace_settings,
+    write_json,
+)
+
+pytestmark = [pytest.mark.editor, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+LONG = 60_000  # ms: first start of the workbench, extension host and server
+WAIT = 20_000  # ms: anything after that
+
+USER_SETTINGS = {
+    "files.autoSave": "off",
+    "files.hotExit": "off",
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.enableExperiments": False,
+    "workbench.editor.enablePreview": False,
+    "security.workspace.trust.enabled": False,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "extensions.ignoreRecommendations": True,
+    "chat.disableAIFeatures": True,
+    "git.enabled": False,
+    "editor.minimap.enabled": False,
+    "editor.hover.delay": 200,
+    "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
+    "editor.suggestOnTriggerCharacters": False,
+    "window.commandCenter": False,
+    "workbench.colorTheme": "Default Dark Modern",
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+}
+
+
+def sources_newer_than_vsix() -> bool:
+    newest = max(p.stat().st_mtime for p in [*EXTENSION.glob("src/*.ts"), *EXTENSION.glob("*.json"), *EXTENSION.glob("syntaxes/*")])
+    return not VSIX.exists() or VSIX.stat().st_mtime < newest
+
+
+@pytest.fixture(scope="module")
+def vsix() -> Path:
+    if sources_newer_than_vsix() and (EXTENSION / "node_modules").is_dir():
+        # keep the package in step with the sources while iterating (the setup script builds it once)
+        subprocess.run(["npx", "vsce", "package", "--no-dependencies", "-o", VSIX.name], cwd=EXTENSION, check=True,
+                       capture_output=True, timeout=300)
+    require(VSIX.exists(), f"{VSIX} is missing: run scripts/install-editors.sh")
+    return VSIX
+
+
+@pytest.fixture(scope="module")
+def code_server(tmp_path_factory, vsix, artifacts):
+    require(CODE_SERVER_ENTRY.exists(), f"code-server is missing ({CODE_SERVER_ENTRY}): run scripts/install-editors.sh")
+    require((NODE24_BIN / "node").exists(), f"Node 24 is missing ({NODE24_BIN}): run scripts/install-editors.sh")
+    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium")
+    root = tmp_path_factory.mktemp("vscode")
+    ws = make_workspace(root)
+    # the extension's default interpreter: the workspace's .venv
+    os.symlink(Path(PYTHON).parent.parent, ws / ".venv")
+    write_json(ws / ".vscode" / "settings.json", workspace_settings())
+    data, exts = root / "data", root / "exts"
+    write_json(data / "User" / "settings.json", USER_SETTINGS)
+    (root / "config.yaml").write_text("bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n")
+    xdg = root / "xdg"  # code-server keeps logs and state under the XDG folders: not in the user's home
+    env = dict(os.environ, PATH=f"{NODE24_BIN}{os.pathsep}{os.environ['PATH']}", XDG_DATA_HOME=str(xdg / "data"),
+               XDG_CONFIG_HOME=str(xdg / "config"), XDG_CACHE_HOME=str(xdg / "cache"), XDG_STATE_HOME=str(xdg / "state"))
+    env.pop("VSCODE_IPC_HOOK_CLI", None)
+    base = ["node", str(CODE_SERVER_ENTRY), "--config", str(root / "config.yaml"),
+            "--user-data-dir", str(data), "--extensions-dir", str(exts)]
+    subprocess.run(base + ["--install-extension", str(vsix)], env=env, check=True, capture_output=True, timeout=120)
+    log = root / "code-server.log"
+    shutil.rmtree(artifacts / "vscode-logs", ignore_errors=True)
+    proc = None
+    try:
+        for _attempt in range(3):  # a free port can be taken between the probe and the bind: try another
+            port = free_port()
+            with open(log, "w") as out:
+                proc = subprocess.Popen(
+                    base + ["--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
+                            "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override",
+                            "--reconnection-grace-time", "5", "--log", "info", str(ws)],
+                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+            if wait_healthy(proc, port):
+                break
+            stop_tree(proc)
+        else:
+            raise RuntimeError(f"code-server did not start:\n{log.read_text()}")
+        yield {"url": f"http://127.0.0.1:{port}/?folder={ws}", "ws": ws, "root": root}
+    finally:
+        if proc is not None:
+            stop_tree(proc)
+        for f in [log, *data.glob("logs/**/*.log")]:
+            if f.is_file() and f.stat().st_size:
+                dest = artifacts / "vscode-logs" / f.relative_to(root)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(f, dest)
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return True
+        except OSError:
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.2)
+    return False
+
+
+class Workbench:
+    """Keyboard-first helpers over the VS Code web UI."""
+
+    def __init__(self, page, ws: Path):
+        self.page = page
+        self.ws = ws
+
+    # -- basics -------------------------------------------------------------------------
+    def press(self, *keys: str):
+        for k in keys:
+            self.page.keyboard.press(k)
+
+    def quick_input(self, opener: str, text: str):
+        self.page.keyboard.press(opener)
+        box = self.page.locator(".quick-input-widget input")
+        box.wait_for(state="visible", timeout=WAIT)
+        box.fill(text)
+        return box
+
+    def pick(self, label: str, timeout: int = WAIT):
+        """Accept the quick-input row labelled exactly `label` once it is the focused one
+        (the list re-renders while results arrive, so a click could hit a stale row)."""
+        exact = re.compile("^" + re.escape(label) + "$")
+        focused = self.page.locator(".quick-input-list .monaco-list-row.focused", has=self.page.locator(".label-name", has_text=exact))
+        focused.first.wait_for(timeout=timeout)
+        self.page.keyboard.press("Enter")
+        self.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
+
+    def command(self, title: str):
+        """Run a command from the palette by its exact title, e.g. 'SDF: Show CSpace'."""
+        self.quick_input("F1", ">" + title)
+        self.pick(title)
+
+    def open(self, rel: str):
+        """Open a workspace file with Quick Open and wait until its editor is active."""
+        name = rel.rsplit("/", 1)[-1]
+        self.quick_input("Control+P", rel)
+        self.pick(name, timeout=LONG)
+        self.page.locator(".tabs-container .tab.active", has_text=name).wait_for(timeout=WAIT)
+        self.page.locator(".monaco-editor.focused").wait_for(timeout=WAIT)
+
+    def goto(self, line: int, character: int):
+        """Put the cursor at 0-based (line, character) and check the status bar agrees."""
+        self.quick_input("Control+G", f":{line + 1}:{character + 1}")
+        self.page.keyboard.press("Enter")
+        self.status(f"Ln {line + 1}, Col {character + 1}")
+
+    def status(self, text: str, timeout: int = WAIT):
+        item = self.page.locator("#workbench\\.parts\\.statusbar .statusbar-item", has_text=text)
+        item.first.wait_for(timeout=timeout)
+        return item.first
+
+    def notification(self, text: str, timeout: int = WAIT):
+        toast = self.page.locator(".notifications-toasts .notification-toast", has_text=text)
+        toast.first.wait_for(timeout=timeout)
+        return toast.first
+
+    def clear_notifications(self):
+        self.command("Notifications: Clear All Notifications")
+
+    def revert(self):
+        self.command("File: Revert File")
+
+    def problems(self):
+        """Show the Problems panel (Ctrl+Shift+M toggles it, so only when hidden)."""
+        if not self.page.locator(".markers-panel").is_visible():
+            self.press("Control+Shift+M")
+        self.page.locator(".markers-panel").wait_for(timeout=WAIT)
+
+    def hide_panel(self):
+        panel = self.page.locator("#workbench\\.parts\\.panel")
+        if panel.is_visible():
+            self.press("Control+J")
+            panel.wait_for(state="hidden", timeout=WAIT)
+
+    def close_editors(self):
+        self.command("View: Close All Editors")
+
+    def editor_text(self) -> str:
+        return self.page.locator(".monaco-editor.focused .view-lines").inner_text().replace("\u00a0", " ")
+
+    def webview(self, title: str):
+        """The inner frame of the webview panel whose tab has `title`."""
+        self.page.locator(".tabs-container .tab", has_text=title).first.wait_for(timeout=WAIT)
+        return self.page.frame_locator("iframe.webview.ready").frame_locator("iframe#active-frame")
+
+    def shot(self, path: Path):
+        self.page.mouse.move(1, 1)
+        self.page.screenshot(path=str(path))
+
+
+@pytest.fixture(scope="module")
+def vscode(code_server, artifacts):
+    from playwright.sync_api import sync_playwright
+
+    xdg = code_server["root"] / "browser"  # Chromium's crash reports and dconf: not in the user's home
+    env = dict(os.environ, XDG_CONFIG_HOME=str(xdg / "config"), XDG_CACHE_HOME=str(xdg / "cache"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, env=env, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.goto(code_server["url"])
+            page.locator(".monaco-workbench").wait_for(timeout=LONG)
+            page.locator(".explorer-folders-view .monaco-list-row", has_text="echo").first.wait_for(timeout=LONG)
+            yield Workbench(page, code_server["ws"])
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def wb(vscode, request, artifacts):
+    """The shared workbench; a failing test leaves a screenshot in tests/artifacts/."""
+    yield vscode
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        vscode.page.screenshot(path=str(artifacts / f"{request.node.name}.png"))
+    vscode.press("Escape", "Escape")
+
+
+ECHO = (Path(__file__).resolve().parents[2] / "examples" / "echo" / "echo.system").read_text()
+BROKEN = (Path(__file__).resolve().parents[2] / "examples" / "echo" / "echo_broken.system").read_text()
+
+
+# -- the package, without an editor -----------------------------------------------------------
+def test_grammar_is_generated_from_the_schema():
+    """syntaxes/sdf.tmLanguage.json lists exactly the schema's element and attribute names."""
+    r = subprocess.run([PYTHON, str(EXTENSION / "scripts" / "gen_grammar.py"), "--check"], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    from sdf_lsp import schema
+
+    grammar = json.loads((EXTENSION / "syntaxes" / "sdf.tmLanguage.json").read_text())
+    tag = grammar["repository"]["tag"]["begin"]
+    for e in schema.ELEMENTS:
+        assert re.search(r"[(|]" + re.escape(e.name) + r"[|)]", tag), e.name
+
+
+def test_manifest_matches_the_shared_names():
+    manifest = json.loads((EXTENSION / "package.json").read_text())
+    from sdf_lsp import schema
+
+    props = manifest["contributes"]["configuration"]["properties"]
+    for key in ("sdf.target.file", "sdf.target.board", "sdf.target.config", "sdf.target.sdk", "sdf.searchPaths",
+                "sdf.dialect", "sdf.hints.authority", "sdf.build.outDir", "sdf.server.python", "sdf.server.command"):
+        assert key in props, key
+    assert props["sdf.target.config"]["default"] == "release"
+    assert props["sdf.hints.authority"]["default"] is True
+    assert set(props["sdf.dialect"]["enum"]) == set(schema.DIALECTS) and props["sdf.dialect"]["default"] == schema.EXTENDED
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
+    assert {"sdf-lsp.build", "sdf-lsp.showCSpace", "sdf-lsp.showGraph", "sdf-lsp.restartServer"} <= commands
+    assert not any(c.startswith("sdf.") for c in commands)  # those ids belong to the server's commands
+    assert manifest["activationEvents"] == ["onLanguage:sdf"]
+    lang = manifest["contributes"]["languages"][0]
+    assert lang["id"] == "sdf" and lang["extensions"] == [".system"] and lang["configuration"]
+
+
+# -- in VS Code, in order ------------------------------------------------------------------------
+def test_diagnostics_squiggle_and_problems(wb, images):
+    wb.open("echo/echo_broken.system")
+    wb.page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=LONG)
+    wb.problems()
+    row = wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name 'echo_bufer' on 'map'")
+    row.first.wait_for(timeout=WAIT)
+    assert "MK-MAP1" in row.first.inner_text()
+    rows = wb.page.locator(".markers-panel .monaco-list-row .marker-message-details, .markers-panel .monaco-list-row")
+    assert rows.count() >= 4
+    # the grammar: SDF element names are coloured unlike plain XML punctuation
+    tag = wb.page.locator(".monaco-editor .view-line span span", has_text=re.compile("^protection_domain$")).first
+    bracket = wb.page.locator(".monaco-editor .view-line span span", has_text=re.compile("^<$")).first
+    assert tag.evaluate("e => getComputedStyle(e).color") != bracket.evaluate("e => getComputedStyle(e).color")
+    line, ch = find(BROKEN, "echo_bufer")
+    wb.goto(line, ch + 3)
+    wb.press("Control+K", "Control+I")
+    wb.page.locator(".monaco-hover", has_text="invalid memory region name").first.wait_for(timeout=WAIT)
+    wb.shot(images / "vscode-diagnostics.png")
+
+
+def test_status_bar_shows_target(wb):
+    wb.status(f"{BOARD} (release)", timeout=LONG)
+
+
+def test_hover_on_protection_domain(wb, images):
+    wb.open("echo/echo.system")
+    wb.hide_panel()
+    line, ch = find(ECHO, 'protection_domain name="client"', delta=len('protection_domain name="'))
+    wb.goto(line, ch + 2)
+    wb.press("Control+K", "Control+I")
+    hover = wb.page.locator(".monaco-hover", has_text="protection domain")
+    hover.first.wait_for(timeout=WAIT)
+    text = hover.first.inner_text()
+    assert "client" in text and "priority 100" in text, text
+    wb.shot(images / "vscode-hover.png")
+
+
+def test_completion_offers_pd_names(wb):
+    line, ch = find(ECHO, '<end pd="client" id="1"', delta=len('<end pd="'))
+    wb.goto(line, ch)
+    wb.press("Control+Space")
+    widget = wb.page.locator(".suggest-widget.visible")
+    widget.wait_for(timeout=WAIT)
+    for name in ("uart_driver", "echo_server", "client"):
+        widget.locator(".monaco-list-row", has_text=name).first.wait_for(timeout=WAIT)
+    wb.press("Escape")
+
+
+def test_definition_jumps_to_protection_domain(wb):
+    line, ch = find(ECHO, '<end pd="echo_server"', delta=len('<end pd="') + 3)
+    wb.goto(line, ch)
+    wb.press("F12")
+    target_line, _ = find(ECHO, 'protection_domain name="echo_server"')
+    wb.status(f"Ln {target_line + 1},")
+
+
+def test_closing_tag_is_inserted(wb):
+    wb.open("echo/echo.system")
+    line, _ = find(ECHO, "</system>")
+    wb.goto(line, 0)
+    wb.page.keyboard.type("<channel>")
+    wb.page.locator(".monaco-editor .view-line", has_text="<channel></channel></system>").first.wait_for(timeout=WAIT)
+    wb.status(f"Ln {line + 1}, Col 10")  # the cursor stays between the tags
+    wb.revert()
+    wb.page.locator(".monaco-editor .view-line", has_text="<channel></channel>").first.wait_for(state="detached", timeout=WAIT)
+
+
+def test_quick_fix_changes_region_name(wb):
+    wb.open("echo/echo_broken.system")
+    line, ch = find(BROKEN, "echo_bufer")
+    wb.goto(line, ch + 2)
+    wb.problems()
+    wb.page.locator(".monaco-editor .view-lines").first.click()
+    wb.goto(line, ch + 2)
+    wb.press("Control+.")
+    action = wb.page.locator(".action-widget .monaco-list-row", has_text="Change to 'echo_buffer'")
+    action.first.wait_for(timeout=WAIT)
+    action.first.click()
+    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").wait_for(state="detached", timeout=WAIT)
+    assert "echo_bufer" not in wb.editor_text()
+    # the other three errors stay
+    wb.page.locator(".markers-panel .monaco-list-row", has_text="duplicate channel id").first.wait_for(timeout=WAIT)
+    wb.revert()
+    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").first.wait_for(timeout=WAIT)
+
+
+def test_show_cspace(wb, images):
+    wb.open("echo/echo.system")
+    line, ch = find(ECHO, '<map mr="echo_buffer" vaddr="0x4000000" perms="rw" setvar_vaddr="buffer" />', nth=1)
+    wb.goto(line, ch + 3)
+    wb.command("SDF: Show CSpace")
+    view = wb.webview("CSpace of client")
+    view.locator("h3", has_text="CSpace of").wait_for(timeout=WAIT)
+    assert "client" in view.locator("h3").first.inner_text()
+    view.locator("table").first.wait_for(timeout=WAIT)
+    assert view.locator("table").count() == 2  # root CNode and Microkit CNode
+    assert view.locator("td", has_text="endpoint of 'echo_server'").count() == 1  # its PPC
+    wb.shot(images / "vscode-cspace.png")
+    wb.close_editors()
+
+
+def test_show_graph_webview(wb, images):
+    require(server_has_command("sdf.showGraph"), "the server has no sdf.showGraph command yet")
+    wb.open("echo/echo.system")
+    wb.command("SDF: Show system graph")
+    view = wb.webview("System graph")
+    svg = view.locator(".graph svg")
+    svg.wait_for(timeout=WAIT)
+    assert "uart_driver" in svg.inner_html()
+    wb.shot(images / "vscode-graph.png")
+    # the view switch inside the webview asks the server for the memory view
+    view.locator("button[data-view=memory]").click()
+    view.locator(".graph[data-view=memory] svg").wait_for(timeout=WAIT)
+    assert "echo_buffer" in view.locator(".graph svg").inner_html()
+    view.locator("button[data-view=authority]").click()
+    view.locator(".graph[data-view=authority] svg").wait_for(timeout=WAIT)
+    # rename a PD (F2) and save: the graph is redrawn with the new name
+    line, ch = find(ECHO, 'protection_domain name="client"', delta=len('protection_domain name="') + 1)
+    wb.page.locator(".monaco-editor .view-lines").first.click()
+    wb.goto(line, ch)
+    wb.press("F2")
+    box = wb.page.locator(".rename-box input")
+    box.wait_for(timeout=WAIT)
+    box.fill("customer")
+    wb.press("Enter")
+    wb.page.locator(".monaco-editor .view-line", has_text='<end pd="customer" id="1"').first.wait_for(timeout=WAIT)
+    wb.press("Control+S")
+    view.locator(".graph svg", has_text="customer").wait_for(timeout=WAIT)
+    (wb.ws / "echo" / "echo.system").write_text(ECHO)
+    wb.close_editors()
+
+
+def test_build_image(wb):
+    require(server_has_command("sdf.build"), "the server has no sdf.build command yet")
+    wb.open("hello/hello.system")
+    wb.clear_notifications()
+    wb.command("SDF: Build image")
+    toast = wb.notification("SDF: built hello.system", timeout=LONG)
+    out = wb.ws / "hello" / "build"
+    assert any(out.rglob("loader.img")), list(out.rglob("*"))
+    toast.locator(".monaco-button", has_text="Open Report").click()
+    wb.page.locator(".tabs-container .tab.active", has_text="report.txt").wait_for(timeout=WAIT)
+    wb.close_editors()
+
+
+def test_failed_build_is_reported(wb):
+    require(server_has_command("sdf.build"), "the server has no sdf.build command yet")
+    wb.open("echo/echo.system")  # its program images do not exist
+    wb.clear_notifications()
+    wb.command("SDF: Build image")
+    toast = wb.notification("SDF: build of echo.system failed", timeout=LONG)
+    assert "uart_driver.elf" in toast.inner_text() or "program image" in toast.inner_text(), toast.inner_text()
+    toast.locator(".monaco-button", has_text="Show Problems").wait_for(timeout=WAIT)
+    wb.clear_notifications()
+    wb.close_editors()
+
+
+def test_status_bar_follows_configuration(wb):
+    wb.open("hello/hello.system")
+    settings = wb.ws / ".vscode" / "settings.json"
+    write_json(settings, workspace_settings(**{"sdf.target.config": "debug"}))
+    try:
+        wb.status(f"{BOARD} (debug)")
+    finally:
+        write_json(settings, workspace_settings())
+    wb.status(f"{BOARD} (release)")
+
+
+def test_missing_package_is_explained(wb, tmp_path):
+    # an interpreter that cannot import sdf_lsp: the venv's python without site-packages
+    fake = tmp_path / "python-without-sdf-lsp"
+    fake.write_text(f"#!/bin/sh\nexec {PYTHON} -S \"$@\"\n")
+    fake.chmod(0o755)
+    settings = wb.ws / ".vscode" / "settings.json"
+    wb.clear_notifications()
+    write_json(settings, workspace_settings(**{"sdf.server.python": str(fake)}))
+    try:
+        toast = wb.notification("Python package 'sdf_lsp' is not installed")
+        assert str(fake) in toast.inner_text()
+        wb.status("SDF")
+    finally:
+        write_json(settings, workspace_settings())
+    wb.status(f"{BOARD} (release)", timeout=LONG)
+    wb.page.locator(".monaco-editor .view-lines").first.wait_for()
