@@ -59,6 +59,7 @@ class Document:
         self.task: asyncio.Task | None = None
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
         self.last_duration = 0.0  # seconds the last analysis took
+        self.last_change = 0.0  # time.monotonic() of the last edit
         self.build_diagnostics: list[Diagnostic] = []  # from the last build of this text (cleared by an edit)
 
     @property
@@ -136,8 +137,13 @@ class SdfLanguageServer(LanguageServer):
     def schedule(self, doc: Document, delay: float | None = None):
         if doc.task is not None and not doc.task.done():
             doc.task.cancel()
-        if delay is None:  # scaled to the analysis time: bursts of typing coalesce, small files stay instant
-            delay = min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
+        if delay is None:
+            # The first edit after a pause is analysed at once; edits that follow each other
+            # faster than an analysis takes coalesce (the wait scales with the analysis time).
+            now = time.monotonic()
+            window = min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration))
+            delay = 0.0 if now - doc.last_change > window else min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
+            doc.last_change = now
         doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
 
     async def _analyse_later(self, doc: Document, delay: float):
