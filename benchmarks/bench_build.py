@@ -44,6 +44,9 @@ def target_with_standin_sdk(config: str):
 
 
 def main() -> int:
+    import gc
+
+    gc.disable()  # as the command line does for one-shot runs
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--system", type=Path, default=DEFAULT)

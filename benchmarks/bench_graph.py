@@ -51,6 +51,9 @@ def target_args(path: Path) -> list[str]:
 
 
 def main() -> int:
+    import gc
+
+    gc.disable()  # as the command line does for one-shot runs
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--system", type=Path, action="append", help="an SDF to time (repeatable; default: two generated ones)")

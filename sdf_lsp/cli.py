@@ -108,11 +108,8 @@ def diagnostic_json(file: str, analysis, d) -> dict:
 
 
 def cmd_check(args) -> int:
-    import gc
-
     from sdf_lsp.model.lower import Context
 
-    gc.disable()  # a one-shot run: the cyclic collector would only re-scan the trees being built
     target = resolve_target_from_args(args)
     ctx = Context(target, args.dialect, not args.no_authority_hints)
     results = []
@@ -158,12 +155,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "check":
-        return cmd_check(args)
     if args.command == "serve":
         from sdf_lsp.server import run
 
         return run(tcp=args.tcp, log_file=args.log_file)
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # a one-shot run: the cyclic collector would only re-scan the trees being built
+    try:
+        return _run(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(args) -> int:
+    if args.command == "check":
+        return cmd_check(args)
     if args.command == "build":
         from sdf_lsp.backend.cli import cmd_build
 
