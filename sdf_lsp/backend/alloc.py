@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sdf_lsp.backend.spec import Spec, object_paddr, physical_size_bits
 from sdf_lsp.image.boot import Untyped
+from sdf_lsp.layout.cspace import merge_ranges
 from sdf_lsp.target import Target
 
 
@@ -124,13 +125,7 @@ class FreeMemory:
     """Disjoint free physical ranges (end exclusive), kept sorted and merged."""
 
     def __init__(self, ranges):
-        merged: list[list[int]] = []
-        for s, e in sorted(ranges):
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
-        self.ranges = [(s, e) for s, e in merged]
+        self.ranges = merge_ranges(ranges)
 
     def remove(self, start: int, end: int) -> None:
         out = []

@@ -194,7 +194,8 @@ def cap_label(cap: CapGrant) -> str:
     return f"CNode '{cap.cnode}'"
 
 
-def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_ranges(intervals) -> list[tuple[int, int]]:
+    """Half-open ranges sorted, with overlapping and touching ones joined."""
     out: list[list[int]] = []
     for s, e in sorted(intervals):
         if out and s <= out[-1][1]:
@@ -207,7 +208,7 @@ def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def first_fit(used: list[tuple[int, int]], count: int, lowest: int = 1) -> int:
     """Lowest start >= `lowest` of `count` consecutive slots outside `used` (intervals)."""
     start = lowest
-    for s, e in _merged(used):
+    for s, e in merge_ranges(used):
         if e <= start:
             continue
         if s >= start + count:
@@ -262,7 +263,7 @@ def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str |
             used.append((start, start + count))
     root.sort(key=lambda s: s.index)
     lay.root = root
-    merged = _merged(used)
+    merged = merge_ranges(used)
     lay.root_used = sum(e - s for s, e in merged)
     free = first_fit(merged, 1)
     lay.first_free = free if free < lay.root_capacity else None
