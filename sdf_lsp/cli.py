@@ -107,12 +107,24 @@ def diagnostic_json(file: str, analysis, d) -> dict:
     return out
 
 
+def diagnostic_text(file: str, analysis, d) -> list[str]:
+    """`file:line:col: severity: message [code]` with the Microkit tool's line:column (1-based,
+    columns in characters), then one `note:` line per related place."""
+    def at(span) -> str:
+        return "%s:%d:%d" % (file, *analysis.lines.microkit_location(span.start))
+
+    out = [f"{at(d.span)}: {SEVERITY_NAMES[d.severity]}: {d.message} [{d.code}]"]
+    out += [f"    {at(r.span)}: note: {r.message}" for r in d.related if r.span is not None]
+    return out
+
+
 def cmd_check(args) -> int:
     from sdf_lsp.model.lower import Context
 
     target = resolve_target_from_args(args)
     ctx = Context(target, args.dialect, not args.no_authority_hints)
     results = []
+    texts: list[tuple[str, list[str]]] = []  # (severity, lines) in the same order
     any_error = False
     for file in args.files:
         text, analysis, err = check_file(file, ctx, _search_paths(args, file))
@@ -120,23 +132,23 @@ def cmd_check(args) -> int:
             any_error = True
             results.append({"file": file, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
                             "severity": "error", "code": "IO001", "message": err})
+            texts.append(("error", [f"{file}:1:1: error: {err} [IO001]"]))
             continue
         for d in analysis.diagnostics:
             if d.severity == ERROR:
                 any_error = True
-            results.append(diagnostic_json(file, analysis, d))
+            if args.format == "json":
+                results.append(diagnostic_json(file, analysis, d))
+            else:
+                texts.append((SEVERITY_NAMES[d.severity], diagnostic_text(file, analysis, d)))
     if args.format == "json":
         json.dump(results, sys.stdout, indent=None)
         sys.stdout.write("\n")
     else:
-        shown = [r for r in results if args.verbose or r["severity"] in ("error", "warning")]
-        for r in shown:
-            start = r["range"]["start"]
-            print(f"{r['file']}:{start['line'] + 1}:{start['character'] + 1}: {r['severity']}: {r['message']} [{r['code']}]")
-            for rel in r.get("related", ()):
-                rs = rel["range"]["start"]
-                print(f"    {rel['file']}:{rs['line'] + 1}:{rs['character'] + 1}: note: {rel['message']}")
-        hidden = len(results) - len(shown)
+        shown = [lines for severity, lines in texts if args.verbose or severity in ("error", "warning")]
+        for lines in shown:
+            print("\n".join(lines))
+        hidden = len(texts) - len(shown)
         note = f"; {hidden} information diagnostic{'s' if hidden != 1 else ''} not shown (--verbose)" if hidden else ""
         if not shown:
             print(f"{', '.join(args.files)}: no problems ({target.label}){note}", file=sys.stderr)

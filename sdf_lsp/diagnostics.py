@@ -38,12 +38,5 @@ class Diagnostic:
         self.tags = tuple(tags)
         self.data = data
 
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def key(self):
-        return (self.span.start, self.span.end, self.code, self.message)
-
     def __repr__(self) -> str:
         return f"Diagnostic({SEVERITY_NAMES[self.severity]} {self.code} @{self.span.start}-{self.span.end}: {self.message})"

@@ -102,4 +102,3 @@ def parse_settings(raw) -> Settings:
 
 
 DEFAULT = Settings()
-__all__ = ["Settings", "parse_settings", "DEFAULT", "default_target"]

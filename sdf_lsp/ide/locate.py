@@ -14,14 +14,6 @@ class Location:
     attr: Attribute | None = None
     offset: int = 0
 
-    @property
-    def value_prefix(self) -> str:
-        """The part of the attribute value before the offset."""
-        if self.attr is None:
-            return ""
-        start = self.attr.block.start + self.attr.vs
-        return self.attr.value[: max(0, self.offset - start)]
-
 
 def element_at(doc: Document, offset: int) -> Element | None:
     """Innermost element whose range contains the offset."""

@@ -232,10 +232,6 @@ class Element(Node):
         return Span(self.block, self.s + 1, self.s + 1 + len(self.name))
 
     @property
-    def start_tag_span(self) -> Span:
-        return Span(self.block, self.s, self.tag_end)
-
-    @property
     def end_tag_span(self) -> Span | None:
         if self.end_tag_s < 0:
             return None
@@ -265,17 +261,6 @@ class Element(Node):
                     return True
             return False
         return self.attr(local) is not None
-
-    def attr_names(self) -> list[str]:
-        """Local names of the attributes upstream sees (namespace declarations excluded)."""
-        if not self.prefixed:
-            return [n for n, _ in self.raw]
-        return [a.local for a in self.attrs if not (a.name == "xmlns" or a.name.startswith("xmlns:"))]
-
-    @property
-    def real_attrs(self) -> list[Attribute]:
-        """Attributes other than namespace declarations (what upstream sees)."""
-        return [a for a in self.attrs if not (a.name == "xmlns" or a.name.startswith("xmlns:"))]
 
     @property
     def elements(self) -> list["Element"]:
