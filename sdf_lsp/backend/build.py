@@ -9,11 +9,14 @@ tool must place; when it placed some, do it all again with their addresses
 only at boot, so nothing is placed and the initialiser is the boot module.
 
 Outputs go to a fresh directory beside OUTDIR that replaces it only once
-everything is written, so a failed build leaves OUTDIR as it was.
+everything is written, so a failed build leaves OUTDIR as it was. A build replaces
+only a folder that an earlier build wrote (its manifest lists every file in it): a
+folder holding anything else, such as the project's own sources, is refused untouched.
 """
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import shutil
@@ -46,6 +49,8 @@ from sdf_lsp.target import Target
 #: Passes of patch, spec, pack, boot and allocation (upstream `MAX_BUILD_ITERATION`).
 MAX_BUILD_ITERATION = 3
 IMAGE_TYPES = ("binary", "elf", "uimage")
+#: The list of files a build wrote, kept in its output folder: a later build replaces only such a folder.
+MANIFEST = ".sdf-lsp-build.json"
 #: RISC-V boards whose loader is started as an ELF.
 _ELF_BOARDS = ("ariane", "cheshire", "serengeti")
 
@@ -341,6 +346,12 @@ def write_outputs(product: Product, system: System, layout: Layout, target: Targ
     files["initialiser.elf"] = initial_task.to_elf()
     files["loader.img"] = loader_image(product, target, image_type, system.root.name_span)
     files.update(x86_kernels(target, system.root.name_span))
+    foreign = foreign_entries(out_dir)
+    if foreign:
+        shown = ", ".join(f"'{name}'" for name in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise E.fail(system.root.name_span, E.OUTPUT,
+                     f"refusing to write the outputs to '{out_dir}': it holds files that no earlier build wrote "
+                     f"({shown}); name an empty or new folder")
     parent = os.path.dirname(out_dir)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -356,6 +367,8 @@ def write_outputs(product: Product, system: System, layout: Layout, target: Targ
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as fh:
                 fh.write(data)
+        with open(os.path.join(tmp, MANIFEST), "w") as fh:
+            json.dump({"tool": "sdf-lsp", "files": sorted(files)}, fh, indent=1)
         _replace_dir(tmp, out_dir)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -426,6 +439,35 @@ def _elf_bytes(elf: ElfImage, what: str, span) -> bytes:
         return elf.to_bytes()
     except ElfError as err:
         raise E.fail(span, E.OUTPUT, f"cannot write the patched image of {what}: {err}") from None
+
+
+def foreign_entries(out_dir: str) -> list[str]:
+    """What in `out_dir` an earlier build did not write (by its manifest): a build may replace only its own outputs.
+
+    A missing or empty folder has none; a path that is not a folder is foreign itself.
+    """
+    if not os.path.lexists(out_dir):
+        return []
+    if os.path.islink(out_dir) or not os.path.isdir(out_dir):
+        return [os.path.basename(out_dir)]
+    try:
+        with open(os.path.join(out_dir, MANIFEST)) as fh:
+            manifest = json.load(fh)
+        owned = {MANIFEST, *(str(f) for f in manifest.get("files", ()))}
+    except (OSError, ValueError, AttributeError, TypeError):
+        owned = set()
+    foreign = []
+    for root, dirs, names in os.walk(out_dir):
+        dirs.sort()
+        for name in sorted(names):
+            rel = os.path.relpath(os.path.join(root, name), out_dir).replace(os.sep, "/")
+            if rel not in owned:
+                foreign.append(rel)
+        for d in list(dirs):
+            if os.path.islink(os.path.join(root, d)):
+                dirs.remove(d)
+                foreign.append(os.path.relpath(os.path.join(root, d), out_dir).replace(os.sep, "/"))
+    return foreign
 
 
 def _replace_dir(new: str, out_dir: str) -> None:

@@ -168,15 +168,42 @@ def test_failed_build_leaves_the_output_untouched(target, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "system.system"]
 
 
-def test_a_new_build_replaces_the_output(target, tmp_path):
+def test_a_new_build_replaces_only_an_earlier_builds_output(target, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
+    _, first = _build(HELLO, target, tmp_path)
+    assert first.ok
+    (out / "elf" / "stale.elf").unlink(missing_ok=True)
     _, result = _build(HELLO, target, tmp_path)
     assert result.ok
-    assert sorted(os.listdir(out)) == ["capdl.json", "elf", "initialiser.elf", "loader.img", "report.txt"]
-    assert sorted(result.files) == sorted(str(p) for p in out.rglob("*") if p.is_file())
+    assert sorted(os.listdir(out)) == [".sdf-lsp-build.json", "capdl.json", "elf", "initialiser.elf", "loader.img", "report.txt"]
+    assert sorted(result.files) == sorted(str(p) for p in out.rglob("*") if p.is_file() and p.name != ".sdf-lsp-build.json")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("where", ["out", "."])
+def test_a_folder_with_the_users_files_is_never_replaced(target, tmp_path, where):
+    out = tmp_path / where
+    out.mkdir(exist_ok=True)
+    (out / "notes.txt").write_text("mine")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    analysis = _analyse(HELLO, target, tmp_path)
+    write_standins(analysis, tmp_path / "elf", target.arch)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    result = build(analysis, target, [str(tmp_path / "elf")], str(out))
+    assert not result.ok
+    (err,) = result.errors
+    assert err.code == E.OUTPUT and "holds files that no earlier build wrote" in err.message and "notes.txt" in err.message
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "system.system").read_text() == HELLO
+
+
+def test_a_user_file_added_to_a_build_folder_is_kept(target, tmp_path):
+    out = tmp_path / "out"
+    assert _build(HELLO, target, tmp_path)[1].ok
+    (out / "elf" / "mine.c").write_text("int main;")
+    _, result = _build(HELLO, target, tmp_path)
+    assert not result.ok and "elf/mine.c" in result.errors[0].message
+    assert (out / "elf" / "mine.c").read_text() == "int main;"
 
 
 def test_out_of_memory_says_what_was_needed_and_who_needs_it(target, tmp_path):
