@@ -8,6 +8,7 @@ symbols its PDs patch); the monitor, the capDL initialiser and the kernel/loader
 golden SDK fixture's, attached to the built-in board.  Times are the median of N runs in
 milliseconds, in-process; the build's own phases are timed separately from the analysis.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from sdf_lsp.analysis import analyse  # noqa: E402
-from sdf_lsp.backend import build  # noqa: E402
-from sdf_lsp.files import SearchPathFiles  # noqa: E402
-from sdf_lsp.model.lower import Context  # noqa: E402
-from sdf_lsp.target import SdkFiles, builtin_target, load_sdk  # noqa: E402
-from tests.backend.standin import write_standins  # noqa: E402
+from sdf_lsp.analysis import analyse
+from sdf_lsp.backend import build
+from sdf_lsp.files import SearchPathFiles
+from sdf_lsp.model.lower import Context
+from sdf_lsp.target import SdkFiles, builtin_target, load_sdk
+from tests.backend.standin import write_standins
 
 DEFAULT = SHARED / "corpus/generated/stress_63pds_xl_12k_regions.system"
 SDK = SHARED / "golden/sdk"
@@ -38,9 +39,15 @@ SDK = SHARED / "golden/sdk"
 def target_with_standin_sdk(config: str):
     """The built-in board with the golden fixture's monitor, initialiser and kernel/loader facts."""
     fixture = load_sdk(SDK, "qemu_virt_aarch64", config).sdk
-    return replace(builtin_target("qemu_virt_aarch64", config),
-                   sdk=SdkFiles(monitor_elf=fixture.monitor_elf, initialiser_elf=fixture.initialiser_elf,
-                                kernel_facts=fixture.kernel_facts, loader_facts=fixture.loader_facts))
+    return replace(
+        builtin_target("qemu_virt_aarch64", config),
+        sdk=SdkFiles(
+            monitor_elf=fixture.monitor_elf,
+            initialiser_elf=fixture.initialiser_elf,
+            kernel_facts=fixture.kernel_facts,
+            loader_facts=fixture.loader_facts,
+        ),
+    )
 
 
 def main() -> int:
@@ -94,14 +101,18 @@ def main() -> int:
         spec_objects = (tmp_path / "out0" / "report.txt").read_text().count(" @ 0x")
         sizes = {Path(f).name: Path(f).stat().st_size for f in result.files if "/elf/" not in f}
     pds, mrs = len(analysis.system.pds), len(analysis.system.mrs)
-    print(f"{args.system.name}: {pds} PDs, {mrs} memory regions, {spec_objects} kernel objects placed "
-          f"({target.label}, stand-in programs)")
+    print(
+        f"{args.system.name}: {pds} PDs, {mrs} memory regions, {spec_objects} kernel objects placed "
+        f"({target.label}, stand-in programs)"
+    )
     print(f"{'phase':68} {'ms (median of ' + str(args.repeat) + ')':>22}")
     print(f"{'analysis (parse, model, checks, layout)':68} {statistics.median(analyse_ms):22.0f}")
     for message, times in phases.items():
         print(f"{'  build: ' + message:68} {statistics.median(times):22.0f}")
     print(f"{'build total':68} {statistics.median(build_ms):22.0f}")
-    print(f"{'analysis + build':68} {statistics.median(a + b for a, b in zip(analyse_ms, build_ms, strict=True)):22.0f}")
+    print(
+        f"{'analysis + build':68} {statistics.median(a + b for a, b in zip(analyse_ms, build_ms, strict=True)):22.0f}"
+    )
     print("outputs: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sizes.items()))
     return 0
 

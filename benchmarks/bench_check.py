@@ -7,6 +7,7 @@ Times are the median of N runs, in milliseconds, in-process (no interpreter star
 scan = the error-tolerant scanner alone, check = scan + model + every check + layout,
 cli = `sdf-lsp check` as a user runs it (process start-up included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from sdf_lsp.analysis import analyse  # noqa: E402
-from sdf_lsp.model.lower import Context  # noqa: E402
-from sdf_lsp.syntax.scanner import parse  # noqa: E402
-from sdf_lsp.target.load import default_target  # noqa: E402
+from sdf_lsp.analysis import analyse
+from sdf_lsp.model.lower import Context
+from sdf_lsp.syntax.scanner import parse
+from sdf_lsp.target.load import default_target
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -56,8 +57,12 @@ def main() -> int:
         lx = median_ms(lambda: etree.fromstring(data, etree.XMLParser(huge_tree=True)), args.repeat)
         scan = median_ms(lambda: parse(text), args.repeat)
         check = median_ms(lambda: analyse(text, ctx), args.repeat)
-        cli = median_ms(lambda: subprocess.run([sys.executable, "-m", "sdf_lsp", "check", "--format", "json", str(f)],
-                                               capture_output=True, check=False), max(1, args.repeat // 2))
+        cli = median_ms(
+            lambda: subprocess.run(
+                [sys.executable, "-m", "sdf_lsp", "check", "--format", "json", str(f)], capture_output=True, check=False
+            ),
+            max(1, args.repeat // 2),
+        )
         print(f"{f.name:48} {text.count(chr(10)) + 1:6d} {lx:8.1f} {scan:8.1f} {check:8.1f} {cli:8.1f}")
     return 0
 

@@ -7,6 +7,7 @@ Times are the median of N runs in milliseconds, in-process: analyse = the whole 
 graph starts from, dot = building the DOT text, svg = Graphviz laying it out and drawing
 SVG, cli = `sdf-lsp graph -o FILE.svg` as a user runs it (process start-up included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT.parent / "shared" / "corpus" / "generated"
 sys.path.insert(0, str(ROOT))
 
-from sdf_lsp.analysis import analyse  # noqa: E402
-from sdf_lsp.files import SearchPathFiles  # noqa: E402
-from sdf_lsp.graph import VIEWS, render, to_dot  # noqa: E402
-from sdf_lsp.model.lower import Context  # noqa: E402
-from sdf_lsp.target import default_target, load_target_file  # noqa: E402
+from sdf_lsp.analysis import analyse
+from sdf_lsp.files import SearchPathFiles
+from sdf_lsp.graph import VIEWS, render, to_dot
+from sdf_lsp.model.lower import Context
+from sdf_lsp.target import default_target, load_target_file
 
 DEFAULT = [GENERATED / "stress_63pds_xl_12k_regions.system", GENERATED / "sddf_odroidc4_vswitch_i2c_12clients.system"]
 
@@ -56,7 +57,9 @@ def main() -> int:
     gc.disable()  # as the command line does for one-shot runs
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--system", type=Path, action="append", help="an SDF to time (repeatable; default: two generated ones)")
+    ap.add_argument(
+        "--system", type=Path, action="append", help="an SDF to time (repeatable; default: two generated ones)"
+    )
     args = ap.parse_args()
     print(f"{'system':44} {'view':9} {'analyse':>8} {'dot':>8} {'svg':>8} {'cli':>8} {'KiB svg':>8}")
     for path in args.system or DEFAULT:
@@ -73,9 +76,24 @@ def main() -> int:
             svg_ms = median_ms(lambda: render(dot), args.repeat)
             size = len(render(dot)) / 1024
             with tempfile.TemporaryDirectory() as tmp:
-                cmd = [sys.executable, "-m", "sdf_lsp", "graph", *targs, "--view", view, str(path), "-o", f"{tmp}/g.svg"]
-                cli_ms = median_ms(lambda: subprocess.run(cmd, capture_output=True, check=True), max(1, args.repeat // 2))
-            print(f"{path.name[:44]:44} {view:9} {analyse_ms:8.1f} {dot_ms:8.1f} {svg_ms:8.1f} {cli_ms:8.1f} {size:8.0f}")
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "sdf_lsp",
+                    "graph",
+                    *targs,
+                    "--view",
+                    view,
+                    str(path),
+                    "-o",
+                    f"{tmp}/g.svg",
+                ]
+                cli_ms = median_ms(
+                    lambda: subprocess.run(cmd, capture_output=True, check=True), max(1, args.repeat // 2)
+                )
+            print(
+                f"{path.name[:44]:44} {view:9} {analyse_ms:8.1f} {dot_ms:8.1f} {svg_ms:8.1f} {cli_ms:8.1f} {size:8.0f}"
+            )
     return 0
 
 

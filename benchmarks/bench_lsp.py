@@ -8,6 +8,7 @@ For each file: open (full analysis), then N keystrokes inside one PD, each timed
 re-analysis); a whole-document replacement (full re-analysis) for comparison; hover
 and completion latency; and the server's resident memory afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from sdf_lsp.syntax.lines import LineIndex  # noqa: E402
+from sdf_lsp.syntax.lines import LineIndex
 
-DEFAULT_FILES = [ROOT / "examples/echo/echo.system",
-                 SHARED / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system",
-                 SHARED / "corpus/generated/stress_63pds_dense_mesh.system",
-                 SHARED / "corpus/generated/stress_63pds_xl_12k_regions.system"]
+DEFAULT_FILES = [
+    ROOT / "examples/echo/echo.system",
+    SHARED / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system",
+    SHARED / "corpus/generated/stress_63pds_dense_mesh.system",
+    SHARED / "corpus/generated/stress_63pds_xl_12k_regions.system",
+]
 
 
 class Client(LanguageClient):
@@ -59,7 +62,9 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 async def bench_file(path: Path, edits: int) -> dict:
     client = Client()
     await client.start_io(sys.executable, "-m", "sdf_lsp", "serve")
-    await client.initialize_async(T.InitializeParams(capabilities=T.ClientCapabilities(), root_uri=path.parent.as_uri()))
+    await client.initialize_async(
+        T.InitializeParams(capabilities=T.ClientCapabilities(), root_uri=path.parent.as_uri())
+    )
     client.initialized(T.InitializedParams())
     uri = path.as_uri()
     text = path.read_text()
@@ -67,7 +72,9 @@ async def bench_file(path: Path, edits: int) -> dict:
 
     fut = client.expect(uri, 1)
     t0 = time.perf_counter()
-    client.text_document_did_open(T.DidOpenTextDocumentParams(text_document=T.TextDocumentItem(uri=uri, language_id="sdf", version=1, text=text)))
+    client.text_document_did_open(
+        T.DidOpenTextDocumentParams(text_document=T.TextDocumentItem(uri=uri, language_id="sdf", version=1, text=text))
+    )
     await fut
     out["open"] = (time.perf_counter() - t0) * 1000
 
@@ -83,9 +90,14 @@ async def bench_file(path: Path, edits: int) -> dict:
         q = T.Position(line=line, character=ch + 1)
         fut = client.expect(uri, version)
         t0 = time.perf_counter()
-        client.text_document_did_change(T.DidChangeTextDocumentParams(
-            text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[T.TextDocumentContentChangePartial(range=T.Range(start=p, end=q), text=str((i % 9) + 1))]))
+        client.text_document_did_change(
+            T.DidChangeTextDocumentParams(
+                text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    T.TextDocumentContentChangePartial(range=T.Range(start=p, end=q), text=str((i % 9) + 1))
+                ],
+            )
+        )
         await fut
         times.append((time.perf_counter() - t0) * 1000)
     # the debounce delay is part of what a user waits for; report it separately
@@ -96,9 +108,12 @@ async def bench_file(path: Path, edits: int) -> dict:
         version += 1
         fut = client.expect(uri, version)
         t0 = time.perf_counter()
-        client.text_document_did_change(T.DidChangeTextDocumentParams(
-            text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[T.TextDocumentContentChangeWholeDocument(text=text)]))
+        client.text_document_did_change(
+            T.DidChangeTextDocumentParams(
+                text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[T.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
         await fut
         full.append((time.perf_counter() - t0) * 1000)
     out["full"] = statistics.median(full)
@@ -108,13 +123,18 @@ async def bench_file(path: Path, edits: int) -> dict:
     pos = T.Position(line=line, character=ch)
     for _ in range(10):
         t0 = time.perf_counter()
-        await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=uri), position=pos))
+        await client.text_document_hover_async(
+            T.HoverParams(text_document=T.TextDocumentIdentifier(uri=uri), position=pos)
+        )
         hov.append((time.perf_counter() - t0) * 1000)
         end_at = text.index('<end pd="', len(text) // 2) + len('<end pd="')
         el, ec = LineIndex(text).position(end_at)
         t0 = time.perf_counter()
-        await client.text_document_completion_async(T.CompletionParams(text_document=T.TextDocumentIdentifier(uri=uri),
-                                                                         position=T.Position(line=el, character=ec)))
+        await client.text_document_completion_async(
+            T.CompletionParams(
+                text_document=T.TextDocumentIdentifier(uri=uri), position=T.Position(line=el, character=ec)
+            )
+        )
         comp.append((time.perf_counter() - t0) * 1000)
     out["hover"] = statistics.median(hov)
     out["completion"] = statistics.median(comp)
@@ -128,13 +148,19 @@ async def bench_file(path: Path, edits: int) -> dict:
 
 
 async def main_async(files, edits):
-    print(f"{'file':46} {'lines':>6} {'open':>8} {'edit':>8} {'full':>8} {'speedup':>8} {'hover':>7} {'compl':>7} {'RSS MB':>7} {'peak':>6}")
+    print(
+        f"{'file':46} {'lines':>6} {'open':>8} {'edit':>8} {'full':>8} {'speedup':>8} {'hover':>7} {'compl':>7} {'RSS MB':>7} {'peak':>6}"
+    )
     for f in files:
         r = await bench_file(Path(f).resolve(), edits)
-        print(f"{r['file']:46} {r['lines']:6d} {r['open']:8.1f} {r['edit']:8.1f} {r['full']:8.1f} "
-              f"{r['full'] / r['edit']:7.1f}x {r['hover']:7.1f} {r['completion']:7.1f} {r['rss']:7.0f} {r['peak']:6.0f}")
-    print("(ms; edit = keystroke to its diagnostics, including the server's debounce; full = the whole text replaced;\n"
-          " RSS = resident memory 2 s after the last edit, peak = its high-water mark)")
+        print(
+            f"{r['file']:46} {r['lines']:6d} {r['open']:8.1f} {r['edit']:8.1f} {r['full']:8.1f} "
+            f"{r['full'] / r['edit']:7.1f}x {r['hover']:7.1f} {r['completion']:7.1f} {r['rss']:7.0f} {r['peak']:6.0f}"
+        )
+    print(
+        "(ms; edit = keystroke to its diagnostics, including the server's debounce; full = the whole text replaced;\n"
+        " RSS = resident memory 2 s after the last edit, peak = its high-water mark)"
+    )
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ The core does no I/O: files the SDF names (prefill files) are read through the
 `FileAccess` the caller passes in. Lowered top-level elements are cached per syntax
 block, so after an edit only the touched elements are lowered again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -149,8 +150,12 @@ def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding
         return Analysis(doc, ctx, None, diags)
     if root.local != "system":
         diags.append(
-            Diagnostic(root.name_span, ERROR, "SDF003",
-                       f"the root element must be <system>, not <{root.local}> (the Microkit tool crashes on this document)")
+            Diagnostic(
+                root.name_span,
+                ERROR,
+                "SDF003",
+                f"the root element must be <system>, not <{root.local}> (the Microkit tool crashes on this document)",
+            )
         )
         return Analysis(doc, ctx, None, diags)
     system = System(root)
@@ -162,8 +167,14 @@ def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding
         if item.kind == "text":
             if not item.is_blank:
                 tag = "system" if first_node else ""
-                diags.append(Diagnostic(item.span, ERROR, "MK-T1" if first_node else "MK-T2",
-                                        f"unexpected text found in element '{tag}'"))
+                diags.append(
+                    Diagnostic(
+                        item.span,
+                        ERROR,
+                        "MK-T1" if first_node else "MK-T2",
+                        f"unexpected text found in element '{tag}'",
+                    )
+                )
             first_node = False
             continue
         first_node = False

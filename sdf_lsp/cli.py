@@ -1,4 +1,5 @@
 """Command line: `sdf-lsp check | serve | build | graph`."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,22 +19,37 @@ def _target_args(p: argparse.ArgumentParser):
     g.add_argument("--board", help="board name (built-in table, or inside --sdk)")
     g.add_argument("--config", help="release (default), debug, benchmark, smp-release, smp-debug, smp-benchmark")
     g.add_argument("--sdk", metavar="DIR", help="Microkit SDK directory (needs --board)")
-    p.add_argument("--search-path", action="append", default=[], metavar="DIR",
-                   help="where program images and prefill files are found (repeatable)")
-    p.add_argument("--dialect", choices=schema.DIALECTS, default=schema.EXTENDED,
-                   help="extended (default) or microkit-2.3 (every extension is an error)")
-    p.add_argument("--no-authority-hints", action="store_true", help="leave out the information diagnostics on authority")
+    p.add_argument(
+        "--search-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="where program images and prefill files are found (repeatable)",
+    )
+    p.add_argument(
+        "--dialect",
+        choices=schema.DIALECTS,
+        default=schema.EXTENDED,
+        help="extended (default) or microkit-2.3 (every extension is an error)",
+    )
+    p.add_argument(
+        "--no-authority-hints", action="store_true", help="leave out the information diagnostics on authority"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sdf-lsp", description="Checker, language server and image backend for seL4 Microkit SDF files.")
+    p = argparse.ArgumentParser(
+        prog="sdf-lsp", description="Checker, language server and image backend for seL4 Microkit SDF files."
+    )
     p.add_argument("--version", action="version", version=f"sdf-lsp {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="check SDF files and print every diagnostic")
     _target_args(c)
     c.add_argument("--format", choices=("text", "json"), default="text")
-    c.add_argument("-v", "--verbose", action="store_true", help="text format: also print information and hint diagnostics")
+    c.add_argument(
+        "-v", "--verbose", action="store_true", help="text format: also print information and hint diagnostics"
+    )
     c.add_argument("files", nargs="+", metavar="FILE")
 
     s = sub.add_parser("serve", help="run the language server (stdio)")
@@ -66,7 +82,7 @@ def resolve_target_from_args(args):
         return resolve_target(target_file=args.target, sdk=args.sdk, board=args.board, config=args.config, warn=warn)
     except TargetError as err:
         print(f"sdf-lsp: {err}", file=sys.stderr)
-        raise SystemExit(USAGE_ERROR)
+        raise SystemExit(USAGE_ERROR) from None
 
 
 def _search_paths(args, file: str) -> list[str]:
@@ -101,17 +117,27 @@ def diagnostic_json(file: str, analysis, d) -> dict:
         el, ec = lines.position(span.end)
         return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
 
-    out = {"file": file, "range": rng(d.span), "severity": SEVERITY_NAMES[d.severity], "code": d.code, "message": d.message}
+    out = {
+        "file": file,
+        "range": rng(d.span),
+        "severity": SEVERITY_NAMES[d.severity],
+        "code": d.code,
+        "message": d.message,
+    }
     if d.related:
-        out["related"] = [{"file": file, "range": rng(r.span), "message": r.message} for r in d.related if r.span is not None]
+        out["related"] = [
+            {"file": file, "range": rng(r.span), "message": r.message} for r in d.related if r.span is not None
+        ]
     return out
 
 
 def diagnostic_text(file: str, analysis, d) -> list[str]:
     """`file:line:col: severity: message [code]` with the Microkit tool's line:column (1-based,
     columns in characters), then one `note:` line per related place."""
+
     def at(span) -> str:
-        return "%s:%d:%d" % (file, *analysis.lines.microkit_location(span.start))
+        line, col = analysis.lines.microkit_location(span.start)
+        return f"{file}:{line}:{col}"
 
     out = [f"{at(d.span)}: {SEVERITY_NAMES[d.severity]}: {d.message} [{d.code}]"]
     out += [f"    {at(r.span)}: note: {r.message}" for r in d.related if r.span is not None]
@@ -130,8 +156,15 @@ def cmd_check(args) -> int:
         text, analysis, err = check_file(file, ctx, _search_paths(args, file))
         if err is not None:
             any_error = True
-            results.append({"file": file, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
-                            "severity": "error", "code": "IO001", "message": err})
+            results.append(
+                {
+                    "file": file,
+                    "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                    "severity": "error",
+                    "code": "IO001",
+                    "message": err,
+                }
+            )
             texts.append(("error", [f"{file}:1:1: error: {err} [IO001]"]))
             continue
         for d in analysis.diagnostics:

@@ -6,6 +6,7 @@ section 3; the message is upstream's text). `SDF*` codes are places where the Mi
 errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md.
 `python -m sdf_lsp.codes` prints the README's table.
 """
+
 from __future__ import annotations
 
 import sys
@@ -172,7 +173,7 @@ CODES: dict[str, str] = {
     "CS012": "TCB or VSpace of another PD: authority hint",
     "CS013": "SC of a passive PD (information)",
     "CS014": "`cap_smc` where SMC is impossible",
-    "CS015": "`cap_smc function_id=\"0\"`: unrestricted (warning)",
+    "CS015": '`cap_smc function_id="0"`: unrestricted (warning)',
     "CS016": "Wait right on another PD's notification (warning)",
     "CS017": "invalid `badge` or `rights`",
     "FH001": "`fault_handler` unknown or the PD itself",

@@ -1,4 +1,5 @@
 """Diagnostics: what every check produces. Plain data, no protocol types."""
+
 from __future__ import annotations
 
 from sdf_lsp.syntax.tree import Span
@@ -40,3 +41,16 @@ class Diagnostic:
 
     def __repr__(self) -> str:
         return f"Diagnostic({SEVERITY_NAMES[self.severity]} {self.code} @{self.span.start}-{self.span.end}: {self.message})"
+
+
+#: The longest user value a message quotes whole.
+QUOTE_LIMIT = 80
+
+
+def shorten(value: str, limit: int = QUOTE_LIMIT) -> str:
+    """A user's value as a message quotes it: whole when short, else its head and tail with
+    the number of characters left out, so a 5-million-digit number makes a short message."""
+    if len(value) <= limit:
+        return value
+    keep = (limit - 20) // 2
+    return f"{value[:keep]}…[{len(value) - 2 * keep} more characters]…{value[-keep:]}"

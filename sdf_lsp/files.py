@@ -1,4 +1,5 @@
 """File access for the analysis: prefill files on the search paths (the I/O edge)."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,11 @@ class SearchPathFiles:
             info = PrefillInfo(error="missing")
         else:
             try:
-                info = PrefillInfo(length=os.path.getsize(full), path=full) if os.path.isfile(full) else PrefillInfo(error="unreadable", path=full)
+                info = (
+                    PrefillInfo(length=os.path.getsize(full), path=full)
+                    if os.path.isfile(full)
+                    else PrefillInfo(error="unreadable", path=full)
+                )
                 with open(full, "rb"):
                     pass
             except OSError:
@@ -59,4 +64,6 @@ def decode(data: bytes) -> tuple[str, str | None]:
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as err:
-        return data.decode("utf-8", errors="replace"), f"the file is not valid UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})"
+        return data.decode(
+            "utf-8", errors="replace"
+        ), f"the file is not valid UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r})"

@@ -5,6 +5,7 @@ checks take their attribute allow-lists from here, completion its candidates and
 snippets, hover its documentation, and `schemas/sdf.xsd` is generated from it
 (`sdf_lsp.xsd`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ def _cap_slot_attrs(target_doc: str, slot_doc: str = "") -> tuple[Attr, ...]:
             "slot",
             "num",
             "Root CNode slot the cap goes into. Slot 0 holds the Microkit CNode. With Microkit 2.3's 64-slot root "
-            "CNode the usable slots are 1..63; with `<cspace size_bits=\"R\">` they are 1..2^R-1." + slot_doc,
+            'CNode the usable slots are 1..63; with `<cspace size_bits="R">` they are 1..2^R-1.' + slot_doc,
             required=True,
         ),
         Attr(
@@ -96,20 +97,80 @@ ELEMENTS: tuple[Elem, ...] = (
         _PD_DOC,
         parents=("system", "protection_domain"),
         attrs=(
-            Attr("name", "name", "Unique name of the PD (among all PDs, nested ones included). `monitor` is reserved.", required=True),
-            Attr("priority", "num", "Scheduling priority, 0..254 (the monitor runs at 255). A PD may only PPC into PDs of strictly higher priority.", default="0"),
+            Attr(
+                "name",
+                "name",
+                "Unique name of the PD (among all PDs, nested ones included). `monitor` is reserved.",
+                required=True,
+            ),
+            Attr(
+                "priority",
+                "num",
+                "Scheduling priority, 0..254 (the monitor runs at 255). A PD may only PPC into PDs of strictly higher priority.",
+                default="0",
+            ),
             Attr("budget", "num", "Scheduling-context budget in microseconds; at most `period`.", default="1000"),
             Attr("period", "num", "Scheduling-context period in microseconds.", default="= budget"),
-            Attr("passive", "bool", "`true`: the PD's scheduling context is taken away after `init()`; it then runs only on the SC of a PD that calls it (PPC).", default="false", values=("true", "false")),
-            Attr("stack_size", "num", "Size of the PD's stack in bytes: a multiple of 0x1000 between 0x1000 and 0x1000000.", default="0x2000"),
-            Attr("smc", "bool", "`true` gives the PD an ARM SMC cap (AArch64 kernels built with SMC forwarding only).", default="false", values=("true", "false")),
+            Attr(
+                "passive",
+                "bool",
+                "`true`: the PD's scheduling context is taken away after `init()`; it then runs only on the SC of a PD that calls it (PPC).",
+                default="false",
+                values=("true", "false"),
+            ),
+            Attr(
+                "stack_size",
+                "num",
+                "Size of the PD's stack in bytes: a multiple of 0x1000 between 0x1000 and 0x1000000.",
+                default="0x2000",
+            ),
+            Attr(
+                "smc",
+                "bool",
+                "`true` gives the PD an ARM SMC cap (AArch64 kernels built with SMC forwarding only).",
+                default="false",
+                values=("true", "false"),
+            ),
             Attr("cpu", "num", "CPU core the PD runs on; less than the kernel's number of cores.", default="0"),
-            Attr("domain", "ref:domain", "Scheduling domain of the PD. Required when a `<domains>` element with at least one domain comes before this PD, forbidden otherwise."),
-            Attr("fpu", "bool", "`false` disables the FPU for this PD's thread.", default="true", values=("true", "false")),
-            Attr("id", "num", "Child id within the parent PD (0..61): the parent's `fault()` receives it and its TCB cap sits at Microkit slot 202 + id.", required=True, parents=("protection_domain",)),
-            Attr("setvar_id", "symbol", "Symbol in the **parent's** program image that is patched with this child's `id`.", parents=("protection_domain",)),
-            Attr("fault_handler", "ref:pd", "PD whose `fault()` receives this PD's faults instead of the monitor (top-level PDs only). It does not grant any cap: use `cap_tcb` for TCB access.", dialect=EXTENDED, parents=("system",)),
-            Attr("fault_id", "num", "Id (0..61) under which `fault_handler` sees this PD's faults; shares the namespace of the handler's child and vCPU ids.", dialect=EXTENDED, parents=("system",)),
+            Attr(
+                "domain",
+                "ref:domain",
+                "Scheduling domain of the PD. Required when a `<domains>` element with at least one domain comes before this PD, forbidden otherwise.",
+            ),
+            Attr(
+                "fpu",
+                "bool",
+                "`false` disables the FPU for this PD's thread.",
+                default="true",
+                values=("true", "false"),
+            ),
+            Attr(
+                "id",
+                "num",
+                "Child id within the parent PD (0..61): the parent's `fault()` receives it and its TCB cap sits at Microkit slot 202 + id.",
+                required=True,
+                parents=("protection_domain",),
+            ),
+            Attr(
+                "setvar_id",
+                "symbol",
+                "Symbol in the **parent's** program image that is patched with this child's `id`.",
+                parents=("protection_domain",),
+            ),
+            Attr(
+                "fault_handler",
+                "ref:pd",
+                "PD whose `fault()` receives this PD's faults instead of the monitor (top-level PDs only). It does not grant any cap: use `cap_tcb` for TCB access.",
+                dialect=EXTENDED,
+                parents=("system",),
+            ),
+            Attr(
+                "fault_id",
+                "num",
+                "Id (0..61) under which `fault_handler` sees this PD's faults; shares the namespace of the handler's child and vCPU ids.",
+                dialect=EXTENDED,
+                parents=("system",),
+            ),
         ),
         children=("program_image", "map", "irq", "ioport", "setvar", "protection_domain", "virtual_machine", "cspace"),
     ),
@@ -119,7 +180,11 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("path", "path", "Path of the ELF, relative to a search path.", required=True),
-            Attr("path_for_symbols", "path", "Another ELF (e.g. the unstripped one) used only to look up and patch symbols."),
+            Attr(
+                "path_for_symbols",
+                "path",
+                "Another ELF (e.g. the unstripped one) used only to look up and patch symbols.",
+            ),
         ),
         max_count=1,
         min_count=1,
@@ -130,12 +195,36 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain", "virtual_machine"),
         attrs=(
             Attr("mr", "ref:mr", "Name of the memory region to map.", required=True),
-            Attr("vaddr", "num", "Virtual address of the mapping: aligned to the region's page size, below the PD's stack.", required=True),
-            Attr("perms", "perms", "Access rights: any combination of `r`, `w` and `x`, but not write-only. `\"\"` means no rights.", default="rw", values=("r", "rw", "rx", "rwx", "x")),
-            Attr("cached", "bool", "`false` maps the region uncached (device memory).", default="true", values=("true", "false")),
+            Attr(
+                "vaddr",
+                "num",
+                "Virtual address of the mapping: aligned to the region's page size, below the PD's stack.",
+                required=True,
+            ),
+            Attr(
+                "perms",
+                "perms",
+                'Access rights: any combination of `r`, `w` and `x`, but not write-only. `""` means no rights.',
+                default="rw",
+                values=("r", "rw", "rx", "rwx", "x"),
+            ),
+            Attr(
+                "cached",
+                "bool",
+                "`false` maps the region uncached (device memory).",
+                default="true",
+                values=("true", "false"),
+            ),
             Attr("setvar_vaddr", "symbol", "Symbol patched with `vaddr`.", parents=("protection_domain",)),
-            Attr("setvar_size", "symbol", "Symbol patched with the memory region's size.", parents=("protection_domain",)),
-            Attr("setvar_prefill_size", "symbol", "Symbol patched with the length of the region's `prefill_path` file.", parents=("protection_domain",)),
+            Attr(
+                "setvar_size", "symbol", "Symbol patched with the memory region's size.", parents=("protection_domain",)
+            ),
+            Attr(
+                "setvar_prefill_size",
+                "symbol",
+                "Symbol patched with the length of the region's `prefill_path` file.",
+                parents=("protection_domain",),
+            ),
         ),
     ),
     Elem(
@@ -146,12 +235,39 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("id", "dec", "Channel id (0..61, decimal) the PD's `notified()` sees for this IRQ.", required=True),
             Attr("setvar_id", "symbol", "Symbol patched with `id`."),
             Attr("irq", "dec", "Hardware IRQ number (decimal).", arches=("aarch64", "riscv64"), variants=("arm",)),
-            Attr("trigger", "enum", "Trigger mode.", default="level", values=("level", "edge"), variants=("arm", "ioapic")),
+            Attr(
+                "trigger",
+                "enum",
+                "Trigger mode.",
+                default="level",
+                values=("level", "edge"),
+                variants=("arm", "ioapic"),
+            ),
             Attr("ioapic", "dec", "I/O APIC number.", default="0", arches=("x86_64",), variants=("ioapic",)),
             Attr("pin", "dec", "I/O APIC pin.", arches=("x86_64",), variants=("ioapic",)),
-            Attr("polarity", "enum", "Interrupt polarity.", default="high", values=("low", "high"), arches=("x86_64",), variants=("ioapic",)),
-            Attr("vector", "dec", "CPU vector, 0..107 (required for I/O APIC and MSI IRQs).", arches=("x86_64",), variants=("ioapic", "msi")),
-            Attr("pcidev", "pci", "PCI address `bus:device.function` (hex) of the MSI source.", arches=("x86_64",), variants=("msi",)),
+            Attr(
+                "polarity",
+                "enum",
+                "Interrupt polarity.",
+                default="high",
+                values=("low", "high"),
+                arches=("x86_64",),
+                variants=("ioapic",),
+            ),
+            Attr(
+                "vector",
+                "dec",
+                "CPU vector, 0..107 (required for I/O APIC and MSI IRQs).",
+                arches=("x86_64",),
+                variants=("ioapic", "msi"),
+            ),
+            Attr(
+                "pcidev",
+                "pci",
+                "PCI address `bus:device.function` (hex) of the MSI source.",
+                arches=("x86_64",),
+                variants=("msi",),
+            ),
             Attr("handle", "dec", "MSI handle (required for MSI IRQs).", arches=("x86_64",), variants=("msi",)),
         ),
     ),
@@ -174,7 +290,12 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("symbol", "symbol", "Symbol to patch.", required=True),
-            Attr("region_paddr", "ref:mr", "Memory region whose physical address is written. Without `phys_addr` the tool picks one (not on x86_64).", required=True),
+            Attr(
+                "region_paddr",
+                "ref:mr",
+                "Memory region whose physical address is written. Without `phys_addr` the tool picks one (not on x86_64).",
+                required=True,
+            ),
         ),
     ),
     Elem(
@@ -183,8 +304,16 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("name", "name", "Unique name of the virtual machine.", required=True),
-            Attr("budget", "num", "Budget (µs) of the vCPUs' scheduling contexts.", default="1000", arches=("aarch64",)),
-            Attr("period", "num", "Period (µs) of the vCPUs' scheduling contexts.", default="= budget", arches=("aarch64",)),
+            Attr(
+                "budget", "num", "Budget (µs) of the vCPUs' scheduling contexts.", default="1000", arches=("aarch64",)
+            ),
+            Attr(
+                "period",
+                "num",
+                "Period (µs) of the vCPUs' scheduling contexts.",
+                default="= budget",
+                arches=("aarch64",),
+            ),
             Attr("priority", "num", "Priority of the vCPU threads.", default="0", arches=("aarch64",)),
         ),
         children=("vcpu", "map"),
@@ -195,7 +324,12 @@ ELEMENTS: tuple[Elem, ...] = (
         "A virtual CPU of the virtual machine; the PD's `fault()` sees its faults with the vCPU id.",
         parents=("virtual_machine",),
         attrs=(
-            Attr("id", "dec", "vCPU id, 0..61 (decimal), unique in the VM; shares the id space of the PD's children.", required=True),
+            Attr(
+                "id",
+                "dec",
+                "vCPU id, 0..61 (decimal), unique in the VM; shares the id space of the PD's children.",
+                required=True,
+            ),
             Attr("setvar_id", "symbol", "Accepted but never applied by Microkit 2.3."),
             Attr("cpu", "num", "Physical core the vCPU runs on (default: the PD's core)."),
         ),
@@ -206,11 +340,32 @@ ELEMENTS: tuple[Elem, ...] = (
         "dialect the root CNode's size, reserved empty slots and further cap kinds.",
         parents=("protection_domain",),
         attrs=(
-            Attr("size_bits", "num", "Root CNode size as a power of two (2^R slots; default 6 = 64 slots). The Microkit CNode's guard becomes 64 - 9 - R.", dialect=EXTENDED),
-            Attr("setvar_first_free_slot", "symbol", "Symbol patched with the lowest root slot that holds no cap and no reserve.", dialect=EXTENDED),
-            Attr("setvar_size_bits", "symbol", "Symbol patched with R, the root CNode's size in bits.", dialect=EXTENDED),
+            Attr(
+                "size_bits",
+                "num",
+                "Root CNode size as a power of two (2^R slots; default 6 = 64 slots). The Microkit CNode's guard becomes 64 - 9 - R.",
+                dialect=EXTENDED,
+            ),
+            Attr(
+                "setvar_first_free_slot",
+                "symbol",
+                "Symbol patched with the lowest root slot that holds no cap and no reserve.",
+                dialect=EXTENDED,
+            ),
+            Attr(
+                "setvar_size_bits", "symbol", "Symbol patched with R, the root CNode's size in bits.", dialect=EXTENDED
+            ),
         ),
-        children=("cap_tcb", "cap_sc", "cap_vspace", "cap_smc", "cap_notification", "cap_untyped", "cap_cnode", "reserve"),
+        children=(
+            "cap_tcb",
+            "cap_sc",
+            "cap_vspace",
+            "cap_smc",
+            "cap_notification",
+            "cap_untyped",
+            "cap_cnode",
+            "reserve",
+        ),
         max_count=1,
     ),
     Elem(
@@ -223,7 +378,8 @@ ELEMENTS: tuple[Elem, ...] = (
         "cap_sc",
         "A cap to a PD's scheduling context.",
         parents=("cspace",),
-        attrs=(Attr("pd", "ref:pd", "The PD whose scheduling context is granted.", required=True),) + _cap_slot_attrs("SC"),
+        attrs=(Attr("pd", "ref:pd", "The PD whose scheduling context is granted.", required=True),)
+        + _cap_slot_attrs("SC"),
     ),
     Elem(
         "cap_vspace",
@@ -235,7 +391,8 @@ ELEMENTS: tuple[Elem, ...] = (
         "cap_smc",
         "A badged ARM SMC cap (AArch64 kernels with SMC forwarding).",
         parents=("cspace",),
-        attrs=(Attr("function_id", "num", "SMC function id the cap is restricted to; 0 = any.", required=True),) + _cap_slot_attrs("SMC"),
+        attrs=(Attr("function_id", "num", "SMC function id the cap is restricted to; 0 = any.", required=True),)
+        + _cap_slot_attrs("SMC"),
         dialect=EXTENDED,
     ),
     Elem(
@@ -282,12 +439,34 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("system",),
         attrs=(
             Attr("name", "name", "Unique name of the region.", required=True),
-            Attr("size", "num", "Size in bytes, a multiple of the page size. May be omitted for a prefilled region.", ),
-            Attr("page_size", "num", "0x1000 or 0x200000. When absent, the tool uses 2 MiB pages if the size and every mapping allow it.", values=("0x1000", "0x200000")),
+            Attr(
+                "size",
+                "num",
+                "Size in bytes, a multiple of the page size. May be omitted for a prefilled region.",
+            ),
+            Attr(
+                "page_size",
+                "num",
+                "0x1000 or 0x200000. When absent, the tool uses 2 MiB pages if the size and every mapping allow it.",
+                values=("0x1000", "0x200000"),
+            ),
             Attr("phys_addr", "num", "Fixed physical address (page-aligned), e.g. for device registers."),
             Attr("prefill_path", "path", "File whose contents fill the region (found on the search paths)."),
-            Attr("prefill_bootinfo", "enum", "Fill the region with boot information of this kind.", values=BOOTINFO_TYPES, extended_values=("post_capdl_untypeds",)),
-            Attr("receive_all_untypeds", "bool", "Deprecated alias (PR #436) of `<cnode post_capdl_untypeds=\"true\">`.", dialect=EXTENDED, values=("true", "false"), deprecated=True),
+            Attr(
+                "prefill_bootinfo",
+                "enum",
+                "Fill the region with boot information of this kind.",
+                values=BOOTINFO_TYPES,
+                extended_values=("post_capdl_untypeds",),
+            ),
+            Attr(
+                "receive_all_untypeds",
+                "bool",
+                'Deprecated alias (PR #436) of `<cnode post_capdl_untypeds="true">`.',
+                dialect=EXTENDED,
+                values=("true", "false"),
+                deprecated=True,
+            ),
         ),
     ),
     Elem(
@@ -303,8 +482,20 @@ ELEMENTS: tuple[Elem, ...] = (
         attrs=(
             Attr("pd", "ref:pd", "The PD at this end.", required=True),
             Attr("id", "dec", "Channel id (0..61, decimal) this PD uses for the channel.", required=True),
-            Attr("pp", "bool", "`true`: this PD may PPC the other end, whose priority must be strictly higher.", default="false", values=("true", "false")),
-            Attr("notify", "bool", "`false`: this PD may not notify the other end.", default="true", values=("true", "false")),
+            Attr(
+                "pp",
+                "bool",
+                "`true`: this PD may PPC the other end, whose priority must be strictly higher.",
+                default="false",
+                values=("true", "false"),
+            ),
+            Attr(
+                "notify",
+                "bool",
+                "`false`: this PD may not notify the other end.",
+                default="true",
+                values=("true", "false"),
+            ),
             Attr("setvar_id", "symbol", "Symbol in this end's PD patched with `id`."),
         ),
         min_count=2,
@@ -343,7 +534,11 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("domains",),
         attrs=(
             Attr("name", "name", "Unique name of the domain.", required=True),
-            Attr("id", "num", "Kernel domain id (< KernelNumDomains); auto-assigned when absent.",),
+            Attr(
+                "id",
+                "num",
+                "Kernel domain id (< KernelNumDomains); auto-assigned when absent.",
+            ),
         ),
     ),
     Elem(
@@ -367,7 +562,11 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("duration", "duration", "`<number> us` or `<number> ticks`, non-zero.", required=True),
         ),
     ),
-    Elem("schedule_end_marker", "Marks the end of the schedule (the kernel wraps to `start_index`).", parents=("domain_schedule",)),
+    Elem(
+        "schedule_end_marker",
+        "Marks the end of the schedule (the kernel wraps to `start_index`).",
+        parents=("domain_schedule",),
+    ),
     Elem(
         "untyped",
         "Untyped memory of a declared power-of-two size, carved out at build time and handed to one PD with `cap_untyped`.",
@@ -377,7 +576,12 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("size", "num", "Size in bytes, a power of two (or give `size_bits`)."),
             Attr("size_bits", "num", "Size as log2 bytes (or give `size`)."),
             Attr("phys_addr", "num", "Fixed physical address, aligned to the size."),
-            Attr("device", "bool", "Device memory (needs `phys_addr`); inferred from `phys_addr` when absent.", values=("true", "false")),
+            Attr(
+                "device",
+                "bool",
+                "Device memory (needs `phys_addr`); inferred from `phys_addr` when absent.",
+                values=("true", "false"),
+            ),
         ),
         dialect=EXTENDED,
     ),
@@ -388,7 +592,12 @@ ELEMENTS: tuple[Elem, ...] = (
         attrs=(
             Attr("name", "name", "Unique name of the CNode.", required=True),
             Attr("size_bits", "num", "Number of slots as a power of two.", required=True),
-            Attr("post_capdl_untypeds", "bool", "`true`: the capDL initialiser hands every untyped left after initialisation to this CNode.", values=("true", "false")),
+            Attr(
+                "post_capdl_untypeds",
+                "bool",
+                "`true`: the capDL initialiser hands every untyped left after initialisation to this CNode.",
+                values=("true", "false"),
+            ),
         ),
         dialect=EXTENDED,
     ),
@@ -412,7 +621,14 @@ def element(name: str) -> Elem | None:
     return BY_NAME.get(name)
 
 
-def allowed_attrs(elem: str, *, parent: str | None = None, arch: str | None = None, dialect: str = EXTENDED, variant: str | None = None) -> list[str]:
+def allowed_attrs(
+    elem: str,
+    *,
+    parent: str | None = None,
+    arch: str | None = None,
+    dialect: str = EXTENDED,
+    variant: str | None = None,
+) -> list[str]:
     """Attribute names an element accepts in a context, in table order."""
     e = BY_NAME[elem]
     out = []

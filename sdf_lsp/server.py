@@ -5,6 +5,7 @@ Concurrency: everything runs on the event loop. An edit re-scans the touched blo
 once; analysis is debounced, and a request waits for the analysis of the text it was
 made against, so no answer (and no published diagnostic) ever comes from an old version.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,12 @@ class SdfProtocol(LanguageServerProtocol):
 
 class SdfLanguageServer(LanguageServer):
     def __init__(self):
-        super().__init__("sdf-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
-                         protocol_cls=SdfProtocol)
+        super().__init__(
+            "sdf-lsp",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=SdfProtocol,
+        )
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
@@ -142,7 +147,9 @@ class SdfLanguageServer(LanguageServer):
             # faster than an analysis takes coalesce (the wait scales with the analysis time).
             now = time.monotonic()
             window = min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration))
-            delay = 0.0 if now - doc.last_change > window else min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
+            delay = (
+                0.0 if now - doc.last_change > window else min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
+            )
             doc.last_change = now
         doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
 
@@ -197,9 +204,13 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
-        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri)
-                 for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics]
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version))
+        diags = [
+            self.to_lsp_diagnostic(analysis, d, doc.uri)
+            for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics
+        ]
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
+        )
 
     async def current(self, uri: str) -> tuple[Document, Analysis] | None:
         """The analysis of the newest text of a document (computed now if an edit is pending)."""
@@ -226,8 +237,11 @@ class SdfLanguageServer(LanguageServer):
     def to_lsp_diagnostic(self, analysis: Analysis, d: Diagnostic, uri: str) -> lsp.Diagnostic:
         related = [
             lsp.DiagnosticRelatedInformation(
-                location=lsp.Location(uri=r.uri or uri, range=self.rng(analysis, r.span.start, r.span.end)), message=r.message)
-            for r in d.related if r.span is not None
+                location=lsp.Location(uri=r.uri or uri, range=self.rng(analysis, r.span.start, r.span.end)),
+                message=r.message,
+            )
+            for r in d.related
+            if r.span is not None
         ]
         return lsp.Diagnostic(
             range=self.rng(analysis, d.span.start, d.span.end),
@@ -241,7 +255,9 @@ class SdfLanguageServer(LanguageServer):
         )
 
     def edit_for(self, analysis: Analysis, uri: str, edits) -> lsp.WorkspaceEdit:
-        return lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(range=self.rng(analysis, s, e), new_text=t) for s, e, t in edits]})
+        return lsp.WorkspaceEdit(
+            changes={uri: [lsp.TextEdit(range=self.rng(analysis, s, e), new_text=t) for s, e, t in edits]}
+        )
 
 
 server = SdfLanguageServer()
@@ -261,6 +277,7 @@ def is_sdf(uri: str, language_id: str | None, text: str) -> bool:
 
 def guarded(default=None):
     """A feature that fails logs the error and answers `default`; the next request still works."""
+
     def wrap(fn):
         @functools.wraps(fn)
         async def inner(ls: SdfLanguageServer, params):
@@ -271,7 +288,9 @@ def guarded(default=None):
             except Exception:
                 log.exception("%s failed", fn.__name__)
                 return default
+
         return inner
+
     return wrap
 
 
@@ -292,8 +311,11 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
     ls.snippets = bool(item and item.snippet_support)
     for msg in ls.settings.problems:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-    ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info,
-                                               message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"))
+    ls.window_log_message(
+        lsp.LogMessageParams(
+            type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"
+        )
+    )
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -347,7 +369,7 @@ def apply_changes(ls: SdfLanguageServer, doc: Document, changes):
             except Exception:
                 log.exception("incremental re-scan failed; scanning the whole text")
                 old = session.text
-                session.replace(old[:start] + change.text + old[max(start, end):])
+                session.replace(old[:start] + change.text + old[max(start, end) :])
         else:
             session.replace(change.text)
 
@@ -435,7 +457,9 @@ async def on_highlight(ls: SdfLanguageServer, params: lsp.DocumentHighlightParam
         return None
     doc, a = cur
     return [
-        lsp.DocumentHighlight(range=ls.rng(a, s, e), kind=lsp.DocumentHighlightKind.Write if is_def else lsp.DocumentHighlightKind.Read)
+        lsp.DocumentHighlight(
+            range=ls.rng(a, s, e), kind=lsp.DocumentHighlightKind.Write if is_def else lsp.DocumentHighlightKind.Read
+        )
         for s, e, is_def in navigation.highlights(a, ls.offset(a, params.position))
     ] or None
 
@@ -464,7 +488,7 @@ async def on_rename(ls: SdfLanguageServer, params: lsp.RenameParams):
     try:
         edits = navigation.rename(a, ls.offset(a, params.position), params.new_name)
     except navigation.RenameError as err:
-        raise RequestFailed(str(err))
+        raise RequestFailed(str(err)) from None
     return ls.edit_for(a, doc.uri, edits)
 
 
@@ -477,13 +501,21 @@ async def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams
     doc, a = cur
     caps = ls.client_capabilities.text_document
     tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
-    return [lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path if tooltips else None)
-            for s, e, path in navigation.document_links(a, doc.env)]
+    return [
+        lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path if tooltips else None)
+        for s, e, path in navigation.document_links(a, doc.env)
+    ]
 
 
 _SYMBOL_KINDS = {
-    "pd": lsp.SymbolKind.Class, "vm": lsp.SymbolKind.Object, "mr": lsp.SymbolKind.Struct, "channel": lsp.SymbolKind.Event,
-    "domain": lsp.SymbolKind.Namespace, "untyped": lsp.SymbolKind.Array, "cnode": lsp.SymbolKind.Array, "io": lsp.SymbolKind.Interface,
+    "pd": lsp.SymbolKind.Class,
+    "vm": lsp.SymbolKind.Object,
+    "mr": lsp.SymbolKind.Struct,
+    "channel": lsp.SymbolKind.Event,
+    "domain": lsp.SymbolKind.Namespace,
+    "untyped": lsp.SymbolKind.Array,
+    "cnode": lsp.SymbolKind.Array,
+    "io": lsp.SymbolKind.Interface,
 }
 
 
@@ -496,9 +528,14 @@ async def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolPa
     doc, a = cur
 
     def conv(sym: symbols.Symbol) -> lsp.DocumentSymbol:
-        return lsp.DocumentSymbol(name=sym.name, detail=sym.detail or None, kind=_SYMBOL_KINDS[sym.kind],
-                                  range=ls.rng(a, sym.start, sym.end), selection_range=ls.rng(a, sym.sel_start, sym.sel_end),
-                                  children=[conv(c) for c in sym.children] or None)
+        return lsp.DocumentSymbol(
+            name=sym.name,
+            detail=sym.detail or None,
+            kind=_SYMBOL_KINDS[sym.kind],
+            range=ls.rng(a, sym.start, sym.end),
+            selection_range=ls.rng(a, sym.sel_start, sym.sel_end),
+            children=[conv(c) for c in sym.children] or None,
+        )
 
     return [conv(s) for s in symbols.document_symbols(a)]
 
@@ -510,8 +547,14 @@ async def on_folding(ls: SdfLanguageServer, params: lsp.FoldingRangeParams):
     if cur is None:
         return None
     _, a = cur
-    return [lsp.FoldingRange(start_line=s, end_line=e, kind=lsp.FoldingRangeKind.Comment if k == "comment" else lsp.FoldingRangeKind.Region)
-            for s, e, k in symbols.folding_ranges(a)]
+    return [
+        lsp.FoldingRange(
+            start_line=s,
+            end_line=e,
+            kind=lsp.FoldingRangeKind.Comment if k == "comment" else lsp.FoldingRangeKind.Region,
+        )
+        for s, e, k in symbols.folding_ranges(a)
+    ]
 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
@@ -522,12 +565,16 @@ async def on_inlay_hint(ls: SdfLanguageServer, params: lsp.InlayHintParams):
         return None
     _, a = cur
     start, end = ls.offset(a, params.range.start), ls.offset(a, params.range.end)
-    return [lsp.InlayHint(position=ls.pos(a, h.offset), label=h.label, padding_left=True, tooltip=h.tooltip)
-            for h in symbols.inlay_hints(a, start, end)]
+    return [
+        lsp.InlayHint(position=ls.pos(a, h.offset), label=h.label, padding_left=True, tooltip=h.tooltip)
+        for h in symbols.inlay_hints(a, start, end)
+    ]
 
 
-@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]))
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]),
+)
 @guarded()
 async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
     cur = await ls.current(params.text_document.uri)
@@ -537,16 +584,22 @@ async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
     start, end = ls.offset(a, params.range.start), ls.offset(a, params.range.end)
     out = []
     for fix in actions.quick_fixes(a, start, end):
-        out.append(lsp.CodeAction(
-            title=fix.title,
-            kind=lsp.CodeActionKind.QuickFix,
-            diagnostics=[ls.to_lsp_diagnostic(a, fix.diagnostic, doc.uri)],
-            is_preferred=fix.preferred or None,
-            edit=ls.edit_for(a, doc.uri, fix.edits),
-        ))
+        out.append(
+            lsp.CodeAction(
+                title=fix.title,
+                kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[ls.to_lsp_diagnostic(a, fix.diagnostic, doc.uri)],
+                is_preferred=fix.preferred or None,
+                edit=ls.edit_for(a, doc.uri, fix.edits),
+            )
+        )
     unnest = actions.unnest_child(a, start)
     if unnest is not None:
-        out.append(lsp.CodeAction(title=unnest.title, kind=lsp.CodeActionKind.RefactorRewrite, edit=ls.edit_for(a, doc.uri, unnest.edits)))
+        out.append(
+            lsp.CodeAction(
+                title=unnest.title, kind=lsp.CodeActionKind.RefactorRewrite, edit=ls.edit_for(a, doc.uri, unnest.edits)
+            )
+        )
     return out
 
 
@@ -559,9 +612,17 @@ async def on_workspace_symbol(ls: SdfLanguageServer, params: lsp.WorkspaceSymbol
         uri = from_fs_path(path)
         for name, kind, line, ch, end_ch in syms:
             if query in name.lower():
-                r = lsp.Range(start=lsp.Position(line=line, character=ch), end=lsp.Position(line=line, character=end_ch))
-                out.append(lsp.WorkspaceSymbol(name=name, kind=_SYMBOL_KINDS[kind], location=lsp.Location(uri=uri, range=r),
-                                               container_name=os.path.basename(path)))
+                r = lsp.Range(
+                    start=lsp.Position(line=line, character=ch), end=lsp.Position(line=line, character=end_ch)
+                )
+                out.append(
+                    lsp.WorkspaceSymbol(
+                        name=name,
+                        kind=_SYMBOL_KINDS[kind],
+                        location=lsp.Location(uri=uri, range=r),
+                        container_name=os.path.basename(path),
+                    )
+                )
     return out[:500]
 
 
@@ -625,14 +686,20 @@ def _command_args(args) -> dict:
     if isinstance(first, dict):
         return first
     keys = ("uri", "pd")
-    return {k: v for k, v in zip(keys, args)}
+    return {k: v for k, v in zip(keys, args, strict=False)}
 
 
 @server.command("sdf.describeTarget")
 def describe_target(ls: SdfLanguageServer, *args):
     t = ls.target
-    return {"label": t.label, "arch": t.arch, "board": t.board, "config": t.config, "source": t.source,
-            "dialect": ls.settings.dialect}
+    return {
+        "label": t.label,
+        "arch": t.arch,
+        "board": t.board,
+        "config": t.config,
+        "source": t.source,
+        "dialect": ls.settings.dialect,
+    }
 
 
 @server.command("sdf.showCSpace")
@@ -658,7 +725,9 @@ async def show_cspace(ls: SdfLanguageServer, *args):
         pd = obj if isinstance(obj, ProtectionDomain) else None
     if pd is None:
         names = ", ".join(p.name for p in system.pds if p.name)
-        raise RequestFailed(f"no protection domain {pd_name!r} (known: {names})" if pd_name else "put the cursor in a protection domain")
+        raise RequestFailed(
+            f"no protection domain {pd_name!r} (known: {names})" if pd_name else "put the cursor in a protection domain"
+        )
     return cspace_table(analysis.layout.cspace(pd))
 
 
@@ -698,13 +767,18 @@ async def build_command(ls: SdfLanguageServer, *args):
     progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
     if progress:
         await ls.work_done_progress.create_async(token)
-        ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="Building the image", message=os.path.basename(path),
-                                                                     percentage=0, cancellable=False))
+        ls.work_done_progress.begin(
+            token,
+            lsp.WorkDoneProgressBegin(
+                title="Building the image", message=os.path.basename(path), percentage=0, cancellable=False
+            ),
+        )
 
     def report(message: str, percent: int):
         if progress:
-            loop.call_soon_threadsafe(ls.work_done_progress.report, token,
-                                      lsp.WorkDoneProgressReport(message=message, percentage=percent))
+            loop.call_soon_threadsafe(
+                ls.work_done_progress.report, token, lsp.WorkDoneProgressReport(message=message, percentage=percent)
+            )
 
     def run():
         # its own analysis of this text: the document may change while the build runs
@@ -719,11 +793,21 @@ async def build_command(ls: SdfLanguageServer, *args):
     if doc.version == version and ls.docs.get(uri) is doc:
         doc.build_diagnostics = list(result.errors)
         ls.publish(doc, doc.session.analysis)
-    summary = f"built {os.path.basename(path)} into {result.out_dir}" if result.ok else \
-        f"the build of {os.path.basename(path)} failed: {result.errors[0].message if result.errors else 'unknown error'}"
-    ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info if result.ok else lsp.MessageType.Error, message=summary))
-    return {"ok": result.ok, "outDir": result.out_dir, "files": result.files, "report": result.report,
-            "errors": [d.message for d in result.errors]}
+    summary = (
+        f"built {os.path.basename(path)} into {result.out_dir}"
+        if result.ok
+        else f"the build of {os.path.basename(path)} failed: {result.errors[0].message if result.errors else 'unknown error'}"
+    )
+    ls.window_log_message(
+        lsp.LogMessageParams(type=lsp.MessageType.Info if result.ok else lsp.MessageType.Error, message=summary)
+    )
+    return {
+        "ok": result.ok,
+        "outDir": result.out_dir,
+        "files": result.files,
+        "report": result.report,
+        "errors": [d.message for d in result.errors],
+    }
 
 
 @server.command("sdf.showGraph")
@@ -741,7 +825,7 @@ async def show_graph(ls: SdfLanguageServer, *args):
         dot = to_dot(analysis, view, doc.env.search_paths)
         svg = await asyncio.to_thread(render, dot, "svg")  # Graphviz runs in its own process; the loop keeps answering
     except (GraphError, ValueError) as err:
-        raise RequestFailed(str(err))
+        raise RequestFailed(str(err)) from None
     return svg.decode()
 
 
@@ -755,8 +839,11 @@ def document_text(ls: SdfLanguageServer, *args):
 
 
 def run(tcp: str | None = None, log_file: str | None = None) -> int:
-    logging.basicConfig(filename=log_file, level=logging.INFO if log_file else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        filename=log_file,
+        level=logging.INFO if log_file else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     # Large SDFs keep hundreds of thousands of syntax objects alive: collect the
     # young generations less often so a keystroke does not pay for a full sweep,
     # and collect everything when the user pauses (`collect_when_idle`).

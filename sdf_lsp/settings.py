@@ -1,4 +1,5 @@
 """Editor settings (section `sdf`) and the target they select."""
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,7 @@ class Settings:
 
     def resolve(self, root: str | None, warn=None) -> tuple[Target, str | None]:
         """The selected target, or the default one and the reason the selection failed."""
+
         def abs_(p: str | None) -> str | None:
             if not p:
                 return None
@@ -30,8 +32,13 @@ class Settings:
             return p if os.path.isabs(p) or root is None else os.path.join(root, p)
 
         try:
-            return resolve_target(target_file=abs_(self.target_file), sdk=abs_(self.target_sdk),
-                                  board=self.target_board or None, config=self.target_config or None, warn=warn), None
+            return resolve_target(
+                target_file=abs_(self.target_file),
+                sdk=abs_(self.target_sdk),
+                board=self.target_board or None,
+                config=self.target_config or None,
+                warn=warn,
+            ), None
         except TargetError as err:
             return default_target(), f"{err}; using the default target qemu_virt_aarch64 (release)"
 

@@ -1,4 +1,5 @@
 """`sdf-lsp check` exactly as the check contract says."""
+
 import json
 import subprocess
 import sys
@@ -54,12 +55,15 @@ def test_unreadable_file_is_a_diagnostic_and_others_are_checked(tmp_path):
     assert any(d["file"] == str(missing) and d["code"] == "IO001" for d in diags)
 
 
-@pytest.mark.parametrize("args", [
-    ["--target", "/nonexistent/target.json"],
-    ["--board", "no_such_board"],
-    ["--sdk", "/nonexistent/sdk", "--board", "qemu_virt_aarch64"],
-    ["--sdk", "/tmp"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--target", "/nonexistent/target.json"],
+        ["--board", "no_such_board"],
+        ["--sdk", "/nonexistent/sdk", "--board", "qemu_virt_aarch64"],
+        ["--sdk", "/tmp"],
+    ],
+)
 def test_bad_target_exits_2_with_nothing_on_stdout(args):
     p = run("check", *args, "--format", "json", FIXED)
     assert p.returncode == 2
@@ -80,9 +84,13 @@ def test_usage_error_exits_2():
 
 
 def test_target_options():
-    for args in (["--board", "qemu_virt_riscv64"], ["--board", "x86_64_generic"], ["--board", "zcu102", "--config", "debug"],
-                 ["--sdk", SHARED / "golden/sdk", "--board", "qemu_virt_aarch64", "--config", "debug"],
-                 ["--target", SHARED / "conformance/upstream-tests/targets/x86_64.json"]):
+    for args in (
+        ["--board", "qemu_virt_riscv64"],
+        ["--board", "x86_64_generic"],
+        ["--board", "zcu102", "--config", "debug"],
+        ["--sdk", SHARED / "golden/sdk", "--board", "qemu_virt_aarch64", "--config", "debug"],
+        ["--target", SHARED / "conformance/upstream-tests/targets/x86_64.json"],
+    ):
         p = run("check", *args, "--format", "json", FIXED)
         assert p.returncode in (0, 1), (args, p.stderr)
         json.loads(p.stdout)
@@ -90,8 +98,10 @@ def test_target_options():
 
 def test_search_paths_find_prefill_files(tmp_path):
     sdf = tmp_path / "a.system"
-    sdf.write_text('<system><memory_region name="m" prefill_path="data.bin"/>'
-                   '<protection_domain name="p"><program_image path="p.elf"/><map mr="m" vaddr="0x1000000"/></protection_domain></system>')
+    sdf.write_text(
+        '<system><memory_region name="m" prefill_path="data.bin"/>'
+        '<protection_domain name="p"><program_image path="p.elf"/><map mr="m" vaddr="0x1000000"/></protection_domain></system>'
+    )
     p = run("check", "--format", "json", sdf)
     assert any("unable to find prefill file: 'data.bin'" in d["message"] for d in json.loads(p.stdout))
     data = tmp_path / "sub"
@@ -103,9 +113,11 @@ def test_search_paths_find_prefill_files(tmp_path):
 
 def test_dialect_microkit_2_3_reports_extensions(tmp_path):
     sdf = tmp_path / "x.system"
-    sdf.write_text('<system><untyped name="u" size_bits="20"/><protection_domain name="p" fault_handler="q" fault_id="1">'
-                   '<program_image path="p.elf"/></protection_domain><protection_domain name="q"><program_image path="q.elf"/>'
-                   '</protection_domain></system>')
+    sdf.write_text(
+        '<system><untyped name="u" size_bits="20"/><protection_domain name="p" fault_handler="q" fault_id="1">'
+        '<program_image path="p.elf"/></protection_domain><protection_domain name="q"><program_image path="q.elf"/>'
+        "</protection_domain></system>"
+    )
     p = run("check", "--dialect", "microkit-2.3", "--format", "json", sdf)
     ex = [d for d in json.loads(p.stdout) if d["code"] == "EX001"]
     msgs = {d["message"] for d in ex}

@@ -1,9 +1,11 @@
 """Every real-world SDF, broken ones included, and random mutations of them: never an
 exception, and every malformed file gets a syntax diagnostic with a range."""
+
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from sdf_lsp.analysis import analyse
@@ -12,8 +14,11 @@ from sdf_lsp.target.load import default_target
 
 from .conftest import SHARED
 
-REAL = sorted(p for p in (SHARED / "corpus/real").rglob("*") if p.is_file() and p.name not in ("SOURCES.md", "manifest.tsv", "expected.json")
-              and p.parent.name != "targets")
+REAL = sorted(
+    p
+    for p in (SHARED / "corpus/real").rglob("*")
+    if p.is_file() and p.name not in ("SOURCES.md", "manifest.tsv", "expected.json") and p.parent.name != "targets"
+)
 CTX = Context(default_target())
 
 
@@ -44,18 +49,30 @@ def test_corpus_size():
 SAMPLES = [p.read_text(errors="replace") for p in REAL[::9]]
 
 
-@given(st.sampled_from(SAMPLES), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 50), st.text(max_size=8)), min_size=1, max_size=5))
+@given(
+    st.sampled_from(SAMPLES),
+    st.lists(st.tuples(st.floats(0, 1), st.integers(0, 50), st.text(max_size=8)), min_size=1, max_size=5),
+)
 def test_random_mutations_never_raise(text, edits):
     for frac, length, ins in edits:
         at = int(frac * len(text))
-        text = text[:at] + ins + text[at + length:]
+        text = text[:at] + ins + text[at + length :]
     a = analyse(text, CTX)
     for d in a.diagnostics:
         assert 0 <= d.span.start <= d.span.end <= len(text)
 
 
-@pytest.mark.parametrize("junk", [b"\x00\x01\x02" * 100, bytes(range(256)) * 20, b"\xff\xfe<\x00s\x00", b"<" * 5000,
-                                  b"<system>" + b"<a>" * 3000, b'<system a="' + b"x" * 100000])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"\x00\x01\x02" * 100,
+        bytes(range(256)) * 20,
+        b"\xff\xfe<\x00s\x00",
+        b"<" * 5000,
+        b"<system>" + b"<a>" * 3000,
+        b'<system a="' + b"x" * 100000,
+    ],
+)
 def test_binary_and_hostile_input(junk):
     text = junk.decode("utf-8", errors="replace")
     a = analyse(text, CTX)

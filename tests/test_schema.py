@@ -1,4 +1,5 @@
 """The schema table, the XSD generated from it, and the corpus."""
+
 import json
 
 import pytest
@@ -37,8 +38,11 @@ def _accepted(suite: str):
                 break
 
 
-ACCEPTED = [p for s in ("corpus/real", "corpus/microkit-examples", "corpus/generated", "conformance/upstream-tests")
-            for p in _accepted(s)]
+ACCEPTED = [
+    p
+    for s in ("corpus/real", "corpus/microkit-examples", "corpus/generated", "conformance/upstream-tests")
+    for p in _accepted(s)
+]
 
 
 @pytest.mark.parametrize("path,config", ACCEPTED, ids=lambda v: getattr(v, "name", v))
@@ -49,7 +53,13 @@ def test_accepted_files_validate(path, config):
         assert s.validate(parse(path)), (name, [str(e) for e in s.error_log][:3])
 
 
-REJECT_MARKERS = ("invalid attribute", "invalid XML element", "Invalid XML element", "Cap type", "Missing required attribute")
+REJECT_MARKERS = (
+    "invalid attribute",
+    "invalid XML element",
+    "Invalid XML element",
+    "Cap type",
+    "Missing required attribute",
+)
 CONDITIONAL = {"pd_missing_irq.system", "domain_no_pd_domain.system"}  # need context XSD cannot express
 
 
@@ -70,9 +80,11 @@ def test_invalid_element_and_attribute_cases_do_not_validate(name, config):
 
 
 def test_extension_constructs_only_in_the_extended_schema():
-    doc = etree.fromstring(b'<system><untyped name="u" size_bits="20"/><protection_domain name="a"><program_image path="a"/>'
-                           b'<cspace size_bits="7"><cap_untyped slot="1" untyped="u"/><reserve count="4" setvar_slot="r"/></cspace>'
-                           b'</protection_domain></system>')
+    doc = etree.fromstring(
+        b'<system><untyped name="u" size_bits="20"/><protection_domain name="a"><program_image path="a"/>'
+        b'<cspace size_bits="7"><cap_untyped slot="1" untyped="u"/><reserve count="4" setvar_slot="r"/></cspace>'
+        b"</protection_domain></system>"
+    )
     assert load("sdf.xsd").validate(doc)
     assert not load("sdf-microkit-2.3.xsd").validate(doc)
 
@@ -93,7 +105,9 @@ def test_readme_lists_every_code():
 
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index("<!-- codes:start -->"), readme.index("<!-- codes:end -->")
-    assert readme[start:end].strip().endswith(markdown().strip()), "README's code table is stale: python -m sdf_lsp.codes"
+    assert readme[start:end].strip().endswith(markdown().strip()), (
+        "README's code table is stale: python -m sdf_lsp.codes"
+    )
     used = set()
     import re
 

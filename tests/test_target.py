@@ -1,4 +1,5 @@
 """Targets: the built-in board table, target JSON files and Microkit SDK directories."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,12 +27,37 @@ from sdf_lsp.target.load import FILE_DEFAULTS
 
 FIXTURE_SDK = Path(__file__).resolve().parent / "fixtures" / "sdk"
 
-ALL_BOARDS = (
-    "kria_k26 stm32mp2 tqma8xqp1gb zcu102 maaxboard imx8mm_evk imx8mp_evk imx8mq_evk imx8mp_iotgate "
-    "odroidc2 odroidc4 ultra96v2 qemu_virt_aarch64 qemu_virt_aarch64_el1 rpi4b_1gb rpi4b_2gb rpi4b_4gb "
-    "rpi4b_8gb rpi5b_2gb rockpro64 rock3b qemu_virt_riscv64 hifive_p550 star64 ariane cheshire serengeti "
-    "x86_64_generic x86_64_generic_vtx"
-).split()
+ALL_BOARDS = [
+    "kria_k26",
+    "stm32mp2",
+    "tqma8xqp1gb",
+    "zcu102",
+    "maaxboard",
+    "imx8mm_evk",
+    "imx8mp_evk",
+    "imx8mq_evk",
+    "imx8mp_iotgate",
+    "odroidc2",
+    "odroidc4",
+    "ultra96v2",
+    "qemu_virt_aarch64",
+    "qemu_virt_aarch64_el1",
+    "rpi4b_1gb",
+    "rpi4b_2gb",
+    "rpi4b_4gb",
+    "rpi4b_8gb",
+    "rpi5b_2gb",
+    "rockpro64",
+    "rock3b",
+    "qemu_virt_riscv64",
+    "hifive_p550",
+    "star64",
+    "ariane",
+    "cheshire",
+    "serengeti",
+    "x86_64_generic",
+    "x86_64_generic_vtx",
+]
 NO_SMP = {"kria_k26", "rock3b", "ariane", "cheshire", "serengeti"}
 BOARD_CONFIGS = [(b, c) for b in ALL_BOARDS for c in BOARDS[b].configs]
 
@@ -210,13 +236,28 @@ def test_sdk_files_and_facts(shared):
 def test_sdk_riscv64_fixture():
     t = load_sdk(FIXTURE_SDK, "qemu_virt_riscv64")
     assert (t.arch, t.config, t.hypervisor, t.iommu, t.arm_smc, t.arm_pa_size_bits) == (
-        "riscv64", "release", False, False, None, None)
+        "riscv64",
+        "release",
+        False,
+        False,
+        None,
+        None,
+    )
     assert t.vspace_user_top == 0x3FFFFFEFFF and t.kernel_frame_size == 1 << 21
     assert t.normal_regions == (MemRange(0x80200000, 0x100000000),)
     assert t.sdk.kernel_elf and t.sdk.loader_elf and t.sdk.kernel_facts is None
     builtin = builtin_target("qemu_virt_riscv64")
-    for name in ("num_cores", "num_domains", "vspace_user_top", "paddr_user_device_top", "object_sizes",
-                 "normal_regions", "kernel_frame_size", "riscv_pt_levels", "fpu"):
+    for name in (
+        "num_cores",
+        "num_domains",
+        "vspace_user_top",
+        "paddr_user_device_top",
+        "object_sizes",
+        "normal_regions",
+        "kernel_frame_size",
+        "riscv_pt_levels",
+        "fpu",
+    ):
         assert getattr(t, name) == getattr(builtin, name), name
 
 
@@ -313,8 +354,13 @@ def test_sdk_unknown_config_lists_configs():
 
 @pytest.mark.parametrize(
     "name",
-    ["include/kernel/gen_config.json", "platform_gen.json", "object_sizes.json", "address_space_constants.json",
-     "invocations_all.json"],
+    [
+        "include/kernel/gen_config.json",
+        "platform_gen.json",
+        "object_sizes.json",
+        "address_space_constants.json",
+        "invocations_all.json",
+    ],
 )
 def test_sdk_malformed_or_missing_file(tmp_path, name):
     sdk = _copy_fixture_sdk(tmp_path)
@@ -408,7 +454,13 @@ def test_target_file_full(tmp_path):
     }
     t = load_target_file(_write(tmp_path / "t.json", json.dumps(data)))
     assert (t.board, t.config, t.label, t.hypervisor, t.arm_smc, t.num_cores) == (
-        "myboard", "debug", "myboard (debug)", False, True, 2)
+        "myboard",
+        "debug",
+        "myboard (debug)",
+        False,
+        True,
+        2,
+    )
     assert t.normal_regions == (MemRange(0x40000000, 0x80000000),)
     assert t.ram_bytes == 0x40000000
     assert t.object_bits("tcb") == 12 and t.object_bits("endpoint") == 4
@@ -429,7 +481,7 @@ def test_target_file_unknown_key_warns(tmp_path, caplog):
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("{ \"arch\": ", "malformed JSON"),
+        ('{ "arch": ', "malformed JSON"),
         ("[1, 2]", "JSON object"),
         ("{}", "'arch'"),
         ('{"arch": "mips"}', "'arch'"),

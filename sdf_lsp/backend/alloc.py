@@ -12,6 +12,7 @@ physical address (the report's last section) or says what did not fit.
 to the page size, in the normal memory the kernel hands over as untypeds, away
 from every object with a fixed address.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -13,6 +13,7 @@ everything is written, so a failed build leaves OUTDIR as it was. A build replac
 only a folder that an earlier build wrote (its manifest lists every file in it): a
 folder holding anything else, such as the project's own sources, is refused untouched.
 """
+
 from __future__ import annotations
 
 import gc
@@ -87,8 +88,14 @@ def default_image_type(target: Target) -> str:
     return "elf" if target.arch == "x86_64" else "binary"
 
 
-def build(analysis, target: Target, search_paths: list[str], outdir: str, image_type: str | None = None,
-          progress: Progress | None = None) -> BuildResult:
+def build(
+    analysis,
+    target: Target,
+    search_paths: list[str],
+    outdir: str,
+    image_type: str | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Build the analysed system into `outdir` (replaced atomically).
 
     Refuses when the analysis has errors (they are the result's errors).
@@ -104,8 +111,9 @@ def build(analysis, target: Target, search_paths: list[str], outdir: str, image_
         notify("Loading program images", 5)
         product = make(analysis.system, analysis.layout, target, search_paths, notify)
         notify("Writing outputs", 90)
-        files = write_outputs(product, analysis.system, analysis.layout, target, out_dir,
-                              image_type or default_image_type(target))
+        files = write_outputs(
+            product, analysis.system, analysis.layout, target, out_dir, image_type or default_image_type(target)
+        )
     except BuildError as err:
         return BuildResult(False, out_dir, errors=err.diagnostics)
     finally:
@@ -136,7 +144,9 @@ def make(system: System, layout: Layout, target: Target, search_paths: list[str]
         def step(message: str, percent: int, iteration=iteration):
             progress(f"{message} (pass {iteration + 1})", percent + 25 * iteration)
 
-        product = one_pass(system, layout, target, programs, monitor, initialiser, kernel, mr_paddr, prefills, ends, step)
+        product = one_pass(
+            system, layout, target, programs, monitor, initialiser, kernel, mr_paddr, prefills, ends, step
+        )
         if product.plan is None:
             return product
         stale = displaced_regions(product, tool_placed)
@@ -147,34 +157,55 @@ def make(system: System, layout: Layout, target: Target, search_paths: list[str]
         unplaced = [mr for mr in tool_placed if mr_paddr[mr.name] is None]
         if not unplaced:
             return product
-        free = free_normal_memory(product.plan.boot_info.untypeds, product.built.spec, target, {id(mr.el) for mr in unplaced})
-        placed, missing = place_regions([(mr.name, mr.size, mr.optimised_page_size or mr.page_size) for mr in unplaced], free)
+        free = free_normal_memory(
+            product.plan.boot_info.untypeds, product.built.spec, target, {id(mr.el) for mr in unplaced}
+        )
+        placed, missing = place_regions(
+            [(mr.name, mr.size, mr.optimised_page_size or mr.page_size) for mr in unplaced], free
+        )
         if missing:
             mr = system.mr_by_name[missing[0]]
             align = human_size(mr.optimised_page_size or mr.page_size)
-            raise E.fail(span_of(mr.el, "name"), E.PLACEMENT,
-                         f"no free memory for memory region '{mr.name}' ({human_size(mr.size)}, aligned to {align}): "
-                         f"{human_size(free.total)} of normal memory is left")
+            raise E.fail(
+                span_of(mr.el, "name"),
+                E.PLACEMENT,
+                f"no free memory for memory region '{mr.name}' ({human_size(mr.size)}, aligned to {align}): "
+                f"{human_size(free.total)} of normal memory is left",
+            )
         mr_paddr.update(placed)
     raise E.fail(root, E.PLACEMENT, f"the placement of memory regions did not settle in {MAX_BUILD_ITERATION} passes")
 
 
-def one_pass(system, layout, target, programs: list[Program], monitor, initialiser, kernel, mr_paddr, prefills, ends,
-             progress: Progress) -> Product:
+def one_pass(
+    system,
+    layout,
+    target,
+    programs: list[Program],
+    monitor,
+    initialiser,
+    kernel,
+    mr_paddr,
+    prefills,
+    ends,
+    progress: Progress,
+) -> Product:
     """Patch, build the spec, pack it, and (ARM/RISC-V) boot and allocate."""
     root = system.root.name_span
     progress("Patching symbols and building the capDL spec", 10)
     patched = []
     for p in programs:
         pd_ends = ends.get(p.pd.name, [])
-        patched.append(patch_program(p, target, pd_setvars(p.pd, system, layout.cspace(p.pd), mr_paddr, pd_ends), pd_ends))
+        patched.append(
+            patch_program(p, target, pd_setvars(p.pd, system, layout.cspace(p.pd), mr_paddr, pd_ends), pd_ends)
+        )
     patched.append(patch_monitor(monitor, system, target, root))
     built = build_spec(system, layout, target, patched, mr_paddr, prefills)
     spec_json = built.spec.to_json()
     progress("Packing the spec into the capDL initialiser", 15)
     try:
-        packed = pack_spec_into_initial_task(spec_json, [[s.mem_data for s in elf.segments] for elf in patched],
-                                             target.config or "release", initialiser)
+        packed = pack_spec_into_initial_task(
+            spec_json, [[s.mem_data for s in elf.segments] for elf in patched], target.config or "release", initialiser
+        )
     except (ElfError, RkyvError, TransformError) as err:
         raise E.fail(root, E.UNSUPPORTED, f"cannot pack the spec into the capDL initialiser: {err}") from None
     if kernel is None:
@@ -182,8 +213,13 @@ def one_pass(system, layout, target, programs: list[Program], monitor, initialis
     config, facts = kernel
     progress("Emulating the kernel boot and the object allocation", 25)
     try:
-        plan = plan_boot(config, [(r.start, r.end) for r in target.normal_regions],
-                         [(r.start, r.end) for r in target.device_regions or ()], facts, packed.initial_task.image_bound)
+        plan = plan_boot(
+            config,
+            [(r.start, r.end) for r in target.normal_regions],
+            [(r.start, r.end) for r in target.device_regions or ()],
+            facts,
+            packed.initial_task.image_bound,
+        )
     except BootError as err:
         size = human_size(packed.initial_task.size)
         raise E.fail(root, E.OUT_OF_MEMORY, f"cannot place the initial task ({size}): {err}") from None
@@ -196,25 +232,44 @@ def check_supported(system: System, target: Target) -> None:
     problems = []
     for mr in system.mrs:
         if mr.prefill_bootinfo == "post_capdl_untypeds":
-            problems.append(E.problem(span_of(mr.el, "prefill_bootinfo"), E.UNSUPPORTED,
-                                      "prefill_bootinfo=\"post_capdl_untypeds\" cannot be built: the capDL initialiser this "
-                                      "build packs has no boot-info fill for the remaining untypeds"))
+            problems.append(
+                E.problem(
+                    span_of(mr.el, "prefill_bootinfo"),
+                    E.UNSUPPORTED,
+                    'prefill_bootinfo="post_capdl_untypeds" cannot be built: the capDL initialiser this '
+                    "build packs has no boot-info fill for the remaining untypeds",
+                )
+            )
     for cn in system.cnodes:
         if cn.post_capdl_untypeds:
-            problems.append(E.problem(span_of(cn.el, "post_capdl_untypeds"), E.UNSUPPORTED,
-                                      "post_capdl_untypeds cannot be built: the capDL initialiser this build packs does not "
-                                      "hand over the remaining untypeds"))
+            problems.append(
+                E.problem(
+                    span_of(cn.el, "post_capdl_untypeds"),
+                    E.UNSUPPORTED,
+                    "post_capdl_untypeds cannot be built: the capDL initialiser this build packs does not "
+                    "hand over the remaining untypeds",
+                )
+            )
     for pd in system.pds:
         for cap in pd.cspace.caps if pd.cspace is not None else ():
             if cap.kind == "Smc" and cap.function_id:
-                problems.append(E.problem(span_of(cap.el, "function_id"), E.UNSUPPORTED,
-                                          f"cap_smc function_id {cap.function_id:#x} cannot be built: the capDL initialiser this "
-                                          "build packs makes only unbadged (unrestricted) SMC caps; use function_id=\"0\""))
+                problems.append(
+                    E.problem(
+                        span_of(cap.el, "function_id"),
+                        E.UNSUPPORTED,
+                        f"cap_smc function_id {cap.function_id:#x} cannot be built: the capDL initialiser this "
+                        'build packs makes only unbadged (unrestricted) SMC caps; use function_id="0"',
+                    )
+                )
     if target.iommu and system.io_spaces:
         for io in system.io_spaces:
-            problems.append(E.problem(io.el.name_span, E.UNSUPPORTED,
-                                      "io_address_space cannot be built: the capDL initialiser this build packs has no "
-                                      "IOMMU objects"))
+            problems.append(
+                E.problem(
+                    io.el.name_span,
+                    E.UNSUPPORTED,
+                    "io_address_space cannot be built: the capDL initialiser this build packs has no IOMMU objects",
+                )
+            )
     if problems:
         raise BuildError(problems)
 
@@ -223,13 +278,23 @@ def boot_inputs(target: Target, span) -> tuple[BootConfig, KernelFacts]:
     """The kernel configuration and facts the boot emulation needs (ARM and RISC-V)."""
     sdk = target.sdk
     if target.normal_regions is None:
-        raise E.fail(span, E.NO_SDK, f"the target {target.label} has no RAM regions: the build cannot place the initial task "
-                                     "(give a target with normal_regions, or a Microkit SDK)")
+        raise E.fail(
+            span,
+            E.NO_SDK,
+            f"the target {target.label} has no RAM regions: the build cannot place the initial task "
+            "(give a target with normal_regions, or a Microkit SDK)",
+        )
     if sdk is None or (sdk.kernel_elf is None and sdk.kernel_facts is None):
-        raise E.fail(span, E.NO_SDK, "the target has no kernel (sel4.elf or kernel-facts.json): building needs a Microkit SDK "
-                                     "(--sdk DIR --board NAME)")
+        raise E.fail(
+            span,
+            E.NO_SDK,
+            "the target has no kernel (sel4.elf or kernel-facts.json): building needs a Microkit SDK "
+            "(--sdk DIR --board NAME)",
+        )
     if sdk.loader_elf is None and sdk.loader_facts is None:
-        raise E.fail(span, E.NO_SDK, "the target has no loader (loader.elf or loader-facts.json): building needs a Microkit SDK")
+        raise E.fail(
+            span, E.NO_SDK, "the target has no loader (loader.elf or loader-facts.json): building needs a Microkit SDK"
+        )
     if sdk.kernel_elf is not None:
         try:
             facts = KernelFacts.from_elf(ElfImage.load(sdk.kernel_elf))
@@ -263,8 +328,11 @@ def read_prefills(system: System, search_paths: list[str]) -> dict[str, bytes]:
             with open(path, "rb") as fh:
                 out[mr.name] = fh.read()
         except (OSError, TypeError):
-            raise E.fail(span_of(mr.el, "prefill_path"), "MK-R4",
-                         f"unable to find prefill file: '{mr.prefill_path}' on element 'memory_region'") from None
+            raise E.fail(
+                span_of(mr.el, "prefill_path"),
+                "MK-R4",
+                f"unable to find prefill file: '{mr.prefill_path}' on element 'memory_region'",
+            ) from None
     return out
 
 
@@ -301,8 +369,13 @@ def allocation_error(product: Product, system: System, target: Target) -> BuildE
             owner = spec.owners[i]
             span = owner.el.name_span if owner is not None and owner.el is not None else root
             name = spec.objects[i]["name"]
-            problems.append(E.problem(span, E.PADDR_OUTSIDE, f"object '{name}', with paddr 0x{start:012x}..0x{end:012x} "
-                                                             "is not in any valid memory region."))
+            problems.append(
+                E.problem(
+                    span,
+                    E.PADDR_OUTSIDE,
+                    f"object '{name}', with paddr 0x{start:012x}..0x{end:012x} is not in any valid memory region.",
+                )
+            )
         return BuildError(problems)
     untypeds = product.plan.boot_info.untypeds
     free = sum(1 << u.size_bits for u in untypeds if not u.is_device)
@@ -318,12 +391,15 @@ def allocation_error(product: Product, system: System, target: Target) -> BuildE
     shortfalls = "; ".join(
         f"ran out of untypeds for allocating objects of size {human_size(1 << bits)}, still need to create {count} objects "
         f"which requires {human_size(count << bits)} of additional memory"
-        for bits, count in sorted(alloc.shortfall.items()))
+        for bits, count in sorted(alloc.shortfall.items())
+    )
     biggest = sorted(((o, n) for o, n in by_owner.items() if o is not None), key=lambda t: -t[1])[:3]
-    message = (f"could not allocate all required kernel objects: the system needs {human_size(needed)} ({needed:#x} bytes) of "
-               f"kernel objects and memory regions but {human_size(free)} ({free:#x} bytes) of untyped memory is free after the "
-               "kernel and the initial task, in blocks that must be aligned to the objects' sizes "
-               f"({shortfalls}); biggest consumers: " + ", ".join(f"{o.label} ({human_size(n)})" for o, n in biggest))
+    message = (
+        f"could not allocate all required kernel objects: the system needs {human_size(needed)} ({needed:#x} bytes) of "
+        f"kernel objects and memory regions but {human_size(free)} ({free:#x} bytes) of untyped memory is free after the "
+        "kernel and the initial task, in blocks that must be aligned to the objects' sizes "
+        f"({shortfalls}); biggest consumers: " + ", ".join(f"{o.label} ({human_size(n)})" for o, n in biggest)
+    )
     related = tuple(Related(o.el.name_span, f"{o.label} needs {human_size(n)}") for o, n in biggest if o.el is not None)
     return E.fail(root, E.OUT_OF_MEMORY, message, related)
 
@@ -331,10 +407,14 @@ def allocation_error(product: Product, system: System, target: Target) -> BuildE
 # --------------------------------------------------------------------------- outputs
 
 
-def write_outputs(product: Product, system: System, layout: Layout, target: Target, out_dir: str, image_type: str) -> list[str]:
+def write_outputs(
+    product: Product, system: System, layout: Layout, target: Target, out_dir: str, image_type: str
+) -> list[str]:
     """Write every output into a new directory, then put it in place of `out_dir`."""
     if image_type not in IMAGE_TYPES:
-        raise E.fail(system.root.name_span, E.OUTPUT, f"unknown image type '{image_type}' (one of {', '.join(IMAGE_TYPES)})")
+        raise E.fail(
+            system.root.name_span, E.OUTPUT, f"unknown image type '{image_type}' (one of {', '.join(IMAGE_TYPES)})"
+        )
     files: dict[str, bytes] = {
         "capdl.json": dump_json(product.spec_json).encode(),
         "report.txt": render(product.built, product.allocation, target, system, layout).encode(),
@@ -348,10 +428,15 @@ def write_outputs(product: Product, system: System, layout: Layout, target: Targ
     files.update(x86_kernels(target, system.root.name_span))
     foreign = foreign_entries(out_dir)
     if foreign:
-        shown = ", ".join(f"'{name}'" for name in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise E.fail(system.root.name_span, E.OUTPUT,
-                     f"refusing to write the outputs to '{out_dir}': it holds files that no earlier build wrote "
-                     f"({shown}); name an empty or new folder")
+        shown = ", ".join(f"'{name}'" for name in foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise E.fail(
+            system.root.name_span,
+            E.OUTPUT,
+            f"refusing to write the outputs to '{out_dir}': it holds files that no earlier build wrote "
+            f"({shown}); name an empty or new folder",
+        )
     parent = os.path.dirname(out_dir)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -360,7 +445,9 @@ def write_outputs(product: Product, system: System, layout: Layout, target: Targ
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # an ordinary directory once renamed into place (mkdtemp makes it private)
     except OSError as err:
-        raise E.fail(system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}") from None
+        raise E.fail(
+            system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}"
+        ) from None
     try:
         for rel, data in files.items():
             path = os.path.join(tmp, rel)
@@ -423,8 +510,9 @@ def loader_image(product: Product, target: Target, image_type: str, span) -> byt
             kernel = KernelImage.from_elf(ElfImage.load(sdk.kernel_elf))
         else:
             kernel = KernelImage.from_facts(sdk.kernel_facts)
-        image = build_loader_image(target.arch, loader, kernel, task, product.plan.initial_task_phys_base,
-                                   target.riscv_pt_levels or 3)
+        image = build_loader_image(
+            target.arch, loader, kernel, task, product.plan.initial_task_phys_base, target.riscv_pt_levels or 3
+        )
         if image_type == "binary":
             return image.to_bytes()
         if image_type == "elf":

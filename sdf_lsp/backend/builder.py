@@ -16,6 +16,7 @@ CNode whose slot 0 refers to itself, granted caps go into root CNode slots,
 a `fault_handler` gets the handler's endpoint badged `1 << 62 | fault_id`;
 reserved slots stay empty.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -62,12 +63,25 @@ MON_BASE_SCHED_CONTEXT_CAP = MON_BASE_VM_TCB_CAP + 64
 MON_BASE_NOTIFICATION_CAP = MON_BASE_SCHED_CONTEXT_CAP + 64
 
 # Slots of a TCB's cap table that the capDL initialiser binds (rust-sel4 `cap_table.rs`).
-TCB_CSPACE, TCB_VSPACE, TCB_IPC_BUFFER, TCB_FAULT_EP, TCB_SC, TCB_BOUND_NTFN, TCB_VCPU, TCB_X86_EPT = 0, 1, 4, 5, 6, 8, 9, 10
+TCB_CSPACE, TCB_VSPACE, TCB_IPC_BUFFER, TCB_FAULT_EP, TCB_SC, TCB_BOUND_NTFN, TCB_VCPU, TCB_X86_EPT = (
+    0,
+    1,
+    4,
+    5,
+    6,
+    8,
+    9,
+    10,
+)
 
 #: `prefill_bootinfo` values and rust-sel4's `FillEntryContentBootInfoId` variants.
 BOOTINFO_IDS = {
-    "x86_vbe": "X86Vbe", "x86_mbmmap": "X86Mbmmap", "x86_acpi_rsdp": "X86AcpiRsdp",
-    "x86_framebuffer": "X86FrameBuffer", "x86_tsc_freq": "X86TscFreq", "fdt": "Fdt",
+    "x86_vbe": "X86Vbe",
+    "x86_mbmmap": "X86Mbmmap",
+    "x86_acpi_rsdp": "X86AcpiRsdp",
+    "x86_framebuffer": "X86FrameBuffer",
+    "x86_tsc_freq": "X86TscFreq",
+    "fdt": "Fdt",
 }
 _TRIGGERS = {"level": 0, "edge": 1}
 
@@ -100,8 +114,15 @@ class BuiltSpec:
 
 
 class SpecBuilder:
-    def __init__(self, system: System, layout: Layout, target: Target,
-                 elfs: list[ElfImage], mr_paddr: dict[str, int | None], prefills: dict[str, bytes]):
+    def __init__(
+        self,
+        system: System,
+        layout: Layout,
+        target: Target,
+        elfs: list[ElfImage],
+        mr_paddr: dict[str, int | None],
+        prefills: dict[str, bytes],
+    ):
         self.sys = system
         self.layout = layout
         self.target = target
@@ -138,12 +159,17 @@ class SpecBuilder:
             self.tcb(pd)
         self.domain_schedule()
         new = self.spec.finish(self.target)
-        return BuiltSpec(self.spec, {n: new[i] for n, i in self.untypeds.items()}, {n: new[i] for n, i in self.cnodes.items()},
-                         [(pd, grant, new[obj]) for pd, grant, obj in self.grants])
+        return BuiltSpec(
+            self.spec,
+            {n: new[i] for n, i in self.untypeds.items()},
+            {n: new[i] for n, i in self.cnodes.items()},
+            [(pd, grant, new[obj]) for pd, grant, obj in self.grants],
+        )
 
     def wants_smc(self) -> bool:
-        return any(pd.smc or (pd.cspace is not None and any(c.kind == "Smc" for c in pd.cspace.caps))
-                   for pd in self.sys.pds)
+        return any(
+            pd.smc or (pd.cspace is not None and any(c.kind == "Smc" for c in pd.cspace.caps)) for pd in self.sys.pds
+        )
 
     # ---------------------------------------------------------------------- monitor
 
@@ -157,26 +183,43 @@ class SpecBuilder:
         self.mon_fault_ep = spec.add(f"ep_fault_{MONITOR}", "Endpoint")
         reply = spec.add(f"reply_{MONITOR}", "Reply")
         sc = spec.add(f"sched_context_{MONITOR}", S.sched_context(BUDGET_DEFAULT, BUDGET_DEFAULT, 0))
-        self.mon_cnode = spec.add(f"cnode_{MONITOR}", S.cnode(MICROKIT_CNODE_BITS, [
-            S.cte(MON_FAULT_EP_CAP, S.endpoint_cap(self.mon_fault_ep, 0)),
-            S.cte(MON_REPLY_CAP, S.cap("Reply", reply)),
-        ]))
+        self.mon_cnode = spec.add(
+            f"cnode_{MONITOR}",
+            S.cnode(
+                MICROKIT_CNODE_BITS,
+                [
+                    S.cte(MON_FAULT_EP_CAP, S.endpoint_cap(self.mon_fault_ep, 0)),
+                    S.cte(MON_REPLY_CAP, S.cap("Reply", reply)),
+                ],
+            ),
+        )
         stack = spec.add(f"frame_{MONITOR}_stack", S.frame(self.small_bits, None))
         stack_bottom = t.pd_stack_bottom(MONITOR_STACK_SIZE)
-        self.map(vspace, S.frame_cap(stack, True, True, False, True), self.page, stack_bottom, "the stack of the monitor")
+        self.map(
+            vspace, S.frame_cap(stack, True, True, False, True), self.page, stack_bottom, "the stack of the monitor"
+        )
         ipcbuf = spec.add(f"frame_ipcbuf_{MONITOR}", S.frame(self.small_bits, None))
         ipcbuf_cap = S.frame_cap(ipcbuf, True, True, False, True)
         self.map(vspace, ipcbuf_cap, self.page, t.ipc_buffer_vaddr, "the IPC buffer of the monitor")
-        spec.add(f"tcb_{MONITOR}", S.tcb(
-            [
-                S.cte(TCB_VSPACE, S.cap("PageTable", vspace.root)),
-                S.cte(TCB_IPC_BUFFER, ipcbuf_cap),
-                S.cte(TCB_CSPACE, S.cnode_cap(self.mon_cnode, t.cap_address_bits - MICROKIT_CNODE_BITS)),
-                S.cte(TCB_SC, S.cap("SchedContext", sc)),
-            ],
-            ipc_buffer_addr=t.ipc_buffer_vaddr, affinity=0, prio=MONITOR_PRIORITY, fpu_disabled=False, resume=True,
-            domain=0, ip=elf.entry, sp=t.pd_stack_top(),
-        ))
+        spec.add(
+            f"tcb_{MONITOR}",
+            S.tcb(
+                [
+                    S.cte(TCB_VSPACE, S.cap("PageTable", vspace.root)),
+                    S.cte(TCB_IPC_BUFFER, ipcbuf_cap),
+                    S.cte(TCB_CSPACE, S.cnode_cap(self.mon_cnode, t.cap_address_bits - MICROKIT_CNODE_BITS)),
+                    S.cte(TCB_SC, S.cap("SchedContext", sc)),
+                ],
+                ipc_buffer_addr=t.ipc_buffer_vaddr,
+                affinity=0,
+                prio=MONITOR_PRIORITY,
+                fpu_disabled=False,
+                resume=True,
+                domain=0,
+                ip=elf.entry,
+                sp=t.pd_stack_top(),
+            ),
+        )
 
     # ----------------------------------------------------------------------- memory
 
@@ -199,14 +242,20 @@ class SpecBuilder:
     @staticmethod
     def fill(mr: MemoryRegion, data: bytes | None, index: int, page: int) -> list:
         if mr.prefill_bootinfo in BOOTINFO_IDS:
-            return [{"range": {"start": 0, "end": page},
-                     "content": {"BootInfo": {"id": BOOTINFO_IDS[mr.prefill_bootinfo], "offset": index * page}}}]
+            return [
+                {
+                    "range": {"start": 0, "end": page},
+                    "content": {"BootInfo": {"id": BOOTINFO_IDS[mr.prefill_bootinfo], "offset": index * page}},
+                }
+            ]
         if not data:
             return []
-        chunk = data[index * page:(index + 1) * page]
+        chunk = data[index * page : (index + 1) * page]
         if not chunk:
             return []
-        return [{"range": {"start": 0, "end": len(chunk)}, "content": {"Data": {"BytesContent": {"bytes": list(chunk)}}}}]
+        return [
+            {"range": {"start": 0, "end": len(chunk)}, "content": {"Data": {"BytesContent": {"bytes": list(chunk)}}}}
+        ]
 
     def map_elf(self, vspace: AddressSpace, name: str, elf_id: int, elf: ElfImage):
         """One 4 KiB frame per page of every loadable segment, filled by reference to the ELF's bytes."""
@@ -221,12 +270,28 @@ class SpecBuilder:
                 dest = base - cur if cur < base else 0
                 offset = cur + dest - base
                 length = min(page - dest, seg.memsz - offset)
-                entries = [{"range": {"start": dest, "end": dest + length}, "content": {"Data": {"ElfContent": {
-                    "elf_id": elf_id, "elf_seg_idx": seg_idx,
-                    "elf_seg_data_range": {"start": offset, "end": offset + length}}}}}]
+                entries = [
+                    {
+                        "range": {"start": dest, "end": dest + length},
+                        "content": {
+                            "Data": {
+                                "ElfContent": {
+                                    "elf_id": elf_id,
+                                    "elf_seg_idx": seg_idx,
+                                    "elf_seg_data_range": {"start": offset, "end": offset + length},
+                                }
+                            }
+                        },
+                    }
+                ]
                 frame = self.spec.add(f"frame_elf_{name}_{seq:09}", S.frame(self.small_bits, None, entries))
-                self.map(vspace, S.frame_cap(frame, seg.readable, seg.writable, seg.executable, True), page, cur,
-                         f"the program image of '{name}'")
+                self.map(
+                    vspace,
+                    S.frame_cap(frame, seg.readable, seg.writable, seg.executable, True),
+                    page,
+                    cur,
+                    f"the program image of '{name}'",
+                )
                 seq += 1
                 cur += page
 
@@ -243,8 +308,14 @@ class SpecBuilder:
         page = mr.optimised_page_size or mr.page_size
         vaddr = m.vaddr
         for f in frames:
-            self.map(vspace, S.frame_cap(f, m.read, m.write, m.execute, m.cached), page, vaddr,
-                     f"MR '{m.mr}' to '{owner}'", span_of(m.el, "vaddr"))
+            self.map(
+                vspace,
+                S.frame_cap(f, m.read, m.write, m.execute, m.cached),
+                page,
+                vaddr,
+                f"MR '{m.mr}' to '{owner}'",
+                span_of(m.el, "vaddr"),
+            )
             vaddr += page
 
     # ------------------------------------------------------------------ extensions
@@ -284,16 +355,37 @@ class SpecBuilder:
             self.check_map(pd, m, elf, stack_bottom)
             self.map_region(vspace, m, name)
         ipcbuf = spec.add(f"frame_ipcbuf_{name}", S.frame(self.small_bits, None))
-        self.map(vspace, S.frame_cap(ipcbuf, True, True, False, True), self.page, t.ipc_buffer_vaddr,
-                 f"the IPC buffer of '{name}'")
+        self.map(
+            vspace,
+            S.frame_cap(ipcbuf, True, True, False, True),
+            self.page,
+            t.ipc_buffer_vaddr,
+            f"the IPC buffer of '{name}'",
+        )
         for i in range(pd.stack_size // self.page):
             frame = spec.add(f"frame_{name}_stack_{i:09}", S.frame(self.small_bits, None))
-            self.map(vspace, S.frame_cap(frame, True, True, False, True), self.page, stack_bottom + i * self.page,
-                     f"the stack of '{name}'")
+            self.map(
+                vspace,
+                S.frame_cap(frame, True, True, False, True),
+                self.page,
+                stack_bottom + i * self.page,
+                f"the stack of '{name}'",
+            )
         objs = PdObjects(
-            tcb=spec.add(f"tcb_{name}", S.tcb(
-                [], ipc_buffer_addr=t.ipc_buffer_vaddr, affinity=pd.cpu, prio=pd.priority, fpu_disabled=not pd.fpu,
-                resume=True, domain=self.domain_id(pd), ip=elf.entry, sp=t.pd_stack_top())),
+            tcb=spec.add(
+                f"tcb_{name}",
+                S.tcb(
+                    [],
+                    ipc_buffer_addr=t.ipc_buffer_vaddr,
+                    affinity=pd.cpu,
+                    prio=pd.priority,
+                    fpu_disabled=not pd.fpu,
+                    resume=True,
+                    domain=self.domain_id(pd),
+                    ip=elf.entry,
+                    sp=t.pd_stack_top(),
+                ),
+            ),
             vspace=vspace.root,
             ipcbuf=ipcbuf,
             sc=spec.add(f"sched_context_{name}", S.sched_context(pd.period, pd.budget, 0x100 + pd.index)),
@@ -305,8 +397,9 @@ class SpecBuilder:
         for irq in pd.irqs:
             objs.irqs[id(irq)] = self.irq(pd, irq, objs.ntfn)
         for io in pd.ioports:
-            objs.ioports[id(io)] = spec.add(f"ioports_0x{io.addr:x}_{name}",
-                                            {"IOPorts": {"start_port": io.addr, "end_port": io.addr + io.size - 1}})
+            objs.ioports[id(io)] = spec.add(
+                f"ioports_0x{io.addr:x}_{name}", {"IOPorts": {"start_port": io.addr, "end_port": io.addr + io.size - 1}}
+            )
         if pd.vm is not None:
             self.vm(pd, objs)
         return objs
@@ -318,13 +411,21 @@ class SpecBuilder:
         stack_top = self.target.pd_stack_top()
         span = span_of(m.el, "vaddr")
         if start < stack_top and stack_bottom < end:
-            raise E.fail(span, E.MAP_OVERLAP, f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
-                                              f"will overlap with the stack at [{stack_bottom:#x}..{stack_top:#x})")
+            raise E.fail(
+                span,
+                E.MAP_OVERLAP,
+                f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
+                f"will overlap with the stack at [{stack_bottom:#x}..{stack_top:#x})",
+            )
         for seg in elf.segments:
             seg_end = seg.vaddr + -(-seg.memsz // self.page) * self.page
             if start < seg_end and seg.vaddr < end:
-                raise E.fail(span, E.MAP_OVERLAP, f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
-                                                  f"will overlap with an ELF segment at [{seg.vaddr:#x}..{seg_end:#x})")
+                raise E.fail(
+                    span,
+                    E.MAP_OVERLAP,
+                    f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
+                    f"will overlap with an ELF segment at [{seg.vaddr:#x}..{seg_end:#x})",
+                )
 
     def domain_id(self, pd: ProtectionDomain) -> int | None:
         if pd.domain is None:
@@ -335,12 +436,25 @@ class SpecBuilder:
     def irq(self, pd: ProtectionDomain, irq: Irq, ntfn: int) -> int:
         arch = self.target.arch
         if irq.kind == "ioapic":
-            obj = {"IrqIOApic": {"slots": [], "extra": {"ioapic": irq.ioapic, "pin": irq.pin,
-                                                          "level": 1 if irq.trigger == "level" else 0,
-                                                          "polarity": 1 if irq.polarity == "high" else 0}}}
+            obj = {
+                "IrqIOApic": {
+                    "slots": [],
+                    "extra": {
+                        "ioapic": irq.ioapic,
+                        "pin": irq.pin,
+                        "level": 1 if irq.trigger == "level" else 0,
+                        "polarity": 1 if irq.polarity == "high" else 0,
+                    },
+                }
+            }
         elif irq.kind == "msi":
             bus, dev, func = irq.pcidev
-            obj = {"IrqMsi": {"slots": [], "extra": {"handle": irq.handle, "pci_bus": bus, "pci_dev": dev, "pci_func": func}}}
+            obj = {
+                "IrqMsi": {
+                    "slots": [],
+                    "extra": {"handle": irq.handle, "pci_bus": bus, "pci_dev": dev, "pci_func": func},
+                }
+            }
         elif arch == "riscv64":
             obj = {"RiscvIrq": {"slots": [], "extra": {"trigger": _TRIGGERS[irq.trigger]}}}
         else:
@@ -371,18 +485,27 @@ class SpecBuilder:
             ipcbuf = spec.add(f"frame_ipcbuf_{label}", S.frame(self.small_bits, None))
             sc = spec.add(f"sched_context_{label}", S.sched_context(vm.period, vm.budget, 0x100 + idx))
             vcpu = spec.add(f"vcpu_{label}", "VCpu")
-            tcb = spec.add(f"tcb_{label}", S.tcb(
-                [
-                    S.cte(TCB_VSPACE, S.cap("PageTable", vspace.root)),
-                    S.cte(TCB_CSPACE, S.cnode_cap(cnode, t.cap_address_bits - MICROKIT_CNODE_BITS)),
-                    S.cte(TCB_IPC_BUFFER, S.frame_cap(ipcbuf, True, True, False, True)),
-                    S.cte(TCB_FAULT_EP, S.endpoint_cap(objs.ep, FAULT_BADGE | v.id)),
-                    S.cte(TCB_SC, S.cap("SchedContext", sc)),
-                    S.cte(TCB_VCPU, S.cap("VCpu", vcpu)),
-                ],
-                ipc_buffer_addr=0, affinity=v.cpu or 0, prio=vm.priority & 0xFF, fpu_disabled=False, resume=False,
-                domain=self.domain_id(pd), ip=0, sp=0,
-            ))
+            tcb = spec.add(
+                f"tcb_{label}",
+                S.tcb(
+                    [
+                        S.cte(TCB_VSPACE, S.cap("PageTable", vspace.root)),
+                        S.cte(TCB_CSPACE, S.cnode_cap(cnode, t.cap_address_bits - MICROKIT_CNODE_BITS)),
+                        S.cte(TCB_IPC_BUFFER, S.frame_cap(ipcbuf, True, True, False, True)),
+                        S.cte(TCB_FAULT_EP, S.endpoint_cap(objs.ep, FAULT_BADGE | v.id)),
+                        S.cte(TCB_SC, S.cap("SchedContext", sc)),
+                        S.cte(TCB_VCPU, S.cap("VCpu", vcpu)),
+                    ],
+                    ipc_buffer_addr=0,
+                    affinity=v.cpu or 0,
+                    prio=vm.priority & 0xFF,
+                    fpu_disabled=False,
+                    resume=False,
+                    domain=self.domain_id(pd),
+                    ip=0,
+                    sp=0,
+                ),
+            )
             objs.vcpus[id(v)] = (tcb, vcpu)
             spec.insert(self.mon_cnode, MON_BASE_VM_TCB_CAP + self.mon_vcpu_count, S.cap("Tcb", tcb))
             self.mon_vcpu_count += 1
@@ -436,8 +559,15 @@ class SpecBuilder:
         if BASE_IRQ_CAP <= i < BASE_PD_TCB_CAP:
             handler = objs.irqs[id(slot.ref)]
             kind = S.object_kind(self.spec.objects[handler]["object"])
-            return S.cap({"ArmIrq": "ArmIrqHandler", "RiscvIrq": "RiscvIrqHandler", "IrqIOApic": "IrqIOApicHandler",
-                          "IrqMsi": "IrqMsiHandler"}[kind], handler)
+            return S.cap(
+                {
+                    "ArmIrq": "ArmIrqHandler",
+                    "RiscvIrq": "RiscvIrqHandler",
+                    "IrqIOApic": "IrqIOApicHandler",
+                    "IrqMsi": "IrqMsiHandler",
+                }[kind],
+                handler,
+            )
         if BASE_PD_TCB_CAP <= i < BASE_VM_TCB_CAP:
             return S.cap("Tcb", self.pd_objs[id(slot.ref)].tcb)
         if BASE_VM_TCB_CAP <= i < BASE_VCPU_CAP:
@@ -494,7 +624,13 @@ class SpecBuilder:
         self.spec.domain_idx_shift = doms.index_shift
 
 
-def build_spec(system: System, layout: Layout, target: Target, elfs: list[ElfImage],
-               mr_paddr: dict[str, int | None], prefills: dict[str, bytes]) -> BuiltSpec:
+def build_spec(
+    system: System,
+    layout: Layout,
+    target: Target,
+    elfs: list[ElfImage],
+    mr_paddr: dict[str, int | None],
+    prefills: dict[str, bytes],
+) -> BuiltSpec:
     """The sorted capDL spec of `system` with its (patched) program images `elfs` (monitor last)."""
     return SpecBuilder(system, layout, target, elfs, mr_paddr, prefills).build()

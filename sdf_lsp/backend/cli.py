@@ -1,4 +1,5 @@
 """`sdf-lsp build`: analyse one SDF and build it; diagnostics are printed as `check` prints them."""
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,21 @@ def cmd_build(args) -> int:
     if err is not None:
         print(f"{file}:1:1: error: {err} [IO001]", file=sys.stderr)
         return 1
-    result = build(analysis, target, search_paths, args.output, args.image_type,
-                   progress=lambda message, percent: print(f"[{percent:3d}%] {message}", file=sys.stderr))
+    result = build(
+        analysis,
+        target,
+        search_paths,
+        args.output,
+        args.image_type,
+        progress=lambda message, percent: print(f"[{percent:3d}%] {message}", file=sys.stderr),
+    )
     for d in result.errors:
         r = diagnostic_json(file, analysis, d)
         start = r["range"]["start"]
-        print(f"{file}:{start['line'] + 1}:{start['character'] + 1}: {SEVERITY_NAMES[d.severity]}: {d.message} [{d.code}]",
-              file=sys.stderr)
+        print(
+            f"{file}:{start['line'] + 1}:{start['character'] + 1}: {SEVERITY_NAMES[d.severity]}: {d.message} [{d.code}]",
+            file=sys.stderr,
+        )
         for rel in r.get("related", ()):
             rs = rel["range"]["start"]
             print(f"    {file}:{rs['line'] + 1}:{rs['character'] + 1}: note: {rel['message']}", file=sys.stderr)

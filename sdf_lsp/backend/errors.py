@@ -4,6 +4,7 @@ Messages are upstream's where upstream has the check (minus its `Error: ` /
 `ERROR: ` prefix, as the check contract says), so that a build in the editor
 and a build with the Microkit tool say the same thing.
 """
+
 from __future__ import annotations
 
 from sdf_lsp.diagnostics import ERROR, Diagnostic, Related

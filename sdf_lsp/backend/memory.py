@@ -6,6 +6,7 @@ level that holds pages of its size, creating each missing intermediate table
 covers) and inserting its cap into the parent in the order the tables are
 needed.  A slot that is already filled is an error.
 """
+
 from __future__ import annotations
 
 from sdf_lsp.backend import spec as S
@@ -52,7 +53,7 @@ class Paging:
 
     def shift(self, level: int) -> int:
         """Address bit where the index of `level` starts."""
-        return self.page_bits + sum(self.index_bits[level + 1:])
+        return self.page_bits + sum(self.index_bits[level + 1 :])
 
     def index(self, level: int, addr: int) -> int:
         return (addr >> self.shift(level)) & ((1 << self.index_bits[level]) - 1)
@@ -66,8 +67,9 @@ class AddressSpace:
         self.paging = paging
         self.name = name
         self.x86_ept = x86_ept
-        self.root = spec.add(f"{paging.level_name(paging.root_level)}_{name}",
-                             S.page_table(paging.root_level, True, x86_ept))
+        self.root = spec.add(
+            f"{paging.level_name(paging.root_level)}_{name}", S.page_table(paging.root_level, True, x86_ept)
+        )
         # per table object: slot -> child table object (intermediate levels only)
         self._children: dict[int, dict[int, int]] = {self.root: {}}
         self._filled: dict[int, set[int]] = {self.root: set()}
@@ -82,8 +84,10 @@ class AddressSpace:
             if child is None:
                 self._check_free(table, level, slot)
                 start = vaddr >> p.shift(level + 1) << p.shift(level + 1)
-                child = self.spec.add(f"{p.level_name(level + 1)}_{self.name}_vaddr_{start:#x}",
-                                      S.page_table(level + 1, False, self.x86_ept))
+                child = self.spec.add(
+                    f"{p.level_name(level + 1)}_{self.name}_vaddr_{start:#x}",
+                    S.page_table(level + 1, False, self.x86_ept),
+                )
                 self._children[table][slot] = child
                 self._children[child] = {}
                 self._filled[child] = set()
@@ -95,8 +99,10 @@ class AddressSpace:
 
     def _check_free(self, table: int, level: int, slot: int) -> None:
         if slot in self._filled[table]:
-            raise MapError(f"address-space '{self.name}': slot {slot} at level {level} in object "
-                           f"'{self.spec.objects[table]['name']}' is already filled")
+            raise MapError(
+                f"address-space '{self.name}': slot {slot} at level {level} in object "
+                f"'{self.spec.objects[table]['name']}' is already filled"
+            )
 
     def _fill(self, table: int, slot: int, c: dict) -> None:
         self._filled[table].add(slot)

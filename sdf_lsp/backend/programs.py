@@ -6,6 +6,7 @@ file.  The ELF list is the PDs in global order with the monitor last, so a
 PD's ELF index is its global index.  One file named by several PDs is read
 once; every PD still gets its own patched copy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,15 +43,22 @@ def load_programs(system: System, search_paths: list[str]) -> list[Program]:
         image_span = span_of(el, "path")
         path = find_on_paths(pd.program_image, search_paths)
         if path is None:
-            problems.append(E.problem(image_span, E.PROGRAM_NOT_FOUND, f"unable to find program image: '{pd.program_image}'"))
+            problems.append(
+                E.problem(image_span, E.PROGRAM_NOT_FOUND, f"unable to find program image: '{pd.program_image}'")
+            )
             continue
         image = _load(path, pd, image_span, cache)
         if pd.path_for_symbols is not None:
             sym_span = span_of(el, "path_for_symbols")
             sym_path = find_on_paths(pd.path_for_symbols, search_paths)
             if sym_path is None:
-                problems.append(E.problem(sym_span, E.SYMBOLS_NOT_FOUND,
-                                          f"unable to find program image for symbols: '{pd.path_for_symbols}'"))
+                problems.append(
+                    E.problem(
+                        sym_span,
+                        E.SYMBOLS_NOT_FOUND,
+                        f"unable to find program image for symbols: '{pd.path_for_symbols}'",
+                    )
+                )
                 continue
             symbols = _load(sym_path, pd, sym_span, cache)
             if isinstance(image, ElfImage) and isinstance(symbols, ElfImage):
@@ -80,7 +88,9 @@ def _load(path: str, pd: ProtectionDomain, span, cache: dict) -> ElfImage | Diag
 def load_sdk_elf(path: str | None, what: str, span) -> ElfImage:
     """The monitor or the capDL initialiser of the SDK."""
     if path is None:
-        raise E.fail(span, E.NO_SDK, f"the target has no {what} ELF: building needs a Microkit SDK (--sdk DIR --board NAME)")
+        raise E.fail(
+            span, E.NO_SDK, f"the target has no {what} ELF: building needs a Microkit SDK (--sdk DIR --board NAME)"
+        )
     try:
         return ElfImage.load(path)
     except ElfError as err:

@@ -5,6 +5,7 @@ details, every object with its simulated physical address), so a system
 without extensions gets the tool's report byte for byte.  Untypeds, CNodes,
 granted caps and reserved slots follow, each only when the system has some.
 """
+
 from __future__ import annotations
 
 from sdf_lsp.backend.alloc import Allocation
@@ -15,15 +16,27 @@ from sdf_lsp.model.types import System
 from sdf_lsp.model.values import human_size
 from sdf_lsp.target import Target
 
-_TCB_SLOTS = {0: "CSpace", 1: "VSpace", 4: "IPC Buffer", 5: "Fault Endpoint", 6: "Scheduling Context",
-              8: "Notification", 9: "VCpu", 10: "x86 EPT PML4"}
+_TCB_SLOTS = {
+    0: "CSpace",
+    1: "VSpace",
+    4: "IPC Buffer",
+    5: "Fault Endpoint",
+    6: "Scheduling Context",
+    8: "Notification",
+    9: "VCpu",
+    10: "x86 EPT PML4",
+}
 _TRIGGERS = {0: "level", 1: "edge"}
 #: Cap kinds that only the extended dialect grants (upstream's cap_tcb/cap_sc/cap_vspace are in its CNode section).
 EXTENSION_GRANTS = ("Smc", "Notification", "Untyped", "CNode")
 
 
 def _rights(r: dict) -> str:
-    names = [n for key, n in (("read", "Read"), ("write", "Write"), ("grant", "Grant"), ("grant_reply", "Grant Reply")) if r[key]]
+    names = [
+        n
+        for key, n in (("read", "Read"), ("write", "Write"), ("grant", "Grant"), ("grant_reply", "Grant Reply"))
+        if r[key]
+    ]
     return ", ".join(names)
 
 
@@ -42,16 +55,22 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
         extra = handler["object"][kind]["extra"]
         w(f"\t- IRQ: '{handler['name']}'\n")
         if kind == "ArmIrq":
-            w(f"\t\t* Number: {irq['irq']}\n\t\t* Trigger: {_TRIGGERS[extra['trigger']]}\n\t\t* CPU: {extra['target']}\n")
+            w(
+                f"\t\t* Number: {irq['irq']}\n\t\t* Trigger: {_TRIGGERS[extra['trigger']]}\n\t\t* CPU: {extra['target']}\n"
+            )
         elif kind == "RiscvIrq":
             w(f"\t\t* Number: {irq['irq']}\n\t\t* Trigger: {_TRIGGERS[extra['trigger']]}\n")
         elif kind == "IrqMsi":
-            w(f"\t\t* Vector: {irq['irq']}\n\t\t* PCI Bus: {extra['pci_bus']}\n\t\t* PCI Device: {extra['pci_dev']}\n"
-              f"\t\t* PCI Function: {extra['pci_func']}\n\t\t* Handle: {extra['handle']}\n")
+            w(
+                f"\t\t* Vector: {irq['irq']}\n\t\t* PCI Bus: {extra['pci_bus']}\n\t\t* PCI Device: {extra['pci_dev']}\n"
+                f"\t\t* PCI Function: {extra['pci_func']}\n\t\t* Handle: {extra['handle']}\n"
+            )
         else:
-            w(f"\t\t* Vector: {irq['irq']}\n\t\t* IOAPIC: {extra['ioapic']}\n\t\t* Pin: {extra['pin']}\n"
-              f"\t\t* Trigger: {'level' if extra['level'] else 'edge'}\n"
-              f"\t\t* Polarity: {'high' if extra['polarity'] else 'low'}\n")
+            w(
+                f"\t\t* Vector: {irq['irq']}\n\t\t* IOAPIC: {extra['ioapic']}\n\t\t* Pin: {extra['pin']}\n"
+                f"\t\t* Trigger: {'level' if extra['level'] else 'edge'}\n"
+                f"\t\t* Polarity: {'high' if extra['polarity'] else 'low'}\n"
+            )
         w("\n")
 
     w("\n# TCB Details\n")
@@ -60,9 +79,11 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
             continue
         tcb = named["object"]["Tcb"]
         x = tcb["extra"]
-        w(f"\t- TCB: '{named['name']}'\n\t\t* IP: {x['ip']:#x}\n\t\t* SP: {x['sp']:#x}\n"
-          f"\t\t* IPC Buffer: {x['ipc_buffer_addr']:#x}\n"
-          f"\t\t* Priority: {x['prio']}\n\t\t* CPU Affinity: {x['affinity']}\n\t\t* Bound Objects:\n")
+        w(
+            f"\t- TCB: '{named['name']}'\n\t\t* IP: {x['ip']:#x}\n\t\t* SP: {x['sp']:#x}\n"
+            f"\t\t* IPC Buffer: {x['ipc_buffer_addr']:#x}\n"
+            f"\t\t* Priority: {x['prio']}\n\t\t* CPU Affinity: {x['affinity']}\n\t\t* Bound Objects:\n"
+        )
         for entry in tcb["slots"]:
             w(f"\t\t\t-> {_TCB_SLOTS[entry['slot']]}: '{name(_target(entry))}'\n")
         w("\n")
@@ -88,8 +109,10 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
         for named in objects:
             if object_kind(named["object"]) == "IOPorts":
                 io = named["object"]["IOPorts"]
-                w(f"\t- {human_name(named['object'], target)}: '{named['name']}'\n"
-                  f"\t\t* Start Port: {io['start_port']:#x}\n\t\t* End Port: {io['end_port']:#x}\n")
+                w(
+                    f"\t- {human_name(named['object'], target)}: '{named['name']}'\n"
+                    f"\t\t* Start Port: {io['start_port']:#x}\n\t\t* End Port: {io['end_port']:#x}\n"
+                )
 
     x86 = target.arch == "x86_64"
     w("\n# Kernel Objects Details: ID, Type, Name" + ("\n" if x86 else ", Physical Address\n"))
@@ -128,8 +151,10 @@ def extension_sections(built: BuiltSpec, allocation: Allocation | None, system: 
                 continue
             body = objects[i]["object"]["Untyped"]
             holders = [pd.name for pd, g, _ in built.grants if g.kind == "Untyped" and g.untyped == ut.name]
-            out.append(f"\t- Untyped: '{objects[i]['name']}'{where(i)}\n\t\t* Size: {human_size(1 << body['size_bits'])} "
-                       f"(2^{body['size_bits']} bytes)\n")
+            out.append(
+                f"\t- Untyped: '{objects[i]['name']}'{where(i)}\n\t\t* Size: {human_size(1 << body['size_bits'])} "
+                f"(2^{body['size_bits']} bytes)\n"
+            )
             if body["paddr"] is not None:
                 out.append(f"\t\t* Fixed Physical Address: {body['paddr']:#x}\n")
             granted = ", ".join(f"'{h}'" for h in holders) or "(nobody)"
@@ -141,8 +166,10 @@ def extension_sections(built: BuiltSpec, allocation: Allocation | None, system: 
             if i is None:
                 continue
             holders = [(pd.name, g.slot) for pd, g, _ in built.grants if g.kind == "CNode" and g.cnode == cn.name]
-            out.append(f"\t- CNode: '{objects[i]['name']}'{where(i)}\n"
-                       f"\t\t* Slots: {1 << cn.size_bits} (size_bits {cn.size_bits}), slot 0 refers to itself\n")
+            out.append(
+                f"\t- CNode: '{objects[i]['name']}'{where(i)}\n"
+                f"\t\t* Slots: {1 << cn.size_bits} (size_bits {cn.size_bits}), slot 0 refers to itself\n"
+            )
             for holder, slot in holders:
                 out.append(f"\t\t* Granted To: '{holder}' in root slot {slot}\n")
             out.append("\n")
@@ -151,8 +178,10 @@ def extension_sections(built: BuiltSpec, allocation: Allocation | None, system: 
         out.append("\n# Granted Cap Details\n")
         for pd, g, target_obj in grants:
             lay = layout.cspace(pd)
-            out.append(f"\t- PD: '{pd.name}' root slot {g.slot} (CPtr {lay.cptr(g.slot):#x})\n"
-                       f"\t\t* Cap: {g.kind} -> '{objects[target_obj]['name']}'\n")
+            out.append(
+                f"\t- PD: '{pd.name}' root slot {g.slot} (CPtr {lay.cptr(g.slot):#x})\n"
+                f"\t\t* Cap: {g.kind} -> '{objects[target_obj]['name']}'\n"
+            )
             if g.kind == "Notification":
                 out.append(f"\t\t* Badge: {g.badge:#x}\n\t\t* Rights: {g.rights}\n")
             out.append("\n")
@@ -160,10 +189,11 @@ def extension_sections(built: BuiltSpec, allocation: Allocation | None, system: 
     if reserved:
         out.append("\n# Reserved Slot Details\n")
         for pd, lay in reserved:
-            out.append(f"\t- PD: '{pd.name}' (root CNode of {lay.root_capacity} slots, first free slot "
-                       f"{lay.first_free if lay.first_free is not None else 'none'})\n")
+            out.append(
+                f"\t- PD: '{pd.name}' (root CNode of {lay.root_capacity} slots, first free slot "
+                f"{lay.first_free if lay.first_free is not None else 'none'})\n"
+            )
             for start, count, _ in lay.reserves:
                 out.append(f"\t\t* Slots: [{start}..{start + count}) (CPtr {lay.cptr(start):#x}), left empty\n")
             out.append("\n")
     return out
-

@@ -6,6 +6,7 @@ handed to `sdf_lsp.image` for packing.  Caps refer to objects by index; the
 indices are those of creation order until `Spec.finish` sorts the objects as
 upstream does and renumbers every reference.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,16 +74,41 @@ def page_table(level: int, is_root: bool, x86_ept: bool = False) -> dict:
 
 
 def sched_context(period: int, budget: int, badge: int) -> dict:
-    return {"SchedContext": {"size_bits": SCHED_CONTEXT_BITS, "extra": {"period": period, "budget": budget, "badge": badge}}}
+    return {
+        "SchedContext": {"size_bits": SCHED_CONTEXT_BITS, "extra": {"period": period, "budget": budget, "badge": badge}}
+    }
 
 
-def tcb(slots: list, *, ipc_buffer_addr: int, affinity: int, prio: int, fpu_disabled: bool, resume: bool,
-        domain: int | None, ip: int, sp: int) -> dict:
-    return {"Tcb": {"slots": slots, "extra": {
-        "ipc_buffer_addr": ipc_buffer_addr, "affinity": affinity, "prio": prio, "max_prio": prio,
-        "fpu_disabled": fpu_disabled, "resume": resume, "domain": domain, "ip": ip, "sp": sp, "gprs": [],
-        "master_fault_ep": None,
-    }}}
+def tcb(
+    slots: list,
+    *,
+    ipc_buffer_addr: int,
+    affinity: int,
+    prio: int,
+    fpu_disabled: bool,
+    resume: bool,
+    domain: int | None,
+    ip: int,
+    sp: int,
+) -> dict:
+    return {
+        "Tcb": {
+            "slots": slots,
+            "extra": {
+                "ipc_buffer_addr": ipc_buffer_addr,
+                "affinity": affinity,
+                "prio": prio,
+                "max_prio": prio,
+                "fpu_disabled": fpu_disabled,
+                "resume": resume,
+                "domain": domain,
+                "ip": ip,
+                "sp": sp,
+                "gprs": [],
+                "master_fault_ep": None,
+            },
+        }
+    }
 
 
 def object_kind(obj) -> str:
@@ -141,8 +167,15 @@ def human_name(obj, target: Target) -> str:
             return "Page(2 MiB)"
         return f"Page(2^{size} bytes)"
     return {
-        "Tcb": "TCB", "VCpu": "VCPU", "ArmIrq": "ARM IRQ", "IrqMsi": "x86 MSI IRQ", "IrqIOApic": "x86 IOAPIC IRQ",
-        "RiscvIrq": "RISC-V IRQ", "IOPorts": "x86 I/O Ports", "ArmSmc": "ARM SMC", "Irq": "IRQ",
+        "Tcb": "TCB",
+        "VCpu": "VCPU",
+        "ArmIrq": "ARM IRQ",
+        "IrqMsi": "x86 MSI IRQ",
+        "IrqIOApic": "x86 IOAPIC IRQ",
+        "RiscvIrq": "RISC-V IRQ",
+        "IOPorts": "x86 I/O Ports",
+        "ArmSmc": "ARM SMC",
+        "Irq": "IRQ",
     }.get(kind, kind)
 
 
@@ -196,7 +229,9 @@ class Spec:
         for old, named in enumerate(self.objects):
             obj = named["object"]
             paddr = object_paddr(obj)
-            keyed.append(((0, paddr) if paddr is not None else (1, 0), -physical_size_bits(obj, target), named["name"], old))
+            keyed.append(
+                ((0, paddr) if paddr is not None else (1, 0), -physical_size_bits(obj, target), named["name"], old)
+            )
         keyed.sort()
         new_of_old = [0] * len(self.objects)
         for new, key in enumerate(keyed):

@@ -8,6 +8,7 @@ one little-endian word.  The extension setvars (`setvar_slot`, `setvar_cptr`,
 CSpace layout of the analysis.  Patching makes copies; the loaded images stay
 as they were read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ class SetVar:
     span: Span
 
 
-def pd_setvars(pd: ProtectionDomain, system: System, lay: CSpaceLayout, mr_paddr: dict[str, int | None],
-               ends: list) -> list[SetVar]:
+def pd_setvars(
+    pd: ProtectionDomain, system: System, lay: CSpaceLayout, mr_paddr: dict[str, int | None], ends: list
+) -> list[SetVar]:
     """Every setvar of `pd` with its value (`ends`: the channel ends of `pd`)."""
     out: list[SetVar] = []
 
@@ -87,8 +89,8 @@ def _names_table(names: list[str], size: int, what: str) -> bytes:
         raise ValueError(f"{len(names)} {what} names do not fit the monitor's table of {size // NAME_LENGTH}")
     out = bytearray(size)
     for i, name in enumerate(names):
-        raw = name.encode()[:NAME_LENGTH - 1]
-        out[i * NAME_LENGTH:i * NAME_LENGTH + len(raw)] = raw
+        raw = name.encode()[: NAME_LENGTH - 1]
+        out[i * NAME_LENGTH : i * NAME_LENGTH + len(raw)] = raw
     return bytes(out)
 
 
@@ -137,9 +139,14 @@ def patch_program(program: Program, target: Target, setvars: list[SetVar], ends:
             problems.append(E.problem(sv.span, E.SYMBOL_PATCH, f"could not patch symbol '{sv.symbol}' {where}: {err}"))
             continue
         if size != w:
-            problems.append(E.problem(sv.span, E.SYMBOL_SIZE,
-                                      f"setvar to non-word size symbol '{sv.symbol}' for PD '{pd.name}', symbol has size "
-                                      f"'{size}' bytes, expected size '{w}' bytes"))
+            problems.append(
+                E.problem(
+                    sv.span,
+                    E.SYMBOL_SIZE,
+                    f"setvar to non-word size symbol '{sv.symbol}' for PD '{pd.name}', symbol has size "
+                    f"'{size}' bytes, expected size '{w}' bytes",
+                )
+            )
             continue
         writes.append((sv.symbol, _word(sv.value, w)))
     if problems:
@@ -156,4 +163,3 @@ def _bits(ids) -> int:
         if i is not None:
             out |= 1 << i
     return out
-

@@ -6,6 +6,7 @@ that in `.debug_info` (the declaration's `DW_AT_decl_file`/`DW_AT_decl_line`)
 and, for code, in the line table; programs without debug information simply
 have no answer.
 """
+
 from __future__ import annotations
 
 import io

@@ -13,13 +13,14 @@ included), so `Segment.mem_data` is what frame fills, loader regions and the
 initialiser use; a patch that lands in the zero-fill part grows the file data
 up to the end of the patched bytes so that `ElfImage.to_bytes` carries it.
 """
+
 from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from elftools.elf.elffile import ELFFile
 
@@ -133,8 +134,9 @@ class ElfImage:
 
     def with_symbols_from(self, other: ElfImage) -> ElfImage:
         """This image's segments with `other`'s symbols (`path_for_symbols`)."""
-        return replace(self, symbols=other.symbols, duplicate_symbols=other.duplicate_symbols,
-                       symbol_list=other.symbol_list)
+        return replace(
+            self, symbols=other.symbols, duplicate_symbols=other.duplicate_symbols, symbol_list=other.symbol_list
+        )
 
     # ------------------------------------------------------------------ symbols
 
@@ -185,7 +187,7 @@ class ElfImage:
             raise ElfError(f"address range [{vaddr:#x}..{vaddr + size:#x}) is not inside a loadable segment")
         seg = self.segments[i]
         off = vaddr - seg.vaddr
-        return seg.mem_data[off:off + size]
+        return seg.mem_data[off : off + size]
 
     def read_symbol(self, name: str) -> bytes:
         vaddr, size = self.find_symbol(name)
@@ -208,7 +210,7 @@ class ElfImage:
         buf = bytearray(seg.data)
         if off + len(data) > len(buf):
             buf.extend(bytes(off + len(data) - len(buf)))
-        buf[off:off + len(data)] = data
+        buf[off : off + len(data)] = data
         segments = list(self.segments)
         segments[i] = replace(seg, data=bytes(buf))
         return replace(self, segments=tuple(segments))
@@ -273,18 +275,25 @@ def _parse(data: bytes, path: str | None, label: str) -> ElfImage:
             raise ElfError(f"{label}: segment at {ph['p_vaddr']:#x} has p_filesz > p_memsz")
         if off + filesz > len(data):
             raise ElfError(f"{label}: segment at {ph['p_vaddr']:#x} extends past the end of the file")
-        segments.append(Segment(
-            vaddr=ph["p_vaddr"], paddr=ph["p_paddr"], memsz=memsz, flags=ph["p_flags"],
-            data=data[off:off + filesz], align=ph["p_align"],
-        ))
+        segments.append(
+            Segment(
+                vaddr=ph["p_vaddr"],
+                paddr=ph["p_paddr"],
+                memsz=memsz,
+                flags=ph["p_flags"],
+                data=data[off : off + filesz],
+                align=ph["p_align"],
+            )
+        )
     if not segments:
         raise ElfError(f"{label}: has no loadable segments")
 
     # Upstream uses the last symbol table it meets (files have one).  A file
     # without one (stripped) simply has no symbols here.
     symtabs = [s for s in elf.iter_sections() if s["sh_type"] == "SHT_SYMTAB"]
-    listing = [Symbol(sym.name, sym["st_value"], sym["st_size"])
-               for sym in (symtabs[-1].iter_symbols() if symtabs else ())]
+    listing = [
+        Symbol(sym.name, sym["st_value"], sym["st_size"]) for sym in (symtabs[-1].iter_symbols() if symtabs else ())
+    ]
     symbols: dict[str, tuple[int, int]] = {}
     duplicates: set[str] = set()
     for sym in listing:
@@ -305,7 +314,6 @@ def _parse(data: bytes, path: str | None, label: str) -> ElfImage:
     )
 
 
-
 # --------------------------------------------------------------------------------
 # rewriting
 
@@ -324,10 +332,10 @@ def _rewrite(image: ElfImage) -> bytes:
     out = bytearray(raw)
     loads = [(i, ph) for i, ph in enumerate(elf.iter_segments()) if ph["p_type"] in ("PT_LOAD", PT_LOAD)]
     sections = list(elf.iter_sections())
-    for (index, ph), seg in zip(loads, image.segments):
+    for (index, ph), seg in zip(loads, image.segments, strict=False):
         old_off, old_filesz = ph["p_offset"], ph["p_filesz"]
         if len(seg.data) <= old_filesz:
-            out[old_off:old_off + len(seg.data)] = seg.data
+            out[old_off : old_off + len(seg.data)] = seg.data
             continue
         align = max(seg.align, 1)
         new_off = len(out) + ((seg.vaddr - len(out)) % align)

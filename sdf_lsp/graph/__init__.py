@@ -1,5 +1,6 @@
 """Pictures of a system: the authority graph and the memory view, as DOT text (pure,
 no Graphviz needed) and rendered to SVG or PNG through Graphviz."""
+
 from __future__ import annotations
 
 from sdf_lsp.analysis import Analysis

@@ -1,4 +1,5 @@
 """`sdf-lsp graph SYSTEM [target options] [--view authority|memory] [--format svg|dot|png] -o FILE`."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Node names are short generated ones (`n0`, `n1`, ...) so that names from the SDF
 need DOT escaping in edge statements; what a reader (or a test, or a webview) looks for
 is the node's `id` and `class`, which Graphviz copies into the SVG.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -115,7 +116,7 @@ class Dot:
     def chosen(self) -> list[Edge]:
         """The edges within the budget (stable within a rank); counts what is left out."""
         ordered = sorted(self.edges, key=lambda e: e.rank)
-        for e in ordered[self.max_edges:]:
+        for e in ordered[self.max_edges :]:
             self.omitted[e.what] += 1
         return ordered[: self.max_edges]
 
@@ -136,6 +137,12 @@ class Dot:
         edges = self.chosen()
         if self.omitted:
             lines = [f"{n} of {self.totals[what]} {what} not drawn" for what, n in sorted(self.omitted.items())]
-            self.node("note:omitted", "note omitted", shape="note", style="filled", fillcolor="#fff4c2",
-                      label="\n".join([*lines, note_limit]))
+            self.node(
+                "note:omitted",
+                "note omitted",
+                shape="note",
+                style="filled",
+                fillcolor="#fff4c2",
+                label="\n".join([*lines, note_limit]),
+            )
         return self.text(edges)

@@ -2,6 +2,7 @@
 stack), memory regions shared by several address spaces linked across them, and the
 system's RAM budget as a bar against the target's RAM.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -72,11 +73,24 @@ class MemoryGraph:
         self.spaces: dict[int, Space] = {}  # id(PD or VM) -> its address space
         self.users: dict[int, frozenset[str]] = {}  # id(memory region) -> titles of the spaces mapping it
         self.g = Dot(
-            graph={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "10", "nodesep": "0.25", "ranksep": "1.2",
-                   "id": "memory", "class": "memory"},
+            graph={
+                "rankdir": "LR",
+                "fontname": "Helvetica",
+                "fontsize": "10",
+                "nodesep": "0.25",
+                "ranksep": "1.2",
+                "id": "memory",
+                "class": "memory",
+            },
             node={"fontname": "Helvetica", "fontsize": "9", "shape": "plain"},
-            edge={"fontname": "Helvetica", "fontsize": "8", "color": "#1a73e8", "fontcolor": "#1a73e8",
-                  "dir": "none", "penwidth": "1.4"},
+            edge={
+                "fontname": "Helvetica",
+                "fontsize": "8",
+                "color": "#1a73e8",
+                "fontcolor": "#1a73e8",
+                "dir": "none",
+                "penwidth": "1.4",
+            },
             max_edges=MAX_EDGES,
         )
 
@@ -99,11 +113,23 @@ class MemoryGraph:
         if vm is not None:
             self.g.open_cluster(f"as-cluster:{key}", "as-cluster", label="", style="rounded,dashed", color="#bdc1c6")
         space = Space(f"pd:{key}", f"PD {key}", pd.maps)
-        rows = self.image_rows(pd) + self.map_rows(space) + [
-            Row(self.target.pd_stack_bottom(pd.stack_size), self.target.pd_stack_top(), "rw-", "",
-                f"stack {human_size(pd.stack_size)}", "kernel"),
-            Row(self.target.ipc_buffer_vaddr, self.target.ipc_buffer_vaddr + PAGE, "rw-", "", "IPC buffer", "kernel"),
-        ]
+        rows = (
+            self.image_rows(pd)
+            + self.map_rows(space)
+            + [
+                Row(
+                    self.target.pd_stack_bottom(pd.stack_size),
+                    self.target.pd_stack_top(),
+                    "rw-",
+                    "",
+                    f"stack {human_size(pd.stack_size)}",
+                    "kernel",
+                ),
+                Row(
+                    self.target.ipc_buffer_vaddr, self.target.ipc_buffer_vaddr + PAGE, "rw-", "", "IPC buffer", "kernel"
+                ),
+            ]
+        )
         self.table(space, rows, pd)
         self.spaces[id(pd)] = space
         if vm is not None:
@@ -130,9 +156,17 @@ class MemoryGraph:
             self.images[found] = image
         if isinstance(image, str):
             return [Row(None, None, "", "", f"{path}: {image}", "missing")]
-        return [Row(seg.vaddr, seg.end, ("r" if seg.readable else "-") + ("w" if seg.writable else "-")
-                    + ("x" if seg.executable else "-"), "", f"{path} segment {i} ({human_size(seg.memsz)})", "image")
-                for i, seg in enumerate(image.segments)]
+        return [
+            Row(
+                seg.vaddr,
+                seg.end,
+                ("r" if seg.readable else "-") + ("w" if seg.writable else "-") + ("x" if seg.executable else "-"),
+                "",
+                f"{path} segment {i} ({human_size(seg.memsz)})",
+                "image",
+            )
+            for i, seg in enumerate(image.segments)
+        ]
 
     def _sharers(self, m: Map) -> tuple[str, ...] | None:
         """Other address spaces mapping the same region (None: the region is unknown)."""
@@ -162,8 +196,14 @@ class MemoryGraph:
                 names = ", ".join(sharers[:3]) + (f" +{len(sharers) - 3}" if len(sharers) > 3 else "")
                 labelled.append((f"{len(maps)} maps shared with {names}", "map", maps))
         if len(ordered) > MAP_ROWS:
-            rest = [m for _, ms in ordered[MAP_ROWS - 1:] for m in ms]
-            labelled.append((f"{len(rest)} maps shared with {len(ordered) - MAP_ROWS + 1} other sets of address spaces", "map", rest))
+            rest = [m for _, ms in ordered[MAP_ROWS - 1 :] for m in ms]
+            labelled.append(
+                (
+                    f"{len(rest)} maps shared with {len(ordered) - MAP_ROWS + 1} other sets of address spaces",
+                    "map",
+                    rest,
+                )
+            )
         rows = []
         for g, (what, kind, maps) in enumerate(labelled):
             port = f"g{g}"
@@ -180,8 +220,15 @@ class MemoryGraph:
         end = m.vaddr + mr.size if m.vaddr is not None and mr.size is not None else None
         size = human_size(mr.size) if mr.size is not None else "? bytes"
         phys = f" @ {mr.phys_addr:#x}" if mr.phys_addr is not None else ""
-        return Row(m.vaddr, end, _perms(m.perms), "cached" if m.cached else "uncached",
-                   f"{m.mr} {size}{phys}", "map" if m.cached else "uncached", port)
+        return Row(
+            m.vaddr,
+            end,
+            _perms(m.perms),
+            "cached" if m.cached else "uncached",
+            f"{m.mr} {size}{phys}",
+            "map" if m.cached else "uncached",
+            port,
+        )
 
     def group_row(self, what: str, kind: str, maps: list[Map], port: str) -> Row:
         """A summary of many maps: their span, total size, perms and caching."""
@@ -195,9 +242,15 @@ class MemoryGraph:
                     starts.append(m.vaddr)
                     ends.append(m.vaddr + mr.size)
         cached = {m.cached for m in maps}
-        return Row(min(starts) if starts else None, max(ends) if ends else None, _perms("".join(m.perms for m in maps)),
-                   "mixed" if len(cached) > 1 else ("cached" if True in cached else "uncached"),
-                   f"{what} ({human_size(size)})", kind, port)
+        return Row(
+            min(starts) if starts else None,
+            max(ends) if ends else None,
+            _perms("".join(m.perms for m in maps)),
+            "mixed" if len(cached) > 1 else ("cached" if True in cached else "uncached"),
+            f"{what} ({human_size(size)})",
+            kind,
+            port,
+        )
 
     def table(self, space: Space, rows: list[Row], owner: ProtectionDomain | VirtualMachine):
         rows.sort(key=lambda r: (r.start is None, r.start or 0))
@@ -206,13 +259,17 @@ class MemoryGraph:
             bg = f' BGCOLOR="{COLOURS[r.kind]}"'
             port = f' PORT="{r.port}"' if r.port else ""
             port_in = f' PORT="{r.port}_in"' if r.port else ""
-            cells.append(f'<TR><TD ALIGN="LEFT"{bg}{port_in}>{_mono(_range(r.start, r.end))}</TD><TD{bg}>{_mono(r.perms)}</TD>'
-                         f'<TD{bg}>{r.cached}</TD><TD ALIGN="LEFT"{bg}{port}>{html(r.what)}</TD></TR>')
+            cells.append(
+                f'<TR><TD ALIGN="LEFT"{bg}{port_in}>{_mono(_range(r.start, r.end))}</TD><TD{bg}>{_mono(r.perms)}</TD>'
+                f'<TD{bg}>{r.cached}</TD><TD ALIGN="LEFT"{bg}{port}>{html(r.what)}</TD></TR>'
+            )
         title = html(space.title)
         if isinstance(owner, ProtectionDomain) and owner.parent is not None:
             title += f" (child of {html(pd_key(owner.parent))})"
-        label = Html(f'<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="#5f6368">'
-                     f'<TR><TD COLSPAN="4" BGCOLOR="#d2e3fc"><B>{title}</B></TD></TR>{"".join(cells)}</TABLE>')
+        label = Html(
+            f'<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="#5f6368">'
+            f'<TR><TD COLSPAN="4" BGCOLOR="#d2e3fc"><B>{title}</B></TD></TR>{"".join(cells)}</TABLE>'
+        )
         space.node = self.g.node(space.key, "address-space " + space.key.split(":", 1)[0], label=label)
 
     # -- links -----------------------------------------------------------------------
@@ -238,13 +295,28 @@ class MemoryGraph:
         for (tail, head), (a, b, regions) in links.items():
             if len(regions) == 1:
                 mr, k = regions[0]
-                self.g.edge(0, "shared-region links", tail, head, f"share:{mr.name}:{k}", "share",
-                            tooltip=f"memory region {mr.name} ({human_size(mr.size) if mr.size is not None else '?'})")
+                self.g.edge(
+                    0,
+                    "shared-region links",
+                    tail,
+                    head,
+                    f"share:{mr.name}:{k}",
+                    "share",
+                    tooltip=f"memory region {mr.name} ({human_size(mr.size) if mr.size is not None else '?'})",
+                )
             else:
                 total = human_size(sum(mr.size or 0 for mr, _ in regions))
-                self.g.edge(0, "shared-region links", tail, head, f"shares:{a.key}:{b.key}", "share share-group",
-                            label=f"{len(regions)} regions, {total}", penwidth="2.2",
-                            tooltip=f"{len(regions)} memory regions shared by {a.title} and {b.title} ({total})")
+                self.g.edge(
+                    0,
+                    "shared-region links",
+                    tail,
+                    head,
+                    f"shares:{a.key}:{b.key}",
+                    "share share-group",
+                    label=f"{len(regions)} regions, {total}",
+                    penwidth="2.2",
+                    tooltip=f"{len(regions)} memory regions shared by {a.title} and {b.title} ({total})",
+                )
 
     # -- the budget bar --------------------------------------------------------------
     def budget_node(self):
@@ -254,7 +326,10 @@ class MemoryGraph:
             return
         total = b.total
         ram = b.ram
-        parts = [(name, size, colour) for (name, colour), size in zip(BUDGET_COLOURS, (b.regions, b.untypeds, b.kernel_objects))]
+        parts = [
+            (name, size, colour)
+            for (name, colour), size in zip(BUDGET_COLOURS, (b.regions, b.untypeds, b.kernel_objects), strict=False)
+        ]
         if ram is None:
             title = f"RAM budget: {human_size(total)} needed; the target's RAM is unknown"
         elif total <= ram:
@@ -263,9 +338,18 @@ class MemoryGraph:
         else:
             title = f"RAM budget: {human_size(total)} needed, {human_size(total - ram)} more than the {human_size(ram)} of RAM"
         scale = BAR_WIDTH / max(total if ram is None else max(ram, total), 1)
-        bar = "".join(f'<TD BGCOLOR="{c}" WIDTH="{max(round(size * scale), 2)}" HEIGHT="18"></TD>'
-                      for _, size, c in parts if size) or '<TD WIDTH="480" HEIGHT="18">empty</TD>'
-        key = "".join(f'<TD BGCOLOR="{c}" FIXEDSIZE="TRUE" WIDTH="10" HEIGHT="10"></TD><TD ALIGN="LEFT">{html(n)} {human_size(s)}</TD>' for n, s, c in parts)
+        bar = (
+            "".join(
+                f'<TD BGCOLOR="{c}" WIDTH="{max(round(size * scale), 2)}" HEIGHT="18"></TD>'
+                for _, size, c in parts
+                if size
+            )
+            or '<TD WIDTH="480" HEIGHT="18">empty</TD>'
+        )
+        key = "".join(
+            f'<TD BGCOLOR="{c}" FIXEDSIZE="TRUE" WIDTH="10" HEIGHT="10"></TD><TD ALIGN="LEFT">{html(n)} {human_size(s)}</TD>'
+            for n, s, c in parts
+        )
         biggest = ", ".join(f"{html(name)} {human_size(size)}" for name, size in b.biggest(3))
         label = Html(
             f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" COLOR="#5f6368">'
@@ -273,7 +357,8 @@ class MemoryGraph:
             f'<TR><TD><TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{bar}</TR></TABLE></TD></TR>'
             f'<TR><TD><TABLE BORDER="0" CELLSPACING="2" CELLPADDING="1"><TR>{key}</TR></TABLE></TD></TR>'
             + (f'<TR><TD ALIGN="LEFT">largest kernel-object users: {biggest}</TD></TR>' if biggest else "")
-            + "</TABLE>")
+            + "</TABLE>"
+        )
         self.g.node("budget", "budget", label=label)
 
 

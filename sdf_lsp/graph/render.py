@@ -1,4 +1,5 @@
 """Running Graphviz: the only part of the graph package that needs the `dot` program."""
+
 from __future__ import annotations
 
 FORMATS = ("svg", "png")
@@ -23,7 +24,9 @@ def render(dot: str, fmt: str = "svg") -> bytes:
     try:
         return graphviz.pipe("dot", fmt, dot.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
-        raise GraphvizMissing("Graphviz's 'dot' program was not found on PATH (Debian: apt-get install graphviz)") from None
+        raise GraphvizMissing(
+            "Graphviz's 'dot' program was not found on PATH (Debian: apt-get install graphviz)"
+        ) from None
     except graphviz.CalledProcessError as err:
         detail = (err.stderr or b"").decode("utf-8", "replace").strip()
         raise GraphError(f"Graphviz failed: {detail or err}") from None

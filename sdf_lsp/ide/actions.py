@@ -1,4 +1,5 @@
 """Quick fixes for diagnostics that carry a `data["fix"]` recipe."""
+
 from __future__ import annotations
 
 import difflib
@@ -49,7 +50,7 @@ def _insert_attr_edit(el, name: str, value: str) -> tuple[int, int, str]:
 def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
     fix = d.data.get("fix")
     text = analysis.text
-    value = text[d.span.start:d.span.end]
+    value = text[d.span.start : d.span.end]
     s = analysis.system
     if fix == "nearest-name":
         kind = d.data["kind"]
@@ -62,9 +63,13 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
         up = -(-v // to) * to
         return [Fix(f"Round up to {up:#x}", [(d.span.start, d.span.end, hex(up))], d, True)]
     if fix == "power-of-two":
-        return [Fix(f"Round to {v}", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])]
+        return [
+            Fix(f"Round to {v}", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])
+        ]
     if fix == "enum":
-        return [Fix(f"Change to '{v}'", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])]
+        return [
+            Fix(f"Change to '{v}'", [(d.span.start, d.span.end, v)], d, i == 0) for i, v in enumerate(d.data["values"])
+        ]
     if fix == "next-free-id":
         pd = s.pd_by_name.get(d.data["pd"]) if s else None
         if not isinstance(pd, ProtectionDomain):
@@ -72,13 +77,17 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
         space = d.data["space"]
         used = channel_ids(analysis, pd) if space == "channel" else child_ids(analysis, pd)
         nxt = _lowest(used)
-        return [Fix(f"Use the next free id {nxt}", [(d.span.start, d.span.end, str(nxt))], d, True)] if nxt is not None else []
+        return (
+            [Fix(f"Use the next free id {nxt}", [(d.span.start, d.span.end, str(nxt))], d, True)]
+            if nxt is not None
+            else []
+        )
     if fix == "add-attribute":
         el = _element_at(analysis, d)
         if el is None:
             return []
         attr = d.data["attr"]
-        return [Fix(f"Add {attr}=\"\"", [_insert_attr_edit(el, attr, "")], d, True)]
+        return [Fix(f'Add {attr}=""', [_insert_attr_edit(el, attr, "")], d, True)]
     if fix == "remove-attribute":
         el = _element_at(analysis, d)
         a = el.attr(d.data["attr"].rpartition(":")[2]) if el is not None else None
@@ -120,7 +129,9 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
             return []
         bits = str(d.data["min_bits"])
         a = cs.attr("size_bits")
-        edit = (a.value_span.start, a.value_span.end, bits) if a is not None else _insert_attr_edit(cs, "size_bits", bits)
+        edit = (
+            (a.value_span.start, a.value_span.end, bits) if a is not None else _insert_attr_edit(cs, "size_bits", bits)
+        )
         return [Fix(f"Raise the root CNode to size_bits={bits}", [edit], d, True)]
     if fix == "rename-attribute":
         el = _element_at(analysis, d)
@@ -152,7 +163,13 @@ def _receive_all_untypeds(analysis: Analysis, d: Diagnostic) -> list[Fix]:
     s0 = a.block.start + a.s
     while s0 > 0 and text[s0 - 1] in " \t":
         s0 -= 1
-    edits = [(s0, a.block.start + a.e, ' prefill_bootinfo="post_capdl_untypeds"' if el.attr("prefill_bootinfo") is None else "")]
+    edits = [
+        (
+            s0,
+            a.block.start + a.e,
+            ' prefill_bootinfo="post_capdl_untypeds"' if el.attr("prefill_bootinfo") is None else "",
+        )
+    ]
     indent = _indent_of(text, el.start)
     cnode = f'{indent}<cnode name="untypeds" size_bits="9" post_capdl_untypeds="true" />\n'
     line_start = text.rfind("\n", 0, el.start) + 1
@@ -204,7 +221,7 @@ def unnest_child(analysis: Analysis, offset: int) -> Fix | None:
     new_indent = _indent_of(text, top.el.start)
     body = text[start:end]
     lines = body.split("\n")
-    lines = [lines[0]] + [ln[len(old_indent):] if ln.startswith(old_indent) else ln.lstrip() for ln in lines[1:]]
+    lines = [lines[0]] + [ln[len(old_indent) :] if ln.startswith(old_indent) else ln.lstrip() for ln in lines[1:]]
     body = "\n".join(lines[:1] + [new_indent + ln if ln else ln for ln in lines[1:]])
     # attributes: drop id/setvar_id, add the fault handler
     tag_end = el.block.start + el.tag_end - start

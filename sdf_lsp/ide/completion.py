@@ -1,6 +1,7 @@
 """Completion: elements valid at the cursor (with snippets of their required attributes),
 attributes not yet present, and values — names, enumerations, the next free id or slot,
 ELF symbols and files on the search paths."""
+
 from __future__ import annotations
 
 import re
@@ -34,16 +35,23 @@ def _arch_ok(item, arch: str) -> bool:
 def element_snippet(e: schema.Elem, parent: str, arch: str, dialect: str) -> str:
     if e.name in _CHILD_SNIPPETS:
         return _CHILD_SNIPPETS[e.name]
-    attrs = [a for a in e.attrs if a.required and (not a.parents or parent in a.parents) and _arch_ok(a, arch)
-             and (dialect == schema.EXTENDED or a.dialect == schema.UPSTREAM)]
+    attrs = [
+        a
+        for a in e.attrs
+        if a.required
+        and (not a.parents or parent in a.parents)
+        and _arch_ok(a, arch)
+        and (dialect == schema.EXTENDED or a.dialect == schema.UPSTREAM)
+    ]
     if e.name == "irq" and arch != "x86_64":
         attrs = [e.attr("irq")] + attrs
     body = " ".join(f'{a.name}="${{{i + 1}}}"' for i, a in enumerate(attrs))
     return f"<{e.name}{' ' + body if body else ''} />"
 
 
-def completion(analysis: Analysis, offset: int, env: Environment | None = None, encoding: str = "utf-16",
-               snippets: bool = True) -> list[lsp.CompletionItem]:
+def completion(
+    analysis: Analysis, offset: int, env: Environment | None = None, encoding: str = "utf-16", snippets: bool = True
+) -> list[lsp.CompletionItem]:
     items = _completion(analysis, offset, env, encoding)
     if not snippets:
         for item in items:
@@ -72,9 +80,9 @@ def _completion(analysis: Analysis, offset: int, env: Environment | None, encodi
     ctx = analysis.ctx
     arch, dialect = ctx.target.arch, ctx.dialect
     el = loc.element
+
     def rng(s: int, e: int) -> lsp.Range:
         return lsp.Range(start=_pos(analysis, s, encoding), end=_pos(analysis, e, encoding))
-
 
     if loc.kind == "attr-value":
         return value_items(analysis, el, loc.attr, offset, env, rng)
@@ -85,7 +93,9 @@ def _completion(analysis: Analysis, offset: int, env: Environment | None, encodi
         return element_items(parent, arch, dialect, rng(span.start - 1, span.end), with_lt=True)
     if loc.kind in ("in-tag", "attr-name"):
         present = {a.local for a in el.attrs if a is not loc.attr}
-        edit_range = rng(loc.attr.name_span.start, loc.attr.name_span.end) if loc.attr is not None else rng(offset, offset)
+        edit_range = (
+            rng(loc.attr.name_span.start, loc.attr.name_span.end) if loc.attr is not None else rng(offset, offset)
+        )
         return attribute_items(el, present, arch, dialect, edit_range)
     if loc.kind == "content":
         # after a bare '<' (kept as text by the scanner) or in free space inside an element
@@ -103,7 +113,9 @@ def _pos(analysis: Analysis, offset: int, encoding: str) -> lsp.Position:
     return lsp.Position(line=line, character=ch)
 
 
-def _snippet_item(label: str, snippet: str, rng, detail: str = "", doc: str | None = None, kind=lsp.CompletionItemKind.Snippet):
+def _snippet_item(
+    label: str, snippet: str, rng, detail: str = "", doc: str | None = None, kind=lsp.CompletionItemKind.Snippet
+):
     return lsp.CompletionItem(
         label=label,
         kind=kind,
@@ -130,8 +142,16 @@ def element_items(parent: str | None, arch: str, dialect: str, rng, with_lt: boo
             snippet = '<protection_domain name="${1:child}" id="${2:0}">\n\t<program_image path="${3:${1:child}.elf}" />\n</protection_domain>'
         else:
             snippet = element_snippet(e, parent, arch, dialect)
-        out.append(_snippet_item(name, snippet, rng, "sdf-lsp extension" if e.dialect == schema.EXTENDED else "", e.doc,
-                                 lsp.CompletionItemKind.Class))
+        out.append(
+            _snippet_item(
+                name,
+                snippet,
+                rng,
+                "sdf-lsp extension" if e.dialect == schema.EXTENDED else "",
+                e.doc,
+                lsp.CompletionItemKind.Class,
+            )
+        )
     return out
 
 
@@ -153,15 +173,17 @@ def attribute_items(el, present: set[str], arch: str, dialect: str, rng) -> list
             continue
         if not _arch_ok(a, arch) or (variant and a.variants and variant not in a.variants):
             continue
-        out.append(lsp.CompletionItem(
-            label=a.name,
-            kind=lsp.CompletionItemKind.Property,
-            detail=("required" if a.required else (f"default {a.default}" if a.default else None)),
-            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=a.doc),
-            insert_text_format=lsp.InsertTextFormat.Snippet,
-            text_edit=lsp.TextEdit(range=rng, new_text=f'{a.name}="$1"'),
-            sort_text=("0" if a.required else "1") + a.name,
-        ))
+        out.append(
+            lsp.CompletionItem(
+                label=a.name,
+                kind=lsp.CompletionItemKind.Property,
+                detail=("required" if a.required else (f"default {a.default}" if a.default else None)),
+                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=a.doc),
+                insert_text_format=lsp.InsertTextFormat.Snippet,
+                text_edit=lsp.TextEdit(range=rng, new_text=f'{a.name}="$1"'),
+                sort_text=("0" if a.required else "1") + a.name,
+            )
+        )
     return out
 
 
@@ -175,9 +197,16 @@ def value_items(analysis: Analysis, el, attr, offset: int, env, rng) -> list[lsp
     def items(values, kind=lsp.CompletionItemKind.Value, detail=None, docs=None):
         out = []
         for i, v in enumerate(values):
-            out.append(lsp.CompletionItem(label=v, kind=kind, detail=detail, text_edit=lsp.TextEdit(range=r, new_text=v),
-                                          sort_text=f"{i:05d}",
-                                          documentation=docs.get(v) if docs else None))
+            out.append(
+                lsp.CompletionItem(
+                    label=v,
+                    kind=kind,
+                    detail=detail,
+                    text_edit=lsp.TextEdit(range=r, new_text=v),
+                    sort_text=f"{i:05d}",
+                    documentation=docs.get(v) if docs else None,
+                )
+            )
         return out
 
     if spec is None:

@@ -3,6 +3,7 @@
 The analysis core never reads files; features that show file names or ELF symbols go
 through an `Environment`, which caches ELF files by modification time.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 A missing program image is information (upstream's parser never looks for it; the build
 needs it); a setvar symbol missing from a found image is a warning (the build fails on it).
 """
+
 from __future__ import annotations
 
 from sdf_lsp.analysis import Analysis
@@ -25,21 +26,35 @@ def program_diagnostics(analysis: Analysis, env: Environment) -> list[Diagnostic
         img, problem = env.elf(pd.program_image)
         if img is None:
             if env.find(pd.program_image) is None:
-                out.append(Diagnostic(span_of(el, "path"), INFORMATION, "SDF016",
-                                      f"program image '{pd.program_image}' is not on the search paths "
-                                      f"({', '.join(env.search_paths) or 'none'}); `sdf-lsp build` needs it"))
+                out.append(
+                    Diagnostic(
+                        span_of(el, "path"),
+                        INFORMATION,
+                        "SDF016",
+                        f"program image '{pd.program_image}' is not on the search paths "
+                        f"({', '.join(env.search_paths) or 'none'}); `sdf-lsp build` needs it",
+                    )
+                )
             else:
-                out.append(Diagnostic(span_of(el, "path"), WARNING, "SDF016", problem or f"cannot read '{pd.program_image}'"))
+                out.append(
+                    Diagnostic(span_of(el, "path"), WARNING, "SDF016", problem or f"cannot read '{pd.program_image}'")
+                )
             continue
         if pd.path_for_symbols:
             sym_img, problem = env.elf(pd.path_for_symbols)
             if sym_img is None:
-                out.append(Diagnostic(span_of(el, "path_for_symbols"), INFORMATION, "SDF016",
-                                      problem or f"'{pd.path_for_symbols}' is not on the search paths"))
+                out.append(
+                    Diagnostic(
+                        span_of(el, "path_for_symbols"),
+                        INFORMATION,
+                        "SDF016",
+                        problem or f"'{pd.path_for_symbols}' is not on the search paths",
+                    )
+                )
                 continue
             img = sym_img
         images[id(pd)] = img
-        for sym, (kind, sym_el, sym_attr) in pd.symbols.items():
+        for sym, (_kind, sym_el, sym_attr) in pd.symbols.items():
             span = span_of(sym_el, sym_attr)
             try:
                 _, size = img.find_symbol(sym)
@@ -47,14 +62,26 @@ def program_diagnostics(analysis: Analysis, env: Environment) -> list[Diagnostic
                 out.append(Diagnostic(span, WARNING, "SDF016", f"{err} in '{pd.path_for_symbols or pd.program_image}'"))
                 continue
             if size != 8:
-                out.append(Diagnostic(span, WARNING, "SDF016",
-                                      f"setvar to non-word size symbol '{sym}' for PD '{pd.name}', symbol has size '{size}' bytes, "
-                                      "expected size '8' bytes"))
+                out.append(
+                    Diagnostic(
+                        span,
+                        WARNING,
+                        "SDF016",
+                        f"setvar to non-word size symbol '{sym}' for PD '{pd.name}', symbol has size '{size}' bytes, "
+                        "expected size '8' bytes",
+                    )
+                )
     if analysis.ctx.extended:
         for pd in s.pds:
             h = s.pd_by_name.get(pd.fault_handler) if pd.fault_handler else None
             img = images.get(id(h)) if h is not None else None
             if img is not None and not img.has_symbol("fault"):
-                out.append(Diagnostic(span_of(pd.el, "fault_handler"), INFORMATION, "FH007",
-                                      f"the program of fault handler '{h.name}' ({h.program_image}) has no `fault` symbol"))
+                out.append(
+                    Diagnostic(
+                        span_of(pd.el, "fault_handler"),
+                        INFORMATION,
+                        "FH007",
+                        f"the program of fault handler '{h.name}' ({h.program_image}) has no `fault` symbol",
+                    )
+                )
     return out

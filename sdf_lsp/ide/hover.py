@@ -1,5 +1,6 @@
 """Hover: what a PD, region, channel end, map or cap amounts to, numbers in every base,
 and the schema's documentation of every element and attribute."""
+
 from __future__ import annotations
 
 from sdf_lsp import schema
@@ -194,18 +195,26 @@ def pd_summary(analysis: Analysis, pd: ProtectionDomain) -> str:
 
 def cspace_summary_line(lay: CSpaceLayout) -> str:
     free = lay.first_free if lay.first_free is not None else "none"
-    return (f"CSpace: Microkit CNode {len(lay.microkit)}/512 slots, root CNode {lay.root_used}/{lay.root_capacity} "
-            f"(size_bits {lay.root_bits}), first free root slot {free}, {values.human_size(lay.memory)} of CNodes")
+    return (
+        f"CSpace: Microkit CNode {len(lay.microkit)}/512 slots, root CNode {lay.root_used}/{lay.root_capacity} "
+        f"(size_bits {lay.root_bits}), first free root slot {free}, {values.human_size(lay.memory)} of CNodes"
+    )
 
 
 def cspace_table(lay: CSpaceLayout) -> str:
     """The whole CSpace of a PD as Markdown (hover on <cspace> and the showCSpace command)."""
     pd = lay.pd
-    out = [f"### CSpace of `{pd.name}`", cspace_summary_line(lay),
-           f"Microkit CNode at root slot 0, guard {lay.guard}; a root slot *s* has CPtr `s << {64 - lay.root_bits}`.",
-           "**Root CNode**\n\n| slot | CPtr | holds |\n|---:|---|---|"]
+    out = [
+        f"### CSpace of `{pd.name}`",
+        cspace_summary_line(lay),
+        f"Microkit CNode at root slot 0, guard {lay.guard}; a root slot *s* has CPtr `s << {64 - lay.root_bits}`.",
+        "**Root CNode**\n\n| slot | CPtr | holds |\n|---:|---|---|",
+    ]
     out[-1] += "".join(f"\n| {s.index} | `{s.cptr:#x}` | {s.label} |" for s in lay.root)
-    out.append("**Microkit CNode**\n\n| slot | holds |\n|---:|---|" + "".join(f"\n| {s.index} | {s.label} |" for s in lay.microkit))
+    out.append(
+        "**Microkit CNode**\n\n| slot | holds |\n|---:|---|"
+        + "".join(f"\n| {s.index} | {s.label} |" for s in lay.microkit)
+    )
     return "\n\n".join(out)
 
 
@@ -213,8 +222,10 @@ def mr_summary(analysis: Analysis, mr: MemoryRegion) -> str:
     lines = [f"### memory region `{mr.name}`"]
     if mr.size is not None:
         ps = mr.optimised_page_size or mr.page_size
-        lines.append(f"size {mr.size:#x} = {values.human_size(mr.size)}, {mr.size // ps if ps else 0} page(s) of {values.human_size(ps)}"
-                     + ("" if mr.page_size_given or ps == mr.page_size else " (raised to 2 MiB pages by the tool)"))
+        lines.append(
+            f"size {mr.size:#x} = {values.human_size(mr.size)}, {mr.size // ps if ps else 0} page(s) of {values.human_size(ps)}"
+            + ("" if mr.page_size_given or ps == mr.page_size else " (raised to 2 MiB pages by the tool)")
+        )
     if mr.phys_addr is not None:
         lines.append(f"physical address {mr.phys_addr:#x}")
     elif mr.prefill_bootinfo is None:
@@ -229,8 +240,11 @@ def mr_summary(analysis: Analysis, mr: MemoryRegion) -> str:
             owner = m.owner
             who = f"PD `{owner.name}`" if isinstance(owner, ProtectionDomain) else f"VM `{owner.name}`"
             end = f"{m.vaddr + mr.size:#x}" if m.vaddr is not None and mr.size else "?"
-            rows.append(f"| {who} | {m.vaddr:#x}..{end} | {m.perms or '-'} | {'yes' if m.cached else 'no'} |" if m.vaddr is not None
-                        else f"| {who} | ? | {m.perms} | |")
+            rows.append(
+                f"| {who} | {m.vaddr:#x}..{end} | {m.perms or '-'} | {'yes' if m.cached else 'no'} |"
+                if m.vaddr is not None
+                else f"| {who} | ? | {m.perms} | |"
+            )
         lines.append("| mapped by | vaddr | perms | cached |\n|---|---|---|---|\n" + "\n".join(rows))
     else:
         lines.append("not mapped by any PD or VM")
@@ -251,7 +265,9 @@ def end_summary(analysis: Analysis, ch, end: ChannelEnd) -> str:
         rights.append(f"`{end.pd}` may call `{other.pd}` (`microkit_ppcall({end.id}, ...)`)")
     if other.pp:
         rights.append(f"`{other.pd}` may call `{end.pd}` (`microkit_ppcall({other.id}, ...)`)")
-    lines.append("\n".join(f"- {r}" for r in rights) if rights else "no notifications and no PPC: the channel grants nothing")
+    lines.append(
+        "\n".join(f"- {r}" for r in rights) if rights else "no notifications and no PPC: the channel grants nothing"
+    )
     return "\n\n".join(lines)
 
 
@@ -261,8 +277,10 @@ def map_summary(analysis: Analysis, m: Map) -> str:
     if mr is None or m.vaddr is None or mr.size is None:
         return f"map of `{m.mr}`"
     ps = mr.optimised_page_size or mr.page_size
-    return (f"### map of `{m.mr}`\n\n{m.vaddr:#x}..{m.vaddr + mr.size:#x} ({values.human_size(mr.size)}, "
-            f"{mr.size // ps} page(s) of {values.human_size(ps)}), perms `{m.perms or 'none'}`, {'cached' if m.cached else 'uncached'}")
+    return (
+        f"### map of `{m.mr}`\n\n{m.vaddr:#x}..{m.vaddr + mr.size:#x} ({values.human_size(mr.size)}, "
+        f"{mr.size // ps} page(s) of {values.human_size(ps)}), perms `{m.perms or 'none'}`, {'cached' if m.cached else 'uncached'}"
+    )
 
 
 def cap_summary(analysis: Analysis, cap: CapGrant) -> str:
@@ -272,7 +290,9 @@ def cap_summary(analysis: Analysis, cap: CapGrant) -> str:
         "Sc": f"the scheduling context of `{cap.pd}`",
         "VSpace": f"the VSpace of `{cap.pd}`",
         "Notification": f"the notification of `{cap.pd}` (rights `{cap.rights}`, badge {cap.badge:#x})",
-        "Smc": f"an ARM SMC cap (function id {cap.function_id:#x})" if cap.function_id is not None else "an ARM SMC cap",
+        "Smc": f"an ARM SMC cap (function id {cap.function_id:#x})"
+        if cap.function_id is not None
+        else "an ARM SMC cap",
         "Untyped": f"untyped `{cap.untyped}`",
         "CNode": f"CNode `{cap.cnode}`",
     }[cap.kind]
@@ -305,8 +325,10 @@ def irq_summary(analysis: Analysis, irq: Irq) -> str:
 
 
 def vm_summary(vm: VirtualMachine) -> str:
-    return (f"### virtual machine `{vm.name}`\n\n{len(vm.vcpus)} vCPU(s), priority {vm.priority}, "
-            f"budget {vm.budget} µs / period {vm.period} µs, {len(vm.maps)} map(s)")
+    return (
+        f"### virtual machine `{vm.name}`\n\n{len(vm.vcpus)} vCPU(s), priority {vm.priority}, "
+        f"budget {vm.budget} µs / period {vm.period} µs, {len(vm.maps)} map(s)"
+    )
 
 
 # -- attribute values ------------------------------------------------------------------------

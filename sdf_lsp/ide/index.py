@@ -1,6 +1,7 @@
 """Definitions and references of every name in a document, driven by the schema table:
 an attribute of type `name` on a declaring element defines a name, one of type
 `ref:<kind>` refers to one. Built once per analysis, on first use."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

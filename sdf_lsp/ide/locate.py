@@ -1,4 +1,5 @@
 """What is at an offset: the innermost element, and which part of its tags."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,9 +38,17 @@ def element_at(doc: Document, offset: int) -> Element | None:
                 lo = mid + 1
             else:
                 # prefer an element (text nodes touch their neighbours)
-                for cand in (kids[mid], kids[mid - 1] if mid > 0 else None, kids[mid + 1] if mid + 1 < len(kids) else None):
-                    if cand is not None and cand.kind == "element" and cand.start < offset and (offset < cand.end or (
-                            offset == cand.end and not cand.closed)):
+                for cand in (
+                    kids[mid],
+                    kids[mid - 1] if mid > 0 else None,
+                    kids[mid + 1] if mid + 1 < len(kids) else None,
+                ):
+                    if (
+                        cand is not None
+                        and cand.kind == "element"
+                        and cand.start < offset
+                        and (offset < cand.end or (offset == cand.end and not cand.closed))
+                    ):
                         nxt = cand
                         break
                 break
@@ -56,7 +65,9 @@ def locate(doc: Document, offset: int) -> Location:
     tag_start, tag_end = bs + el.s, bs + el.tag_end
     if tag_start < offset <= tag_start + 1 + len(el.name):
         return Location("tag", el, None, offset)
-    if tag_start < offset < tag_end or (offset == tag_end and not doc.text.startswith(">", tag_end - 1) and not doc.text.startswith("/>", tag_end - 2)):
+    if tag_start < offset < tag_end or (
+        offset == tag_end and not doc.text.startswith(">", tag_end - 1) and not doc.text.startswith("/>", tag_end - 2)
+    ):
         for a in el.attrs:
             if bs + a.s <= offset <= bs + a.s + len(a.name):
                 return Location("attr-name", el, a, offset)

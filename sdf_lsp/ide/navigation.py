@@ -3,6 +3,7 @@
 Results are plain tuples of offsets (or file paths); the server turns them into
 protocol types.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Outline (document symbols), folding ranges and inlay hints."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ class Symbol:
     end: int
     sel_start: int
     sel_end: int
-    children: list["Symbol"] = field(default_factory=list)
+    children: list[Symbol] = field(default_factory=list)
 
 
 def _name_range(el) -> tuple[int, int]:
@@ -39,7 +40,17 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
             sym.children.append(pd_symbol(c))
         if pd.vm is not None:
             vs, ve = _name_range(pd.vm.el)
-            sym.children.append(Symbol(pd.vm.name or "(unnamed VM)", f"{len(pd.vm.vcpus)} vCPU(s)", "vm", pd.vm.el.start, pd.vm.el.end, vs, ve))
+            sym.children.append(
+                Symbol(
+                    pd.vm.name or "(unnamed VM)",
+                    f"{len(pd.vm.vcpus)} vCPU(s)",
+                    "vm",
+                    pd.vm.el.start,
+                    pd.vm.el.end,
+                    vs,
+                    ve,
+                )
+            )
         return sym
 
     out: list[tuple[int, Symbol]] = []
@@ -56,17 +67,45 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
         out.append((ch.el.start, Symbol(name, "channel", "channel", ch.el.start, ch.el.end, ns.start, ns.end)))
     for doms in s.all_domains:
         ns = doms.el.name_span
-        sym = Symbol("domains", f"{len(doms.domains)} domain(s)", "domain", doms.el.start, doms.el.end, ns.start, ns.end)
+        sym = Symbol(
+            "domains", f"{len(doms.domains)} domain(s)", "domain", doms.el.start, doms.el.end, ns.start, ns.end
+        )
         for d in doms.domains:
             ds, de = _name_range(d.el)
             sym.children.append(Symbol(d.name or "?", f"id {d.assigned}", "domain", d.el.start, d.el.end, ds, de))
         out.append((doms.el.start, sym))
     for ut in s.untypeds:
         ss, se = _name_range(ut.el)
-        out.append((ut.el.start, Symbol(ut.name or "?", f"2^{ut.size_bits} bytes" if ut.size_bits else "", "untyped", ut.el.start, ut.el.end, ss, se)))
+        out.append(
+            (
+                ut.el.start,
+                Symbol(
+                    ut.name or "?",
+                    f"2^{ut.size_bits} bytes" if ut.size_bits else "",
+                    "untyped",
+                    ut.el.start,
+                    ut.el.end,
+                    ss,
+                    se,
+                ),
+            )
+        )
     for cn in s.cnodes:
         ss, se = _name_range(cn.el)
-        out.append((cn.el.start, Symbol(cn.name or "?", f"2^{cn.size_bits} slots" if cn.size_bits else "", "cnode", cn.el.start, cn.el.end, ss, se)))
+        out.append(
+            (
+                cn.el.start,
+                Symbol(
+                    cn.name or "?",
+                    f"2^{cn.size_bits} slots" if cn.size_bits else "",
+                    "cnode",
+                    cn.el.start,
+                    cn.el.end,
+                    ss,
+                    se,
+                ),
+            )
+        )
     for ios in s.io_spaces:
         ss, se = _name_range(ios.el)
         out.append((ios.el.start, Symbol(ios.name or "?", "I/O address space", "io", ios.el.start, ios.el.end, ss, se)))
@@ -125,7 +164,9 @@ def inlay_hints(analysis: Analysis, start: int, end: int) -> list[Hint]:
         if a is not None and mr.size is not None and mr.size >= 1024:
             ps = mr.optimised_page_size or mr.page_size
             pages = mr.size // ps if ps else 0
-            out.append(Hint(a.value_span.end + 1, f"{values.human_size(mr.size)}, {pages} page{'s' if pages != 1 else ''}"))
+            out.append(
+                Hint(a.value_span.end + 1, f"{values.human_size(mr.size)}, {pages} page{'s' if pages != 1 else ''}")
+            )
     lay_of = analysis.layout.cspace if analysis.layout else None
     for pd in s.pds:
         if pd.cspace is None or lay_of is None or not within(pd.cspace.el):
@@ -139,6 +180,8 @@ def inlay_hints(analysis: Analysis, start: int, end: int) -> list[Hint]:
             if r.placed is None or r.count is None:
                 continue
             if r.slot is None:
-                out.append(Hint(r.el.name_span.end, f" slots {r.placed}..{r.placed + r.count - 1}", "placed automatically"))
+                out.append(
+                    Hint(r.el.name_span.end, f" slots {r.placed}..{r.placed + r.count - 1}", "placed automatically")
+                )
     out.sort(key=lambda h: h.offset)
     return [h for h in out if start <= h.offset <= end]

@@ -11,10 +11,11 @@ Inputs are plain values: memory regions as `(start, end)` pairs (end
 exclusive), the kernel facts (from `kernel-facts.json` or a real `sel4.elf`)
 and a `BootConfig` of the few kernel configuration values involved.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sdf_lsp.elf import ElfImage
 
@@ -90,7 +91,9 @@ class BootConfig:
             raise BootError(f"the kernel boot is not emulated for {arch}")
         pa_bits = None
         if arch == "aarch64":
-            pa_bits = 40 if gen_config.get("ARM_PA_SIZE_BITS_40") else 44 if gen_config.get("ARM_PA_SIZE_BITS_44") else None
+            pa_bits = (
+                40 if gen_config.get("ARM_PA_SIZE_BITS_40") else 44 if gen_config.get("ARM_PA_SIZE_BITS_44") else None
+            )
         return cls(
             arch=arch,
             hypervisor=bool(gen_config.get("ARM_HYPERVISOR_SUPPORT")) if arch == "aarch64" else False,
@@ -173,14 +176,14 @@ class DisjointMemory:
 
     def remove(self, start: int, end: int) -> None:
         """Remove [start, end), which must lie within one region."""
-        for i, (s, e) in enumerate(self.regions):
+        for i, (s, e) in enumerate(self.regions):  # noqa: B007 (i is used after the loop)
             if start >= s and end <= e:
                 break
         else:
             raise BootError(f"attempting to remove region [{start:#x}-{end:#x}) that is not currently covered")
         pieces = [(s, start)] if s < start else []
         pieces += [(end, e)] if end < e else []
-        self.regions[i:i + 1] = pieces
+        self.regions[i : i + 1] = pieces
         self._check()
 
     def allocate_from(self, size: int, lower_bound: int) -> int:
@@ -192,7 +195,7 @@ class DisjointMemory:
         raise BootError(f"Unable to allocate {size} bytes from lower_bound {lower_bound:#x}")
 
     def _check(self) -> None:
-        for (_, e0), (s1, _) in zip(self.regions, self.regions[1:]):
+        for (_, e0), (s1, _) in zip(self.regions, self.regions[1:], strict=False):
             if s1 < e0:
                 raise BootError("memory regions overlap")
 
@@ -250,9 +253,7 @@ def emulate_kernel_boot(
 
     device_regions = _power_of_two_regions(config, DisjointMemory(devices).regions)
     normal_regions = _power_of_two_regions(config, [kernel.boot_region, *memory.regions])
-    untypeds = [
-        Untyped(first_untyped + i, base, size_bits, True) for i, (base, size_bits) in enumerate(device_regions)
-    ]
+    untypeds = [Untyped(first_untyped + i, base, size_bits, True) for i, (base, size_bits) in enumerate(device_regions)]
     untypeds += [
         Untyped(first_untyped + len(device_regions) + i, base, size_bits, False)
         for i, (base, size_bits) in enumerate(normal_regions)

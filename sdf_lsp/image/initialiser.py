@@ -11,11 +11,12 @@ memory size, since the tool keeps whole memory images), followed by an entry
 of the segment's own type when it has one; the table ends with a `PT_PHDR`
 entry and a `PT_LOAD` entry for itself.
 """
+
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 from sdf_lsp.elf import PF_R, PF_W, PF_X, PT_LOAD, PT_PHDR, ElfError, ElfImage, Segment
 from sdf_lsp.image import rkyv
@@ -87,9 +88,26 @@ class InitialiserImage:
             off += seg.memsz
         phdrs = b"".join(_PHDR64.pack(t, f, offsets[va], va, pa, fs, ms, al) for t, f, _, va, pa, fs, ms, al in entries)
         ehdr = _EHDR64.pack(
-            b"\x7fELF", 2, 1, 1, 0, 0, bytes(7), 2, self.machine, 1, self.entry,
-            _EHDR64.size, _EHDR64.size + len(phdrs), 0, _EHDR64.size, _PHDR64.size, phnum,
-            _SHDR64.size, shnum, 0,
+            b"\x7fELF",
+            2,
+            1,
+            1,
+            0,
+            0,
+            bytes(7),
+            2,
+            self.machine,
+            1,
+            self.entry,
+            _EHDR64.size,
+            _EHDR64.size + len(phdrs),
+            0,
+            _EHDR64.size,
+            _PHDR64.size,
+            phnum,
+            _SHDR64.size,
+            shnum,
+            0,
         )
         shdrs = bytes(_SHDR64.size) + b"".join(
             _SHDR64.pack(0, _SHT_PROGBITS, _section_flags(s.flags), s.paddr, offsets[s.vaddr], s.memsz, 0, 0, 0, 0)
@@ -115,18 +133,21 @@ def add_spec(initialiser: ElfImage, spec: bytes, frame_data: bytes) -> Initialis
     phdrs_vaddr = next_vaddr(added)
     entries = _phdr_entries(added, phdrs_vaddr)
     table = b"".join(_PHDR64.pack(*e) for e in entries)
-    added.append(Segment(vaddr=phdrs_vaddr, paddr=phdrs_vaddr, memsz=len(table), flags=PF_R, data=table,
-                         p_type=PT_PHDR))
+    added.append(
+        Segment(vaddr=phdrs_vaddr, paddr=phdrs_vaddr, memsz=len(table), flags=PF_R, data=table, p_type=PT_PHDR)
+    )
 
-    patched = initialiser.patch_symbols([
-        (PHDRS_VADDR_SYMBOL, phdrs_vaddr.to_bytes(8, "little")),
-        (PHNUM_SYMBOL, len(entries).to_bytes(2, "little")),
-    ])
+    patched = initialiser.patch_symbols(
+        [
+            (PHDRS_VADDR_SYMBOL, phdrs_vaddr.to_bytes(8, "little")),
+            (PHNUM_SYMBOL, len(entries).to_bytes(2, "little")),
+        ]
+    )
     own_patched = [replace(s, data=s.mem_data) for s in patched.segments]
     return InitialiserImage(
         entry=initialiser.entry,
         machine=initialiser.machine,
-        segments=tuple(own_patched + added[len(own):]),
+        segments=tuple(own_patched + added[len(own) :]),
         phdr_table=table,
         phdrs_vaddr=phdrs_vaddr,
         phnum=len(entries),

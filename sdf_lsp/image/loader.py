@@ -11,6 +11,7 @@ are known (`loader-facts.json`, `kernel-facts.json`), the loader code and the
 kernel segments are zero-filled placeholders of the right size; the header,
 the region records, the page tables and the initial task are still exact.
 """
+
 from __future__ import annotations
 
 import struct
@@ -23,11 +24,19 @@ from sdf_lsp.image.initialiser import InitialiserImage
 LOADER_MAGIC_64 = 0x5E14DEAD14DE5EAD
 REGION_TYPE_DATA = 1
 
-_HEADER = struct.Struct("<8Q")  # magic, size, kernel_entry, ui_p_reg_start, ui_p_reg_end, pv_offset, v_entry, num_regions
+_HEADER = struct.Struct(
+    "<8Q"
+)  # magic, size, kernel_entry, ui_p_reg_start, ui_p_reg_end, pv_offset, v_entry, num_regions
 _REGION = struct.Struct("<4Q")  # load_addr, size, offset, type
 
-_AARCH64_TABLES = ("boot_lvl0_lower", "boot_lvl1_lower", "boot_lvl2_lower",
-                   "boot_lvl0_upper", "boot_lvl1_upper", "boot_lvl2_upper")
+_AARCH64_TABLES = (
+    "boot_lvl0_lower",
+    "boot_lvl1_lower",
+    "boot_lvl2_lower",
+    "boot_lvl0_upper",
+    "boot_lvl1_upper",
+    "boot_lvl2_upper",
+)
 _RISCV64_TABLES = ("boot_lvl1_pt", "boot_lvl2_pt", "boot_lvl2_pt_elf")
 
 
@@ -58,12 +67,20 @@ class LoaderFacts:
         uart = None
         if loader.has_symbol("uart_addr"):
             uart = int.from_bytes(loader.read_symbol("uart_addr"), "little")
-        names = [n for n in (*_AARCH64_TABLES, *_RISCV64_TABLES, "_loader_start", "_loader_end", "_text")
-                 if loader.has_symbol(n)]
+        names = [
+            n
+            for n in (*_AARCH64_TABLES, *_RISCV64_TABLES, "_loader_start", "_loader_end", "_text")
+            if loader.has_symbol(n)
+        ]
         return cls(
-            entry=loader.entry, word_size=loader.word_size, image_vaddr=seg.vaddr, image_size=seg.memsz,
-            symbols={n: loader.find_symbol(n) for n in names}, uart_addr=uart,
-            has_cpus_release_addr=loader.has_symbol("cpus_release_addr"), image=seg.mem_data,
+            entry=loader.entry,
+            word_size=loader.word_size,
+            image_vaddr=seg.vaddr,
+            image_size=seg.memsz,
+            symbols={n: loader.find_symbol(n) for n in names},
+            uart_addr=uart,
+            has_cpus_release_addr=loader.has_symbol("cpus_release_addr"),
+            image=seg.mem_data,
         )
 
     @classmethod
@@ -72,8 +89,10 @@ class LoaderFacts:
         seg = facts["first_pt_load"]
         uart = facts.get("optional_symbols", {}).get("uart_addr")
         return cls(
-            entry=facts["elf_header"]["entry"], word_size=facts["elf_header"]["class"],
-            image_vaddr=seg["p_vaddr"], image_size=seg["p_memsz"],
+            entry=facts["elf_header"]["entry"],
+            word_size=facts["elf_header"]["class"],
+            image_vaddr=seg["p_vaddr"],
+            image_size=seg["p_memsz"],
             symbols={n: (s["value"], s["size"]) for n, s in facts["symbols"].items()},
             uart_addr=uart["u64_stored_there"] if uart else None,
             has_cpus_release_addr=bool(facts.get("optional_symbols", {}).get("cpus_release_addr")),
@@ -109,16 +128,23 @@ class KernelImage:
 
     @classmethod
     def from_elf(cls, kernel: ElfImage) -> KernelImage:
-        return cls(kernel.entry, kernel.word_size, kernel.machine,
-                   tuple(KernelSegment(s.paddr, s.vaddr, s.memsz, s.mem_data) for s in kernel.segments))
+        return cls(
+            kernel.entry,
+            kernel.word_size,
+            kernel.machine,
+            tuple(KernelSegment(s.paddr, s.vaddr, s.memsz, s.mem_data) for s in kernel.segments),
+        )
 
     @classmethod
     def from_facts(cls, facts: dict) -> KernelImage:
         """From a parsed `kernel-facts.json` (segment bytes unknown: zero-filled)."""
         hdr = facts["elf_header"]
-        return cls(hdr["entry"], hdr["class"], hdr["machine"],
-                   tuple(KernelSegment(s["p_paddr"], s["p_vaddr"], s["p_memsz"], None)
-                         for s in facts["pt_load_segments"]))
+        return cls(
+            hdr["entry"],
+            hdr["class"],
+            hdr["machine"],
+            tuple(KernelSegment(s["p_paddr"], s["p_vaddr"], s["p_memsz"], None) for s in facts["pt_load_segments"]),
+        )
 
     @property
     def first_vaddr(self) -> int:
@@ -192,7 +218,7 @@ def build_loader_image(
         offset = addr - loader.image_vaddr
         if size != len(table) or not 0 < offset <= len(image) - size:
             raise LoaderError(f"page table '{name}' does not fit the loader image")
-        image[offset:offset + size] = table
+        image[offset : offset + size] = table
 
     _check_non_overlapping([(b, len(d)) for b, d in regions] + [(loader.image_vaddr, len(image))])
 
@@ -203,11 +229,18 @@ def build_loader_image(
     size = _HEADER.size + sum(_REGION.size + len(d) for _, d in regions)
     mask = (1 << 64) - 1
     header = _HEADER.pack(
-        LOADER_MAGIC_64, size, kernel.entry, phys_base, phys_base + (vend - vstart),
-        (phys_base - vstart) & mask, initial_task.entry, len(regions),
+        LOADER_MAGIC_64,
+        size,
+        kernel.entry,
+        phys_base,
+        phys_base + (vend - vstart),
+        (phys_base - vstart) & mask,
+        initial_task.entry,
+        len(regions),
     )
-    return LoaderImage(bytes(image), header, b"".join(records), tuple(regions), loader.entry,
-                       kernel.word_size, kernel.machine)
+    return LoaderImage(
+        bytes(image), header, b"".join(records), tuple(regions), loader.entry, kernel.word_size, kernel.machine
+    )
 
 
 def page_tables(arch: str, loader: LoaderFacts, kernel: KernelImage, riscv_pt_levels: int = 3) -> dict[str, bytes]:
@@ -298,7 +331,7 @@ def _riscv64_tables(loader: LoaderFacts, first_vaddr: int, first_paddr: int, lev
     lvl1[index(first_vaddr, 1)] = next_table(lvl2_addr)
     for page, i in enumerate(range(index(first_vaddr, 2), 512)):
         lvl2[i] = leaf(first_paddr + (page << 21))
-    return {name: struct.pack("<512Q", *t) for name, t in zip(_RISCV64_TABLES, (lvl1, lvl2, lvl2_elf))}
+    return {name: struct.pack("<512Q", *t) for name, t in zip(_RISCV64_TABLES, (lvl1, lvl2, lvl2_elf), strict=False)}
 
 
 # ---------------------------------------------------------------------------
@@ -319,8 +352,29 @@ def _single_segment_elf(payload: bytes, entry: int, machine: int) -> bytes:
     """A minimal ELF64 with one RWX segment (and a matching section) at `entry`."""
     ehsize, phentsize, shentsize = 64, 56, 64
     data_off = ehsize + phentsize + 2 * shentsize
-    ehdr = struct.pack("<4sBBBBB7sHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, bytes(7), 2, machine, 1, entry,
-                       ehsize, ehsize + phentsize, 0, ehsize, phentsize, 1, shentsize, 2, 0)
+    ehdr = struct.pack(
+        "<4sBBBBB7sHHIQQQIHHHHHH",
+        b"\x7fELF",
+        2,
+        1,
+        1,
+        0,
+        0,
+        bytes(7),
+        2,
+        machine,
+        1,
+        entry,
+        ehsize,
+        ehsize + phentsize,
+        0,
+        ehsize,
+        phentsize,
+        1,
+        shentsize,
+        2,
+        0,
+    )
     phdr = struct.pack("<IIQQQQQQ", 1, 0x7, data_off, entry, entry, len(payload), len(payload), 0)
     shdr = bytes(shentsize) + struct.pack("<IIQQQQIIQQ", 0, 1, 0x7, entry, data_off, len(payload), 0, 0, 0, 0)
     return ehdr + phdr + shdr + payload
@@ -345,8 +399,19 @@ def _riscv_uimage(payload: bytes, entry: int) -> bytes:
     load = entry - _LINUX_RISCV_HEADER.size
 
     def header(hcrc: int) -> bytes:
-        return _UBOOT_HEADER.pack(_IH_MAGIC, hcrc, 0, len(linux), load, entry, zlib.crc32(linux),
-                                  _IH_OS_LINUX, _IH_ARCH_RISCV, _IH_TYPE_KERNEL, _IH_COMP_NONE, _UIMAGE_NAME)
+        return _UBOOT_HEADER.pack(
+            _IH_MAGIC,
+            hcrc,
+            0,
+            len(linux),
+            load,
+            entry,
+            zlib.crc32(linux),
+            _IH_OS_LINUX,
+            _IH_ARCH_RISCV,
+            _IH_TYPE_KERNEL,
+            _IH_COMP_NONE,
+            _UIMAGE_NAME,
+        )
 
     return header(zlib.crc32(header(0))) + linux
-

@@ -28,11 +28,12 @@ Layout rules implemented here (rkyv 0.8):
   (all elements' dependencies of a vector, then the vector's elements); the
   root value is written last; padding is zero.
 """
+
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 #: rust-sel4 commit whose `sel4-capdl-initializer-types` the table below follows
 #: (the commit Microkit pins).
@@ -60,68 +61,77 @@ UNKNOWN = "?"
 # Content::DeflatedBytes and FillEntryContentBootInfoId::X86TscFreq.  The other
 # tags follow the declaration order of the pinned types around those.
 TYPES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
-    "SpecForInitializer": ("struct", [
-        ("objects", "Vec<NamedObject>"),
-        ("irqs", "Vec<IrqEntry>"),
-        ("domain_schedule", "Option<Vec<DomainSchedEntry>>"),
-        ("domain_set_start", "Option<u64>"),
-        ("domain_idx_shift", "Option<u64>"),
-        ("asid_slots", "Vec<u32>"),
-        ("root_objects", "Range<u32>"),
-        ("untyped_covers", "Vec<UntypedCover>"),
-        ("cached_orig_cap_slots", "Option<OrigCapSlots>"),
-        ("log_level", "Option<u8>"),
-    ]),
+    "SpecForInitializer": (
+        "struct",
+        [
+            ("objects", "Vec<NamedObject>"),
+            ("irqs", "Vec<IrqEntry>"),
+            ("domain_schedule", "Option<Vec<DomainSchedEntry>>"),
+            ("domain_set_start", "Option<u64>"),
+            ("domain_idx_shift", "Option<u64>"),
+            ("asid_slots", "Vec<u32>"),
+            ("root_objects", "Range<u32>"),
+            ("untyped_covers", "Vec<UntypedCover>"),
+            ("cached_orig_cap_slots", "Option<OrigCapSlots>"),
+            ("log_level", "Option<u8>"),
+        ],
+    ),
     "IrqEntry": ("struct", [("irq", "u64"), ("handler", "u32")]),
     "DomainSchedEntry": ("struct", [("domain", "u8"), ("duration", "DomainSchedDuration")]),
     "DomainSchedDuration": ("enum", [("Ticks", "u64"), ("Us", "u64"), ("EndMarker", None)]),
     "UntypedCover": ("struct", [("parent", "u32"), ("children", "Range<u32>")]),
     "OrigCapSlots": ("struct", [("num_occupied", "u32"), ("offsets_by_object", "Vec<Option<u32>>")]),
     "NamedObject": ("struct", [("name", "Option<String>"), ("object", "Object")]),
-    "Object": ("enum", [
-        ("Untyped", "object::Untyped"),
-        ("Endpoint", None),
-        ("Notification", None),
-        ("CNode", "object::CNode"),
-        ("Tcb", "object::Tcb"),
-        ("Irq", "object::Irq"),
-        ("VCpu", None),
-        ("Frame", "object::Frame"),
-        ("PageTable", "object::PageTable"),
-        ("<unknown 9>", UNKNOWN),
-        ("<unknown 10>", UNKNOWN),
-        ("<unknown 11>", UNKNOWN),
-        ("ArmIrq", "object::ArmIrq"),
-        ("IrqMsi", "object::IrqMsi"),
-        ("IrqIOApic", "object::IrqIOApic"),
-        ("RiscvIrq", "object::RiscvIrq"),
-        ("IOPorts", "object::IOPorts"),
-        ("SchedContext", "object::SchedContext"),
-        ("Reply", None),
-        ("ArmSmc", None),
-    ]),
-    "Cap": ("enum", [
-        ("Untyped", "cap::Object"),
-        ("Endpoint", "cap::Badged"),
-        ("Notification", "cap::Badged"),
-        ("CNode", "cap::CNode"),
-        ("Tcb", "cap::Object"),
-        ("IrqHandler", "cap::Object"),
-        ("VCpu", "cap::Object"),
-        ("Frame", "cap::Frame"),
-        ("PageTable", "cap::Object"),
-        ("<unknown 9>", UNKNOWN),
-        ("<unknown 10>", UNKNOWN),
-        ("<unknown 11>", UNKNOWN),
-        ("ArmIrqHandler", "cap::Object"),
-        ("IrqMsiHandler", "cap::Object"),
-        ("IrqIOApicHandler", "cap::Object"),
-        ("RiscvIrqHandler", "cap::Object"),
-        ("IOPorts", "cap::Object"),
-        ("SchedContext", "cap::Object"),
-        ("Reply", "cap::Object"),
-        ("ArmSmc", "cap::Object"),
-    ]),
+    "Object": (
+        "enum",
+        [
+            ("Untyped", "object::Untyped"),
+            ("Endpoint", None),
+            ("Notification", None),
+            ("CNode", "object::CNode"),
+            ("Tcb", "object::Tcb"),
+            ("Irq", "object::Irq"),
+            ("VCpu", None),
+            ("Frame", "object::Frame"),
+            ("PageTable", "object::PageTable"),
+            ("<unknown 9>", UNKNOWN),
+            ("<unknown 10>", UNKNOWN),
+            ("<unknown 11>", UNKNOWN),
+            ("ArmIrq", "object::ArmIrq"),
+            ("IrqMsi", "object::IrqMsi"),
+            ("IrqIOApic", "object::IrqIOApic"),
+            ("RiscvIrq", "object::RiscvIrq"),
+            ("IOPorts", "object::IOPorts"),
+            ("SchedContext", "object::SchedContext"),
+            ("Reply", None),
+            ("ArmSmc", None),
+        ],
+    ),
+    "Cap": (
+        "enum",
+        [
+            ("Untyped", "cap::Object"),
+            ("Endpoint", "cap::Badged"),
+            ("Notification", "cap::Badged"),
+            ("CNode", "cap::CNode"),
+            ("Tcb", "cap::Object"),
+            ("IrqHandler", "cap::Object"),
+            ("VCpu", "cap::Object"),
+            ("Frame", "cap::Frame"),
+            ("PageTable", "cap::Object"),
+            ("<unknown 9>", UNKNOWN),
+            ("<unknown 10>", UNKNOWN),
+            ("<unknown 11>", UNKNOWN),
+            ("ArmIrqHandler", "cap::Object"),
+            ("IrqMsiHandler", "cap::Object"),
+            ("IrqIOApicHandler", "cap::Object"),
+            ("RiscvIrqHandler", "cap::Object"),
+            ("IOPorts", "cap::Object"),
+            ("SchedContext", "cap::Object"),
+            ("Reply", "cap::Object"),
+            ("ArmSmc", "cap::Object"),
+        ],
+    ),
     "CapTableEntry": ("struct", [("slot", "u32"), ("cap", "Cap")]),
     "Rights": ("struct", [("read", "bool"), ("write", "bool"), ("grant", "bool"), ("grant_reply", "bool")]),
     "cap::Object": ("struct", [("object", "u32")]),
@@ -131,24 +141,33 @@ TYPES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
     "object::Untyped": ("struct", [("size_bits", "u8"), ("paddr", "Option<u64>")]),
     "object::CNode": ("struct", [("size_bits", "u8"), ("slots", "Vec<CapTableEntry>")]),
     "object::Tcb": ("struct", [("slots", "Vec<CapTableEntry>"), ("extra", "Box<TcbExtraInfo>")]),
-    "TcbExtraInfo": ("struct", [
-        ("ipc_buffer_addr", "u64"),
-        ("affinity", "u64"),
-        ("prio", "u8"),
-        ("max_prio", "u8"),
-        ("fpu_disabled", "bool"),
-        ("resume", "bool"),
-        ("domain", "Option<u8>"),
-        ("ip", "u64"),
-        ("sp", "u64"),
-        ("gprs", "Vec<u64>"),
-        ("master_fault_ep", "Option<u64>"),
-    ]),
+    "TcbExtraInfo": (
+        "struct",
+        [
+            ("ipc_buffer_addr", "u64"),
+            ("affinity", "u64"),
+            ("prio", "u8"),
+            ("max_prio", "u8"),
+            ("fpu_disabled", "bool"),
+            ("resume", "bool"),
+            ("domain", "Option<u8>"),
+            ("ip", "u64"),
+            ("sp", "u64"),
+            ("gprs", "Vec<u64>"),
+            ("master_fault_ep", "Option<u64>"),
+        ],
+    ),
     "object::Irq": ("struct", [("slots", "Vec<CapTableEntry>")]),
     "object::Frame": ("struct", [("size_bits", "u8"), ("paddr", "Option<u64>"), ("init", "FrameInit")]),
-    "object::PageTable": ("struct", [
-        ("x86_ept", "bool"), ("is_root", "bool"), ("level", "Option<u8>"), ("slots", "Vec<CapTableEntry>"),
-    ]),
+    "object::PageTable": (
+        "struct",
+        [
+            ("x86_ept", "bool"),
+            ("is_root", "bool"),
+            ("level", "Option<u8>"),
+            ("slots", "Vec<CapTableEntry>"),
+        ],
+    ),
     "object::ArmIrq": ("struct", [("slots", "Vec<CapTableEntry>"), ("extra", "Box<ArmIrqExtraInfo>")]),
     "ArmIrqExtraInfo": ("struct", [("trigger", "u8"), ("target", "u64")]),
     "object::IrqMsi": ("struct", [("slots", "Vec<CapTableEntry>"), ("extra", "Box<IrqMsiExtraInfo>")]),
@@ -169,15 +188,18 @@ TYPES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
     "BytesContent": ("struct", [("bytes", "Vec<u8>")]),
     "DeflatedBytesContent": ("struct", [("deflated_bytes", "Vec<u8>")]),
     "FillEntryContentBootInfo": ("struct", [("id", "FillEntryContentBootInfoId"), ("offset", "u64")]),
-    "FillEntryContentBootInfoId": ("enum", [
-        ("Padding", None),
-        ("X86Vbe", None),
-        ("X86Mbmmap", None),
-        ("X86AcpiRsdp", None),
-        ("X86FrameBuffer", None),
-        ("X86TscFreq", None),
-        ("Fdt", None),
-    ]),
+    "FillEntryContentBootInfoId": (
+        "enum",
+        [
+            ("Padding", None),
+            ("X86Vbe", None),
+            ("X86Mbmmap", None),
+            ("X86AcpiRsdp", None),
+            ("X86FrameBuffer", None),
+            ("X86TscFreq", None),
+            ("Fdt", None),
+        ],
+    ),
 }
 
 ROOT_TYPE = "SpecForInitializer"
@@ -239,7 +261,7 @@ def _enum_layout(variants) -> _Layout:
     return _Layout(_align_up(size, align), align, tuple(members))
 
 
-@lru_cache(maxsize=None)
+@cache
 def layout(t: str) -> _Layout:
     """Size, alignment and member offsets of the archived form of type `t`."""
     if t in _PRIMITIVES:
@@ -270,7 +292,7 @@ def _variant(t: str, value) -> tuple[int, str, str | None, int, object]:
     if isinstance(value, str):
         name, payload = value, None
     elif isinstance(value, dict) and len(value) == 1:
-        (name, payload), = value.items()
+        ((name, payload),) = value.items()
     else:
         raise RkyvError(f"{t}: expected a variant name or a one-key dict, got {value!r}")
     for tag, (vname, pt, off) in enumerate(layout(t).members):
@@ -317,7 +339,7 @@ class _Writer:
                 items = list(value)
                 resolvers = [self.serialize(arg, v) for v in items]
                 pos = self.align(layout(arg).align)
-                for v, r in zip(items, resolvers):
+                for v, r in zip(items, resolvers, strict=False):
                     self.buf.extend(self.resolve(arg, v, r, len(self.buf)))
                 return pos
             if head == "Box":
@@ -362,20 +384,20 @@ class _Writer:
                 if value is not None:
                     out[0] = 1
                     off = lay.members[1][2]
-                    out[off:off + layout(arg).size] = self.resolve(arg, value, resolver, pos + off)
+                    out[off : off + layout(arg).size] = self.resolve(arg, value, resolver, pos + off)
             else:  # Range
                 for name, ft, off in lay.members:
-                    out[off:off + layout(ft).size] = self.resolve(ft, value[name], None, pos + off)
+                    out[off : off + layout(ft).size] = self.resolve(ft, value[name], None, pos + off)
             return bytes(out)
         kind, _ = TYPES[t]
         if kind == "struct":
-            for (name, ft, off), r in zip(lay.members, resolver):
-                out[off:off + layout(ft).size] = self.resolve(ft, _field(t, value, name), r, pos + off)
+            for (name, ft, off), r in zip(lay.members, resolver, strict=False):
+                out[off : off + layout(ft).size] = self.resolve(ft, _field(t, value, name), r, pos + off)
             return bytes(out)
         tag, _, pt, off, payload = _variant(t, value)
         out[0] = tag
         if pt is not None:
-            out[off:off + layout(pt).size] = self.resolve(pt, payload, resolver, pos + off)
+            out[off : off + layout(pt).size] = self.resolve(pt, payload, resolver, pos + off)
         return bytes(out)
 
 
@@ -429,7 +451,7 @@ class _Reader:
         if t in _PRIMITIVES:
             return self._unpack(_PRIMITIVES[t], pos)[0]
         if t == "String":
-            raw = self.data[pos:pos + 8]
+            raw = self.data[pos : pos + 8]
             if raw[0] & 0xC0 != 0x80:
                 return raw.split(b"\xff", 1)[0].decode()
             tagged, rel = self._unpack("<Ii", pos)
@@ -437,7 +459,7 @@ class _Reader:
             start = pos + rel
             if start < 0 or start + n > len(self.data):
                 raise RkyvError(f"string at {pos:#x} out of bounds")
-            return self.data[start:start + n].decode()
+            return self.data[start : start + n].decode()
         g = _generic(t)
         if g:
             head, arg = g
@@ -446,7 +468,7 @@ class _Reader:
                 el = layout(arg)
                 start = self._target(pos, n, el)
                 if arg == "u8":
-                    return list(self.data[start:start + n])
+                    return list(self.data[start : start + n])
                 return [self.read(arg, start + i * el.size) for i in range(n)]
             if head == "Box":
                 return self.read(arg, self._target(pos, 1, layout(arg)))

@@ -18,10 +18,11 @@ Rules reproduced here:
 * `cached_orig_cap_slots`: every object but `ArmSmc` and embedded frames takes
   the next original-cap slot.
 """
+
 from __future__ import annotations
 
 import zlib
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 #: LogLevel::Info of the initialiser (upstream `capdl/initialiser.rs`).
 LOG_LEVEL_INFO = 3
@@ -66,7 +67,7 @@ def elf_content_source(segments: Sequence[Sequence[bytes]]) -> ContentSource:
         rng = ref["elf_seg_data_range"]
         if rng["end"] > len(seg):
             raise TransformError(f"fill range {rng} is beyond ELF segment {ref['elf_id']}/{ref['elf_seg_idx']}")
-        return bytes(seg[rng["start"]:rng["end"]])
+        return bytes(seg[rng["start"] : rng["end"]])
 
     return source
 
@@ -93,11 +94,13 @@ def transform_spec(
         obj = named["object"]
         if isinstance(obj, dict) and "Frame" in obj:
             frame = obj["Frame"]
-            obj = {"Frame": {
-                "size_bits": frame["size_bits"],
-                "paddr": frame["paddr"],
-                "init": _frame_init(frame, obj_id in root, granule_bits, source, deflate, pages),
-            }}
+            obj = {
+                "Frame": {
+                    "size_bits": frame["size_bits"],
+                    "paddr": frame["paddr"],
+                    "init": _frame_init(frame, obj_id in root, granule_bits, source, deflate, pages),
+                }
+            }
         objects.append({"name": named["name"] if keep_names else None, "object": obj})
 
     out = dict(spec)
@@ -132,7 +135,9 @@ def _frame_init(frame, is_root, granule_bits, source, deflate, pages) -> dict:
             filled.append(e)
             continue
         data = source(e["content"]["Data"])
-        filled.append({"range": e["range"], "content": {"Data": {"DeflatedBytes": {"deflated_bytes": list(deflate(data))}}}})
+        filled.append(
+            {"range": e["range"], "content": {"Data": {"DeflatedBytes": {"deflated_bytes": list(deflate(data))}}}}
+        )
     return {"Fill": {"entries": filled}}
 
 

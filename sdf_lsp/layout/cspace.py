@@ -4,6 +4,7 @@ Two CNodes: the root CNode (2^R slots, R = `<cspace size_bits>` or 6) whose slot
 holds the Microkit CNode (512 slots, guard 64 - 9 - R), then the `<cspace>` caps and
 reserves. Computed once per analysis; checks, hover, inlay hints and the build read it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ class Slot:
 class CSpaceLayout:
     pd: ProtectionDomain
     root_bits: int
-    root: list[Slot] = field(default_factory=list)  # caps and reserved slots (a reserve gives one Slot per slot range start)
+    root: list[Slot] = field(
+        default_factory=list
+    )  # caps and reserved slots (a reserve gives one Slot per slot range start)
     reserves: list[tuple[int, int, Reserve]] = field(default_factory=list)  # (first slot, count, element), placed
     root_used: int = 1  # slot 0 included
     first_free: int | None = None
@@ -120,7 +123,9 @@ def needs_endpoint(system: System) -> set[int]:
     return out
 
 
-def microkit_cnode(pd: ProtectionDomain, system: System, arch: str, config: str | None, ep_pds: set[int], ends: dict) -> list[Slot]:
+def microkit_cnode(
+    pd: ProtectionDomain, system: System, arch: str, config: str | None, ep_pds: set[int], ends: dict
+) -> list[Slot]:
     """The Microkit CNode's filled slots; `ref`/`badge` say what each cap is, for the build."""
     by_name = system.pd_by_name
     slots: list[Slot] = []
@@ -130,18 +135,42 @@ def microkit_cnode(pd: ProtectionDomain, system: System, arch: str, config: str 
     else:
         slots.append(Slot(INPUT_CAP, f"notification of {own} (input cap)", "notification", ref=pd))
     if pd.parent is not None:
-        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: parent '{pd.parent.name}', badge 1<<62 | {pd.id}", "endpoint",
-                          ref=pd.parent, badge=FAULT_BADGE | (pd.id or 0)))
+        slots.append(
+            Slot(
+                FAULT_EP_CAP,
+                f"fault endpoint: parent '{pd.parent.name}', badge 1<<62 | {pd.id}",
+                "endpoint",
+                ref=pd.parent,
+                badge=FAULT_BADGE | (pd.id or 0),
+            )
+        )
     elif pd.fault_handler and pd.fault_handler in by_name:
-        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: handler '{pd.fault_handler}', badge 1<<62 | {pd.fault_id}", "endpoint",
-                          pd.el.attr("fault_handler"), ref=by_name[pd.fault_handler], badge=FAULT_BADGE | (pd.fault_id or 0)))
+        slots.append(
+            Slot(
+                FAULT_EP_CAP,
+                f"fault endpoint: handler '{pd.fault_handler}', badge 1<<62 | {pd.fault_id}",
+                "endpoint",
+                pd.el.attr("fault_handler"),
+                ref=by_name[pd.fault_handler],
+                badge=FAULT_BADGE | (pd.fault_id or 0),
+            )
+        )
     else:
-        slots.append(Slot(FAULT_EP_CAP, f"fault endpoint: monitor, badge {pd.index + 1}", "endpoint", badge=pd.index + 1))
+        slots.append(
+            Slot(FAULT_EP_CAP, f"fault endpoint: monitor, badge {pd.index + 1}", "endpoint", badge=pd.index + 1)
+        )
     slots.append(Slot(VSPACE_CAP, f"VSpace of {own}", "vspace", ref=pd))
     slots.append(Slot(REPLY_CAP, "reply object", "reply", ref=pd))
     if pd.passive:
-        slots.append(Slot(MONITOR_EP_CAP, f"monitor endpoint, badge {pd.index + 1} (passive)", "endpoint", pd.el.attr("passive"),
-                          badge=pd.index + 1))
+        slots.append(
+            Slot(
+                MONITOR_EP_CAP,
+                f"monitor endpoint, badge {pd.index + 1} (passive)",
+                "endpoint",
+                pd.el.attr("passive"),
+                badge=pd.index + 1,
+            )
+        )
     if config == "benchmark":
         slots.append(Slot(TCB_CAP, f"TCB of {own} (benchmark config)", "tcb", ref=pd))
     if pd.smc:
@@ -151,20 +180,42 @@ def microkit_cnode(pd: ProtectionDomain, system: System, arch: str, config: str 
             continue
         peer = by_name.get(other.pd)
         if end.notify:
-            slots.append(Slot(BASE_OUTPUT_NOTIFICATION_CAP + end.id,
-                              f"notification of '{other.pd}', badge 1<<{other.id} (channel {end.id})", "notification", end.el,
-                              ref=peer, badge=1 << other.id))
+            slots.append(
+                Slot(
+                    BASE_OUTPUT_NOTIFICATION_CAP + end.id,
+                    f"notification of '{other.pd}', badge 1<<{other.id} (channel {end.id})",
+                    "notification",
+                    end.el,
+                    ref=peer,
+                    badge=1 << other.id,
+                )
+            )
         if end.pp:
-            slots.append(Slot(BASE_OUTPUT_ENDPOINT_CAP + end.id,
-                              f"endpoint of '{other.pd}', badge 1<<63 | {other.id} (PPC, channel {end.id})", "endpoint", end.el,
-                              ref=peer, badge=PPC_BADGE | other.id))
+            slots.append(
+                Slot(
+                    BASE_OUTPUT_ENDPOINT_CAP + end.id,
+                    f"endpoint of '{other.pd}', badge 1<<63 | {other.id} (PPC, channel {end.id})",
+                    "endpoint",
+                    end.el,
+                    ref=peer,
+                    badge=PPC_BADGE | other.id,
+                )
+            )
     for irq in pd.irqs:
         if irq.id is not None:
             what = f"IRQ {irq.number}" if irq.number is not None else "IRQ"
             slots.append(Slot(BASE_IRQ_CAP + irq.id, f"{what} handler (channel {irq.id})", "irq", irq.el, ref=irq))
     for child in pd.children:
         if child.id is not None:
-            slots.append(Slot(BASE_PD_TCB_CAP + child.id, f"TCB of child '{child.name}' (id {child.id})", "tcb", child.el, ref=child))
+            slots.append(
+                Slot(
+                    BASE_PD_TCB_CAP + child.id,
+                    f"TCB of child '{child.name}' (id {child.id})",
+                    "tcb",
+                    child.el,
+                    ref=child,
+                )
+            )
     if pd.vm is not None:
         for v in pd.vm.vcpus:
             if v.id is None:
@@ -174,8 +225,15 @@ def microkit_cnode(pd: ProtectionDomain, system: System, arch: str, config: str 
             slots.append(Slot(BASE_VCPU_CAP + v.id, f"vCPU {v.id} of '{pd.vm.name}'", "vcpu", v.el, ref=v))
     for io in pd.ioports:
         if io.id is not None:
-            slots.append(Slot(BASE_IOPORT_CAP + io.id, f"I/O ports {io.addr:#x}+{io.size}" if io.addr is not None and io.size else "I/O ports",
-                              "ioport", io.el, ref=io))
+            slots.append(
+                Slot(
+                    BASE_IOPORT_CAP + io.id,
+                    f"I/O ports {io.addr:#x}+{io.size}" if io.addr is not None and io.size else "I/O ports",
+                    "ioport",
+                    io.el,
+                    ref=io,
+                )
+            )
     slots.sort(key=lambda s: s.index)
     for s in slots:
         s.cptr = s.index
@@ -239,7 +297,9 @@ def place_reserves(reserves: list[Reserve], used: list[tuple[int, int]]) -> list
     return placed
 
 
-def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str | None, ep_pds: set[int], ends: dict) -> CSpaceLayout:
+def cspace_layout(
+    pd: ProtectionDomain, system: System, arch: str, config: str | None, ep_pds: set[int], ends: dict
+) -> CSpaceLayout:
     cs = pd.cspace
     bits = cs.root_bits if cs is not None else MICROKIT_ROOT_BITS
     lay = CSpaceLayout(pd, bits)
@@ -250,7 +310,9 @@ def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str |
         for cap in cs.caps:
             if cap.slot is None:
                 continue
-            root.append(Slot(cap.slot, cap_label(cap), cap.kind.lower(), cap.el, lay.cptr(cap.slot), ref=cap, badge=cap.badge))
+            root.append(
+                Slot(cap.slot, cap_label(cap), cap.kind.lower(), cap.el, lay.cptr(cap.slot), ref=cap, badge=cap.badge)
+            )
             used.append((cap.slot, cap.slot + 1))
             if cap.kind == "CNode" and cap.cnode in system.cnode_by_name:
                 b = system.cnode_by_name[cap.cnode].size_bits
@@ -258,8 +320,16 @@ def cspace_layout(pd: ProtectionDomain, system: System, arch: str, config: str |
                     lay.sub_cnodes += 1 << (b + SLOT_BITS)
         lay.reserves = place_reserves(cs.reserves, used)
         for start, count, r in lay.reserves:
-            root.append(Slot(start, f"reserved: {count} empty slot{'s' if count != 1 else ''} [{start}..{start + count})", "reserve", r.el,
-                             lay.cptr(start), ref=r))
+            root.append(
+                Slot(
+                    start,
+                    f"reserved: {count} empty slot{'s' if count != 1 else ''} [{start}..{start + count})",
+                    "reserve",
+                    r.el,
+                    lay.cptr(start),
+                    ref=r,
+                )
+            )
             used.append((start, start + count))
     root.sort(key=lambda s: s.index)
     lay.root = root

@@ -5,6 +5,7 @@ not here): memory regions without `phys_addr`, non-device untypeds, and per PD i
 kernel objects (TCB, SC, endpoint/notification/reply, VSpace and page tables, CNodes,
 IPC buffer, stack).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,8 +68,11 @@ def _chunks(ranges: list[tuple[int, int]], shift: int) -> int:
 def page_table_bytes(ranges: list[tuple[int, int]], target: Target) -> int:
     """Page tables below the VSpace root for the given virtual ranges (one table per
     2^(12+9k)-aligned chunk at each level under the root)."""
-    levels = 3 if target.arch == "aarch64" and target.hypervisor and (target.arm_pa_size_bits or 40) == 40 else (
-        3 if target.arch == "riscv64" else 4)
+    levels = (
+        3
+        if target.arch == "aarch64" and target.hypervisor and (target.arm_pa_size_bits or 40) == 40
+        else (3 if target.arch == "riscv64" else 4)
+    )
     pt = 1 << target.object_bits("page_table")
     total = 0
     for level in range(1, levels):  # tables under the root: chunks of 2MiB, 1GiB, (512GiB)
@@ -109,8 +113,11 @@ def pd_cost(pd: ProtectionDomain, system: System, target: Target, lay: CSpaceLay
 
 
 def memory_budget(system: System, target: Target, layouts: dict, ep_pds: set[int]) -> MemoryBudget:
-    regions = sum(mr.size or 0 for mr in system.mrs if mr.phys_addr is None and mr.name is not None
-                  and system.mr_by_name.get(mr.name) is mr)
+    regions = sum(
+        mr.size or 0
+        for mr in system.mrs
+        if mr.phys_addr is None and mr.name is not None and system.mr_by_name.get(mr.name) is mr
+    )
     untypeds = 0
     ram = target.ram_bytes
     for ut in system.untypeds:

@@ -6,6 +6,7 @@ Lowering depends only on the element and the `Context` (target and dialect), so 
 result can be cached per block. Checks that need the whole system live in
 `sdf_lsp.checks`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +70,16 @@ class Lowerer:
     def report(self, span: Span, code: str, message: str, severity: int = ERROR, related=(), data=None, tags=()):
         self.diags.append(Diagnostic(span, severity, code, message, related, tags, data))
 
-    def ve(self, el: Element, msg: str, code: str, span: Span | None = None, related=(), data=None, on: Element | None = None):
+    def ve(
+        self,
+        el: Element,
+        msg: str,
+        code: str,
+        span: Span | None = None,
+        related=(),
+        data=None,
+        on: Element | None = None,
+    ):
         """upstream `value_error`: `{msg} on element '{tag}'` (tag of `on`, default `el`)."""
         tag = (on or el).local
         self.report(span or el.name_span, code, f"{msg} on element '{tag}'", related=related, data=data)
@@ -125,7 +135,13 @@ class Lowerer:
             return default
         v = values.parse_bool(raw)
         if v is None:
-            self.ve(el, msg or f"{attr} must be 'true' or 'false'", code, span_of(el, attr), data={"fix": "enum", "values": ["true", "false"]})
+            self.ve(
+                el,
+                msg or f"{attr} must be 'true' or 'false'",
+                code,
+                span_of(el, attr),
+                data={"fix": "enum", "values": ["true", "false"]},
+            )
             return default
         return v
 
@@ -145,7 +161,15 @@ class Lowerer:
             else:
                 self.report(a.name_span, "MK-ATTR", msg, data={"fix": "remove-attribute", "attr": a.name})
 
-    def symbol(self, pd_symbols: dict, el: Element, attr: str, code: str = "MK-SETVAR", on: Element | None = None, kind: str = ""):
+    def symbol(
+        self,
+        pd_symbols: dict,
+        el: Element,
+        attr: str,
+        code: str = "MK-SETVAR",
+        on: Element | None = None,
+        kind: str = "",
+    ):
         """Register a setvar symbol of a PD; a duplicate is upstream's `setvar on symbol ... already exists`."""
         sym = el.get(attr)
         if sym is None:
@@ -172,7 +196,11 @@ class Lowerer:
     def pd(self, el: Element, parent: ProtectionDomain | None = None) -> ProtectionDomain:
         is_child = parent is not None
         ctx = self.ctx
-        allowed = set(schema.allowed_attrs("protection_domain", parent="protection_domain" if is_child else "system", dialect=ctx.dialect))
+        allowed = set(
+            schema.allowed_attrs(
+                "protection_domain", parent="protection_domain" if is_child else "system", dialect=ctx.dialect
+            )
+        )
         if ctx.extended:
             # on a child these are FH002, not an unknown attribute
             allowed |= {"fault_handler", "fault_id"}
@@ -203,23 +231,45 @@ class Lowerer:
         if pd.smc:
             sa = el.attr("smc")
             if self.target.arm_smc is False:
-                self.ve(el, "Using SMC support without ARM SMC forwarding support enabled in the kernel for this platform", "MK-P8", sa.value_span)
+                self.ve(
+                    el,
+                    "Using SMC support without ARM SMC forwarding support enabled in the kernel for this platform",
+                    "MK-P8",
+                    sa.value_span,
+                )
             elif self.target.arm_smc is None:
                 self.report(sa.value_span, "MK-P8", "ARM SMC forwarding support is not available for this architecture")
         cpu = self.number(el, "cpu", 0)
         if cpu is not None:
             if cpu > 255:
-                self.report(span_of(el, "cpu"), "SDF002", f"cpu core must be between 0 and 255, got {cpu} (the Microkit 2.3 tool crashes on this value) on element 'protection_domain'")
+                self.report(
+                    span_of(el, "cpu"),
+                    "SDF002",
+                    f"cpu core must be between 0 and 255, got {cpu} (the Microkit 2.3 tool crashes on this value) on element 'protection_domain'",
+                )
                 cpu = None
             elif cpu >= self.target.num_cores:
-                self.ve(el, f"cpu core must be less than {self.target.num_cores}, got {cpu}", "MK-P9", span_of(el, "cpu"))
+                self.ve(
+                    el, f"cpu core must be less than {self.target.num_cores}, got {cpu}", "MK-P9", span_of(el, "cpu")
+                )
         pd.cpu = cpu if cpu is not None else 0
         pd.domain = el.get("domain")
         if stack is not None:
             if stack < 0x1000 or stack > 0x1000000:
-                self.ve(el, "stack size must be between 0x1000 bytes and 0x1000000 bytes", "MK-P11", span_of(el, "stack_size"))
+                self.ve(
+                    el,
+                    "stack size must be between 0x1000 bytes and 0x1000000 bytes",
+                    "MK-P11",
+                    span_of(el, "stack_size"),
+                )
             elif stack % 0x1000:
-                self.ve(el, "stack size must be aligned to the smallest page size, 4096 bytes", "MK-P12", span_of(el, "stack_size"), data={"fix": "round-up", "to": 0x1000})
+                self.ve(
+                    el,
+                    "stack size must be aligned to the smallest page size, 4096 bytes",
+                    "MK-P12",
+                    span_of(el, "stack_size"),
+                    data={"fix": "round-up", "to": 0x1000},
+                )
             else:
                 pd.stack_size = stack
         prio = self.number(el, "priority", 0)
@@ -277,7 +327,12 @@ class Lowerer:
                     sub.setvar_id = self.symbol(symbols, child, "setvar_id", kind="child id")
             elif tag == "virtual_machine":
                 if not self.target.hypervisor:
-                    self.ve(el, "seL4 has not been built as a hypervisor, virtual machines are disabled", "MK-C22", child.name_span)
+                    self.ve(
+                        el,
+                        "seL4 has not been built as a hypervisor, virtual machines are disabled",
+                        "MK-C22",
+                        child.name_span,
+                    )
                     continue
                 if vm_seen:
                     self.ve(el, "virtual_machine must only be specified once", "MK-C23", child.name_span)
@@ -322,9 +377,19 @@ class Lowerer:
                 v = None
             pd.fault_id = v
         if fh is not None and fid is None:
-            self.report(fh.name_span, "FH003", "fault_handler needs a fault_id on element 'protection_domain'", data={"fix": "add-attribute", "attr": "fault_id"})
+            self.report(
+                fh.name_span,
+                "FH003",
+                "fault_handler needs a fault_id on element 'protection_domain'",
+                data={"fix": "add-attribute", "attr": "fault_id"},
+            )
         elif fid is not None and fh is None:
-            self.report(fid.name_span, "FH003", "fault_id needs a fault_handler on element 'protection_domain'", data={"fix": "add-attribute", "attr": "fault_handler"})
+            self.report(
+                fid.name_span,
+                "FH003",
+                "fault_id needs a fault_handler on element 'protection_domain'",
+                data={"fix": "add-attribute", "attr": "fault_handler"},
+            )
 
     # -- <map> -------------------------------------------------------------------------
     def map(self, el: Element, max_vaddr: int, in_pd: bool) -> Map:
@@ -343,12 +408,22 @@ class Lowerer:
                 vaddr = None
         perms = el.get("perms", "rw")
         if perms.strip("rwx"):
-            self.ve(el, "perms must only be a combination of 'r', 'w', and 'x'", "MK-M5", span_of(el, "perms"),
-                    data={"fix": "enum", "values": ["r", "rw", "rx", "rwx"]})
+            self.ve(
+                el,
+                "perms must only be a combination of 'r', 'w', and 'x'",
+                "MK-M5",
+                span_of(el, "perms"),
+                data={"fix": "enum", "values": ["r", "rw", "rx", "rwx"]},
+            )
             perms = "".join(c for c in perms if c in "rwx")
         elif perms and not perms.strip("w"):
-            self.ve(el, "perms must not be 'w', write-only mappings are not allowed", "MK-M6", span_of(el, "perms"),
-                    data={"fix": "enum", "values": ["rw"]})
+            self.ve(
+                el,
+                "perms must not be 'w', write-only mappings are not allowed",
+                "MK-M6",
+                span_of(el, "perms"),
+                data={"fix": "enum", "values": ["rw"]},
+            )
         cached = self.boolean(el, "cached", True, "MK-M7")
         return Map(el, mr, vaddr, perms, cached)
 
@@ -390,8 +465,18 @@ class Lowerer:
             trigger = self.enum(el, "trigger", ("level", "edge"), "trigger must be either 'level' or 'edge'", "MK-C14")
             polarity = self.enum(el, "polarity", ("low", "high"), "polarity must be either 'low' or 'high'", "MK-C14")
             vector = self.vector(el)
-            return Irq(el, irq_id, "ioapic", vector, trigger=trigger or "level", ioapic=ioapic or 0, pin=pin,
-                       polarity=polarity or "high", vector=vector, setvar_id=setvar_id)
+            return Irq(
+                el,
+                irq_id,
+                "ioapic",
+                vector,
+                trigger=trigger or "level",
+                ioapic=ioapic or 0,
+                pin=pin,
+                polarity=polarity or "high",
+                vector=vector,
+                setvar_id=setvar_id,
+            )
         if el.has("pcidev"):
             if not x86:
                 self.ve(el, "x86 MSI IRQ isn't supported on ARM and RISC-V", "MK-C15", el.attr("pcidev").name_span)
@@ -478,13 +563,20 @@ class Lowerer:
             period = self.number(el, "period", budget)
             prio = self.number(el, "priority", 0)
             if budget is not None and period is not None and budget > period:
-                self.ve(el, f"budget ({budget}) must be less than, or equal to, period ({period})", "MK-V3",
-                        span_of(el, "budget") if el.has("budget") else span_of(el, "period"))
+                self.ve(
+                    el,
+                    f"budget ({budget}) must be less than, or equal to, period ({period})",
+                    "MK-V3",
+                    span_of(el, "budget") if el.has("budget") else span_of(el, "period"),
+                )
             vm.budget = budget if budget is not None else 1000
             vm.period = period if period is not None else vm.budget
             if prio is not None and prio > 254:
-                self.report(span_of(el, "priority"), "SDF008",
-                            f"virtual machine priority {prio} is above 254; Microkit 2.3 stores it as {prio & 0xff} (truncated to 8 bits)")
+                self.report(
+                    span_of(el, "priority"),
+                    "SDF008",
+                    f"virtual machine priority {prio} is above 254; Microkit 2.3 stores it as {prio & 0xFF} (truncated to 8 bits)",
+                )
             vm.priority = (prio or 0) & 0xFF
         seen_ids: dict[int, Element] = {}
         max_vaddr = self.target.vm_map_max_vaddr()
@@ -503,21 +595,37 @@ class Lowerer:
                         vid = None
                 if vid is not None:
                     if vid in seen_ids:
-                        self.report(span_of(child, "id"), "MK-V6", f"duplicate vcpu id {vid} in virtual machine '{name}'",
-                                    related=(Related(span_of(seen_ids[vid], "id"), "first used here"),))
+                        self.report(
+                            span_of(child, "id"),
+                            "MK-V6",
+                            f"duplicate vcpu id {vid} in virtual machine '{name}'",
+                            related=(Related(span_of(seen_ids[vid], "id"), "first used here"),),
+                        )
                     else:
                         seen_ids[vid] = child
                 cpu = self.number(child, "cpu", pd.cpu, on=el)
                 if cpu is not None and child.has("cpu"):
                     if cpu > 255:
-                        self.report(span_of(child, "cpu"), "SDF002", f"cpu core must be between 0 and 255, got {cpu} (the Microkit 2.3 tool crashes on this value) on element 'vcpu'")
+                        self.report(
+                            span_of(child, "cpu"),
+                            "SDF002",
+                            f"cpu core must be between 0 and 255, got {cpu} (the Microkit 2.3 tool crashes on this value) on element 'vcpu'",
+                        )
                         cpu = None
                     elif cpu >= self.target.num_cores:
-                        self.ve(child, f"cpu core must be less than {self.target.num_cores}, got {cpu}", "MK-V7", span_of(child, "cpu"))
+                        self.ve(
+                            child,
+                            f"cpu core must be less than {self.target.num_cores}, got {cpu}",
+                            "MK-V7",
+                            span_of(child, "cpu"),
+                        )
                 if child.has("setvar_id"):
-                    self.report(child.attr("setvar_id").name_span, "SDF011",
-                                "setvar_id on <vcpu> is accepted but never applied by Microkit 2.3 (it reads the attribute from <virtual_machine>)",
-                                severity=WARNING)
+                    self.report(
+                        child.attr("setvar_id").name_span,
+                        "SDF011",
+                        "setvar_id on <vcpu> is accepted but never applied by Microkit 2.3 (it reads the attribute from <virtual_machine>)",
+                        severity=WARNING,
+                    )
                 vm.vcpus.append(Vcpu(child, vid, cpu if cpu is not None else pd.cpu))
             elif child.local == "map":
                 m = self.map(child, max_vaddr, in_pd=False)
@@ -528,8 +636,11 @@ class Lowerer:
         if not vm.vcpus:
             self.report(el.name_span, "MK-V10", f"missing 'vcpu' element on virtual_machine: '{name or ''}'")
         elif self.arch == "x86_64" and len(vm.vcpus) > 1:
-            self.report(vm.vcpus[1].el.name_span, "SDF006",
-                        f"a virtual machine on x86_64 has exactly one vCPU; '{name}' has {len(vm.vcpus)} (the Microkit 2.3 build crashes)")
+            self.report(
+                vm.vcpus[1].el.name_span,
+                "SDF006",
+                f"a virtual machine on x86_64 has exactly one vCPU; '{name}' has {len(vm.vcpus)} (the Microkit 2.3 build crashes)",
+            )
         return vm
 
     # -- <cspace> ----------------------------------------------------------------------
@@ -542,14 +653,20 @@ class Lowerer:
             if r is not None:
                 maxu = self.target.max_untyped_bits
                 if r < 1 or r + 5 > maxu or 64 - 9 - r < 0:
-                    self.report(span_of(el, "size_bits"), "CN001",
-                                f"size_bits {r} of the root CNode of '{pd.name}' must be at least 1 and at most {min(maxu - 5, 55)}")
+                    self.report(
+                        span_of(el, "size_bits"),
+                        "CN001",
+                        f"size_bits {r} of the root CNode of '{pd.name}' must be at least 1 and at most {min(maxu - 5, 55)}",
+                    )
                 else:
                     cs.size_bits = r
                     if r >= 12:
-                        self.report(span_of(el, "size_bits"), "CN005",
-                                    f"a root CNode of 2^{r} slots takes {values.human_size(1 << (r + 5))} of kernel memory",
-                                    severity=WARNING)
+                        self.report(
+                            span_of(el, "size_bits"),
+                            "CN005",
+                            f"a root CNode of 2^{r} slots takes {values.human_size(1 << (r + 5))} of kernel memory",
+                            severity=WARNING,
+                        )
         if ext:
             cs.setvar_first_free_slot = self.symbol(symbols, el, "setvar_first_free_slot")
             cs.setvar_size_bits = self.symbol(symbols, el, "setvar_size_bits")
@@ -561,8 +678,11 @@ class Lowerer:
                 kind = tag[4:]
                 known = schema.CAP_KINDS.get(tag)
                 if tag == "cap_cspace" and ext:
-                    self.report(child.name_span, "CS010",
-                                "cap_cspace was removed upstream (seL4/microkit PR #556): granting another PD's CSpace breaks the static system model; share a dedicated <cnode> instead")
+                    self.report(
+                        child.name_span,
+                        "CS010",
+                        "cap_cspace was removed upstream (seL4/microkit PR #556): granting another PD's CSpace breaks the static system model; share a dedicated <cnode> instead",
+                    )
                     continue
                 if known is None:
                     self.report(child.name_span, "CS007", f"Cap type: '{kind}' is not supported")
@@ -586,7 +706,13 @@ class Lowerer:
         """The slot rules of the extension table (one code per situation)."""
         span = span_of(el, "slot")
         if slot == 0:
-            self.ve(el, "The destination slot 0 has been reserved for Microkit CNode", "CS001", span, data={"fix": "free-slot"})
+            self.ve(
+                el,
+                "The destination slot 0 has been reserved for Microkit CNode",
+                "CS001",
+                span,
+                data={"fix": "free-slot"},
+            )
             return False
         if not self.ctx.extended:
             if slot >= CAP_MAP_MAX_SLOT:
@@ -601,16 +727,23 @@ class Lowerer:
             return False
         r = cs.root_bits
         if slot >= 1 << r:
-            self.report(span, "CS002", f"slot {slot} is outside the root CNode of '{pd.name}' ({1 << r} slots, size_bits={r})",
-                        data={"fix": "raise-size-bits", "min_bits": max(r + 1, slot.bit_length())})
+            self.report(
+                span,
+                "CS002",
+                f"slot {slot} is outside the root CNode of '{pd.name}' ({1 << r} slots, size_bits={r})",
+                data={"fix": "raise-size-bits", "min_bits": max(r + 1, slot.bit_length())},
+            )
             return False
         return True
 
     def cs003(self, span: Span, slot: int):
-        self.report(span, "CS003",
-                    f"slot {slot} is accepted by the Microkit 2.3.0 parser but lies outside its 64-slot root CNode; "
-                    "microkit_cspace_root_slot_to_cptr() returns seL4_CapNull",
-                    data={"fix": "free-slot"})
+        self.report(
+            span,
+            "CS003",
+            f"slot {slot} is accepted by the Microkit 2.3.0 parser but lies outside its 64-slot root CNode; "
+            "microkit_cspace_root_slot_to_cptr() returns seL4_CapNull",
+            data={"fix": "free-slot"},
+        )
 
     def cap(self, el: Element, tag: str, kind: str, pd: ProtectionDomain, cs: CSpace, symbols: dict) -> CapGrant | None:
         ext = self.ctx.extended
@@ -629,28 +762,49 @@ class Lowerer:
             else:
                 cap.function_id = self.number(el, "function_id")
                 if cap.function_id == 0:
-                    self.report(span_of(el, "function_id"), "CS015", "function_id 0 yields an unrestricted SMC cap (any function ID)", severity=WARNING)
+                    self.report(
+                        span_of(el, "function_id"),
+                        "CS015",
+                        "function_id 0 yields an unrestricted SMC cap (any function ID)",
+                        severity=WARNING,
+                    )
             if self.target.arm_smc is None:
                 self.report(el.name_span, "CS014", "ARM SMC forwarding support is not available for this architecture")
             elif self.target.arm_smc is False:
-                self.report(el.name_span, "CS014", "Using SMC support without ARM SMC forwarding support enabled in the kernel for this platform")
+                self.report(
+                    el.name_span,
+                    "CS014",
+                    "Using SMC support without ARM SMC forwarding support enabled in the kernel for this platform",
+                )
         if tag == "cap_notification":
             ba = el.attr("badge")
             if ba is not None:
                 try:
                     cap.badge = values.sdf_number(ba.value)
                 except values.ValueError_ as err:
-                    self.report(ba.value_span, "CS017", f"badge '{ba.value}' on element 'cap_notification' is not a valid word: {err}")
+                    self.report(
+                        ba.value_span,
+                        "CS017",
+                        f"badge '{ba.value}' on element 'cap_notification' is not a valid word: {err}",
+                    )
             ra = el.attr("rights")
             if ra is not None:
                 if not ra.value or any(c not in "rw" for c in ra.value):
-                    self.report(ra.value_span, "CS017", f"rights '{ra.value}' on element 'cap_notification' must be 'r', 'w' or 'rw'",
-                                data={"fix": "enum", "values": ["w", "r", "rw"]})
+                    self.report(
+                        ra.value_span,
+                        "CS017",
+                        f"rights '{ra.value}' on element 'cap_notification' must be 'r', 'w' or 'rw'",
+                        data={"fix": "enum", "values": ["w", "r", "rw"]},
+                    )
                 else:
                     cap.rights = ra.value
         if not el.has("slot"):
-            self.report(el.name_span, "MK-MISSING", f"Missing required attribute 'slot' on element '{tag}'",
-                        data={"fix": "free-slot"})
+            self.report(
+                el.name_span,
+                "MK-MISSING",
+                f"Missing required attribute 'slot' on element '{tag}'",
+                data={"fix": "free-slot"},
+            )
         else:
             slot = self.number(el, "slot")
             if slot is not None and self.slot_checks(el, slot, pd, cs):
@@ -680,8 +834,13 @@ class Lowerer:
         res.setvar_slot = self.symbol(symbols, el, "setvar_slot")
         res.setvar_cptr = self.symbol(symbols, el, "setvar_cptr")
         if not el.has("slot") and not el.has("setvar_slot") and not el.has("setvar_cptr"):
-            self.report(el.name_span, "CN010", "<reserve> without slot and without setvar_slot: the program cannot find the reserved slots",
-                        severity=WARNING, data={"fix": "add-attribute", "attr": "setvar_slot"})
+            self.report(
+                el.name_span,
+                "CN010",
+                "<reserve> without slot and without setvar_slot: the program cannot find the reserved slots",
+                severity=WARNING,
+                data={"fix": "add-attribute", "attr": "setvar_slot"},
+            )
         return res
 
     # -- <memory_region> ---------------------------------------------------------------
@@ -692,8 +851,13 @@ class Lowerer:
         page_size_given = el.has("page_size")
         page_size = self.number(el, "page_size", 0x1000)
         if page_size is not None and page_size not in self.target.page_sizes:
-            self.ve(el, f"page size {page_size:#x} not supported", "MK-R3", span_of(el, "page_size"),
-                    data={"fix": "enum", "values": [hex(p) for p in self.target.page_sizes]})
+            self.ve(
+                el,
+                f"page size {page_size:#x} not supported",
+                "MK-R3",
+                span_of(el, "page_size"),
+                data={"fix": "enum", "values": [hex(p) for p in self.target.page_sizes]},
+            )
             page_size = None
         ps = page_size or 0x1000
         bootinfo = el.get("prefill_bootinfo")
@@ -701,27 +865,50 @@ class Lowerer:
             if bootinfo == "post_capdl_untypeds" and ext:
                 pass
             elif bootinfo == "post_capdl_untypeds":
-                self.report(span_of(el, "prefill_bootinfo"), "EX001",
-                            f"BootInfoMap type: '{bootinfo}' is not supported on element 'memory_region'" + EXT_SUFFIX)
+                self.report(
+                    span_of(el, "prefill_bootinfo"),
+                    "EX001",
+                    f"BootInfoMap type: '{bootinfo}' is not supported on element 'memory_region'" + EXT_SUFFIX,
+                )
                 bootinfo = None
             else:
-                self.ve(el, f"BootInfoMap type: '{bootinfo}' is not supported", "MK-R5", span_of(el, "prefill_bootinfo"),
-                        data={"fix": "enum", "values": list(schema.BOOTINFO_TYPES)})
+                self.ve(
+                    el,
+                    f"BootInfoMap type: '{bootinfo}' is not supported",
+                    "MK-R5",
+                    span_of(el, "prefill_bootinfo"),
+                    data={"fix": "enum", "values": list(schema.BOOTINFO_TYPES)},
+                )
                 bootinfo = None
         prefill_path = el.get("prefill_path")
         if prefill_path is not None and el.has("prefill_bootinfo"):
-            self.ve(el, "prefill_path and prefill_bootinfo cannot be both specified", "MK-R6", span_of(el, "prefill_bootinfo"))
+            self.ve(
+                el,
+                "prefill_path and prefill_bootinfo cannot be both specified",
+                "MK-R6",
+                span_of(el, "prefill_bootinfo"),
+            )
         size = None
         size_given = el.has("size")
         if size_given:
             size = self.number(el, "size")
             if size is not None and size % ps:
-                self.ve(el, "size is not a multiple of the page size", "MK-R7", span_of(el, "size"),
-                        data={"fix": "round-up", "to": ps})
+                self.ve(
+                    el,
+                    "size is not a multiple of the page size",
+                    "MK-R7",
+                    span_of(el, "size"),
+                    data={"fix": "round-up", "to": ps},
+                )
                 size = None  # unusable: checks that need the size skip this region
         elif prefill_path is None and not el.has("prefill_bootinfo"):
-            self.ve(el, "size must be specified if memory region is not prefilled", "MK-R8", el.name_span,
-                    data={"fix": "add-attribute", "attr": "size"})
+            self.ve(
+                el,
+                "size must be specified if memory region is not prefilled",
+                "MK-R8",
+                el.name_span,
+                data={"fix": "add-attribute", "attr": "size"},
+            )
         elif el.has("prefill_bootinfo"):
             size = ps
         phys = None
@@ -734,10 +921,15 @@ class Lowerer:
             v = self.boolean(el, "receive_all_untypeds", False, "UH006")
             if v:
                 mr.receive_all_untypeds = True
-                self.report(el.attr("receive_all_untypeds").name_span, "UH006",
-                            "receive_all_untypeds is deprecated (PR #436): declare <cnode post_capdl_untypeds=\"true\"> and "
-                            "give this region prefill_bootinfo=\"post_capdl_untypeds\"",
-                            severity=WARNING, tags=(2,), data={"fix": "receive-all-untypeds"})
+                self.report(
+                    el.attr("receive_all_untypeds").name_span,
+                    "UH006",
+                    'receive_all_untypeds is deprecated (PR #436): declare <cnode post_capdl_untypeds="true"> and '
+                    'give this region prefill_bootinfo="post_capdl_untypeds"',
+                    severity=WARNING,
+                    tags=(2,),
+                    data={"fix": "receive-all-untypeds"},
+                )
         return mr
 
     # -- <channel> ---------------------------------------------------------------------
@@ -769,8 +961,13 @@ class Lowerer:
         if len(ends) != 2:
             self.ve(el, "exactly two end elements must be specified", "MK-H6", el.name_span)
         elif ends[0].pp and ends[1].pp:
-            self.ve(el, "cannot ppc bidirectionally", "MK-H7", span_of(ends[1].el, "pp"),
-                    related=(Related(span_of(ends[0].el, "pp"), "the other end also has pp=\"true\""),))
+            self.ve(
+                el,
+                "cannot ppc bidirectionally",
+                "MK-H7",
+                span_of(ends[1].el, "pp"),
+                related=(Related(span_of(ends[0].el, "pp"), 'the other end also has pp="true"'),),
+            )
         return Channel(el, ends)
 
     # -- <io_address_space> ------------------------------------------------------------
@@ -819,12 +1016,22 @@ class Lowerer:
             else:
                 iova = self.number(child, "iovaddr")
                 if iova is not None and iova > IOVA_LIMIT - 1:
-                    self.ve(child, f"iovaddr ({iova:#x}) must be less than {IOVA_LIMIT:#x}", "MK-I9", span_of(child, "iovaddr"))
+                    self.ve(
+                        child,
+                        f"iovaddr ({iova:#x}) must be less than {IOVA_LIMIT:#x}",
+                        "MK-I9",
+                        span_of(child, "iovaddr"),
+                    )
                     iova = None
             perms = child.get("perms", "rw")
             if not perms or any(c not in "rw" for c in perms):
-                self.ve(child, "perms for io mapped memory must only be a combination of 'r' and 'w'", "MK-I10", span_of(child, "perms"),
-                        data={"fix": "enum", "values": ["r", "w", "rw"]})
+                self.ve(
+                    child,
+                    "perms for io mapped memory must only be a combination of 'r' and 'w'",
+                    "MK-I10",
+                    span_of(child, "perms"),
+                    data={"fix": "enum", "values": ["r", "w", "rw"]},
+                )
                 perms = "rw"
             ios.iomaps.append(IoMap(child, mr, iova, perms))
         return ios
@@ -849,20 +1056,34 @@ class Lowerer:
                 if child.has("id"):
                     did = self.number(child, "id")
                     if did is not None and did >= t.num_domains:
-                        self.ve(child, f"domain id {did} should be less than the configured KernelNumDomains value of {t.num_domains}",
-                                "MK-D3", span_of(child, "id"))
+                        self.ve(
+                            child,
+                            f"domain id {did} should be less than the configured KernelNumDomains value of {t.num_domains}",
+                            "MK-D3",
+                            span_of(child, "id"),
+                        )
                         did = None
                 d = Domain(child, name, did)
                 if name is not None and name in by_name:
                     prev = by_name[name]
                     prev_s = f"Some({prev.id})" if prev.id is not None else "None"
-                    self.ve(child, f"Each <domain>'s name element must be unique found existing domain '{name}' with id '{prev_s}'",
-                            "MK-D4", span_of(child, "name"), related=(Related(span_of(prev.el, "name"), "first declared here"),))
+                    self.ve(
+                        child,
+                        f"Each <domain>'s name element must be unique found existing domain '{name}' with id '{prev_s}'",
+                        "MK-D4",
+                        span_of(child, "name"),
+                        related=(Related(span_of(prev.el, "name"), "first declared here"),),
+                    )
                     continue
                 if did is not None and did in by_id:
                     other = by_id[did]
-                    self.ve(child, f"Each <domain>'s id element must be unique found existing domain '{other.name}' with id '{did}'",
-                            "MK-D5", span_of(child, "id"), related=(Related(span_of(other.el, "id"), "first used here"),))
+                    self.ve(
+                        child,
+                        f"Each <domain>'s id element must be unique found existing domain '{other.name}' with id '{did}'",
+                        "MK-D5",
+                        span_of(child, "id"),
+                        related=(Related(span_of(other.el, "id"), "first used here"),),
+                    )
                     continue
                 if name is not None:
                     by_name[name] = d
@@ -890,9 +1111,12 @@ class Lowerer:
                 self.ve(el, f"Number of domains exceeds {t.num_domains}", "MK-D9", d.el.name_span)
                 break
             if next_id == t.num_domains:
-                self.report(d.el.name_span, "SDF007",
-                            f"domain '{d.name}' would get id {next_id}, but ids must be less than KernelNumDomains ({t.num_domains}); "
-                            "Microkit 2.3 accepts this and the kernel rejects it")
+                self.report(
+                    d.el.name_span,
+                    "SDF007",
+                    f"domain '{d.name}' would get id {next_id}, but ids must be less than KernelNumDomains ({t.num_domains}); "
+                    "Microkit 2.3 accepts this and the kernel rejects it",
+                )
             d.assigned = next_id
             used.add(next_id)
         if schedules:
@@ -920,18 +1144,27 @@ class Lowerer:
                 if duration is not None:
                     span = span_of(child, "duration")
                     if " " not in duration:
-                        self.ve(child, f"The duration '{duration}' must contain a value and a unit, e.g. '1000 us'", "MK-D13", span)
+                        self.ve(
+                            child,
+                            f"The duration '{duration}' must contain a value and a unit, e.g. '1000 us'",
+                            "MK-D13",
+                            span,
+                        )
                     else:
                         num_s, unit = duration.split(" ", 1)
                         try:
                             v = values.sdf_number(num_s)
                         except values.ValueError_ as err:
-                            self.report(span, "MK-NUM", f"failed to parse integer '{num_s}' on element 'schedule_entry': {err}")
+                            self.report(
+                                span, "MK-NUM", f"failed to parse integer '{num_s}' on element 'schedule_entry': {err}"
+                            )
                             v = None
                         if v == 0:
                             self.ve(child, f"The duration '{duration}' must be non-zero", "MK-D14", span)
                         if unit not in ("us", "ticks"):
-                            self.ve(child, f"The duration '{duration}' must be in either 'ticks' or 'us'", "MK-D15", span)
+                            self.ve(
+                                child, f"The duration '{duration}' must be in either 'ticks' or 'us'", "MK-D15", span
+                            )
                         else:
                             entry.duration, entry.unit = v, unit
                 doms.schedule.append(entry)
@@ -939,17 +1172,31 @@ class Lowerer:
                 self.check_attrs(child, set())
                 doms.schedule.append(ScheduleEntry(child, None, end_marker=True))
             else:
-                self.report(child.name_span, "MK-D17", f"invalid XML element as child of <domain_schedule> '{child.local}'")
+                self.report(
+                    child.name_span, "MK-D17", f"invalid XML element as child of <domain_schedule> '{child.local}'"
+                )
         n = len(doms.schedule)
         if n >= t.num_domain_schedules:
-            self.report(el.name_span, "MK-D18",
-                        f"More than configured KernelNumDomainSchedules {t.num_domain_schedules} number of <schedule_entry> elements found")
+            self.report(
+                el.name_span,
+                "MK-D18",
+                f"More than configured KernelNumDomainSchedules {t.num_domain_schedules} number of <schedule_entry> elements found",
+            )
         if start is not None and start >= n:
-            self.ve(el, f"schedule_start_index '{start}' is greater than the length of the schedule '{n}'", "MK-D19",
-                    span_of(el, "start_index"))
+            self.ve(
+                el,
+                f"schedule_start_index '{start}' is greater than the length of the schedule '{n}'",
+                "MK-D19",
+                span_of(el, "start_index"),
+            )
         if shift is not None and shift + n >= t.num_domain_schedules:
-            self.ve(el, f"schedule_index_shift '{doms.start_index}' on top of the schedule length '{n}' would exceed than the configured "
-                    f"KernelNumDomainSchedules {t.num_domain_schedules}", "MK-D20", span_of(el, "index_shift"))
+            self.ve(
+                el,
+                f"schedule_index_shift '{doms.start_index}' on top of the schedule length '{n}' would exceed than the configured "
+                f"KernelNumDomainSchedules {t.num_domain_schedules}",
+                "MK-D20",
+                span_of(el, "index_shift"),
+            )
 
     # -- extension top-level elements --------------------------------------------------
     def untyped(self, el: Element) -> Untyped:
@@ -958,17 +1205,24 @@ class Lowerer:
         has_size, has_bits = el.has("size"), el.has("size_bits")
         bits = None
         if has_size == has_bits:
-            self.report(el.name_span, "UT001", f"untyped '{name}' needs exactly one of size and size_bits",
-                        data={"fix": "add-attribute", "attr": "size"} if not has_size else None)
+            self.report(
+                el.name_span,
+                "UT001",
+                f"untyped '{name}' needs exactly one of size and size_bits",
+                data={"fix": "add-attribute", "attr": "size"} if not has_size else None,
+            )
         if has_size:
             size = self.number(el, "size")
             if size is not None:
                 if size == 0 or size & (size - 1):
                     lo = 1 << (size.bit_length() - 1) if size else 0
                     hi = 1 << size.bit_length()
-                    self.report(span_of(el, "size"), "UT002",
-                                f"untyped size {size:#x} is not a power of two (nearest: {lo:#x} / {hi:#x})",
-                                data={"fix": "power-of-two", "values": [hex(v) for v in (lo, hi) if v]})
+                    self.report(
+                        span_of(el, "size"),
+                        "UT002",
+                        f"untyped size {size:#x} is not a power of two (nearest: {lo:#x} / {hi:#x})",
+                        data={"fix": "power-of-two", "values": [hex(v) for v in (lo, hi) if v]},
+                    )
                 else:
                     bits = size.bit_length() - 1
         elif has_bits:
@@ -977,10 +1231,19 @@ class Lowerer:
         if bits is not None:
             lo, hi = self.target.min_untyped_bits, self.target.max_untyped_bits
             if bits < lo or bits > hi:
-                self.report(span, "UT003", f"untyped '{name}' of 2^{bits} bytes is outside seL4's limits on {self.arch} (2^{lo} .. 2^{hi})")
+                self.report(
+                    span,
+                    "UT003",
+                    f"untyped '{name}' of 2^{bits} bytes is outside seL4's limits on {self.arch} (2^{lo} .. 2^{hi})",
+                )
                 bits = None
             elif bits < 12:
-                self.report(span, "UT004", f"untyped '{name}' of 2^{bits} bytes cannot back a single page frame", severity=WARNING)
+                self.report(
+                    span,
+                    "UT004",
+                    f"untyped '{name}' of 2^{bits} bytes cannot back a single page frame",
+                    severity=WARNING,
+                )
         phys = self.number(el, "phys_addr") if el.has("phys_addr") else None
         if phys is not None and bits is not None and phys % (1 << bits):
             self.report(span_of(el, "phys_addr"), "UT005", f"phys_addr {phys:#x} is not 2^{bits}-aligned")
@@ -988,8 +1251,12 @@ class Lowerer:
         if el.has("device"):
             device = self.boolean(el, "device", False, "UT007")
             if device and phys is None:
-                self.report(span_of(el, "device"), "UT007", f"untyped '{name}' with device=\"true\" needs a phys_addr",
-                            data={"fix": "add-attribute", "attr": "phys_addr"})
+                self.report(
+                    span_of(el, "device"),
+                    "UT007",
+                    f"untyped '{name}' with device=\"true\" needs a phys_addr",
+                    data={"fix": "add-attribute", "attr": "phys_addr"},
+                )
         return Untyped(el, name, bits, phys, device)
 
     def cnode(self, el: Element) -> CNodeDecl:
@@ -1002,11 +1269,19 @@ class Lowerer:
             bits = self.number(el, "size_bits")
             maxu = self.target.max_untyped_bits
             if bits is not None and (bits < 1 or bits + 5 > maxu):
-                self.report(span_of(el, "size_bits"), "CN006", f"size_bits {bits} of CNode '{name}' must be between 1 and {maxu - 5}")
+                self.report(
+                    span_of(el, "size_bits"),
+                    "CN006",
+                    f"size_bits {bits} of CNode '{name}' must be between 1 and {maxu - 5}",
+                )
                 bits = None
             elif bits is not None and bits > 20:
-                self.report(span_of(el, "size_bits"), "CN005",
-                            f"CNode '{name}' of 2^{bits} slots takes {values.human_size(1 << (bits + 5))} of kernel memory", severity=WARNING)
+                self.report(
+                    span_of(el, "size_bits"),
+                    "CN005",
+                    f"CNode '{name}' of 2^{bits} slots takes {values.human_size(1 << (bits + 5))} of kernel memory",
+                    severity=WARNING,
+                )
         post = self.boolean(el, "post_capdl_untypeds", False, "CN006")
         return CNodeDecl(el, name, bits, post)
 

@@ -3,6 +3,7 @@
 Values that failed to parse are None (the diagnostic was already given); lowering
 substitutes upstream's defaults where upstream has one, so later checks still run.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -195,12 +196,12 @@ class ProtectionDomain:
     irqs: list[Irq] = field(default_factory=list)
     ioports: list[IoPort] = field(default_factory=list)
     setvars: list[Setvar] = field(default_factory=list)
-    children: list["ProtectionDomain"] = field(default_factory=list)
+    children: list[ProtectionDomain] = field(default_factory=list)
     vm: VirtualMachine | None = None
     cspace: CSpace | None = None
     fault_handler: str | None = None
     fault_id: int | None = None
-    parent: "ProtectionDomain | None" = None
+    parent: ProtectionDomain | None = None
     index: int = -1  # global (flattened, pre-order) index
     # every setvar symbol of this PD in registration order: symbol -> (kind, element, attribute name)
     symbols: dict = field(default_factory=dict)

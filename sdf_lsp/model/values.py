@@ -1,4 +1,5 @@
 """Value grammars of the SDF, exactly as the Microkit tool parses them (reference §1.4)."""
+
 from __future__ import annotations
 
 U64_MAX = (1 << 64) - 1
@@ -100,7 +101,7 @@ def parse_pci(s: str) -> tuple[int, int, int]:
         try:
             parts.append(_rust_i64_radix16(txt.strip()))
         except ValueError_:
-            raise ValueError_(f"failed to parse PCI {what}")
+            raise ValueError_(f"failed to parse PCI {what}") from None
     bus, dev, fn = parts
     if not 0 <= bus <= 255:
         raise ValueError_("PCI bus must be within [0..255]")

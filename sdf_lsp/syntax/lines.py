@@ -4,6 +4,7 @@ Offsets index the Python string (code points). LSP positions are (line, UTF-16 c
 unit) with `\\n`, `\\r\\n` and `\\r` as line breaks. The Microkit tool prints 1-based
 line:column where the column counts code points (roxmltree's `text_pos_at`).
 """
+
 from __future__ import annotations
 
 import bisect

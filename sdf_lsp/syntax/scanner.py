@@ -12,6 +12,7 @@ entity is ever expanded and nothing is ever fetched.
 (returns None) whenever the result could differ from a full scan, and the caller then
 scans the whole text.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,9 +30,7 @@ from sdf_lsp.syntax.tree import (
 
 _NAME = r"(?:[^\W\d]|:)[\w.:\-\u00B7]*"
 _WS = r"[ \t\r\n]"
-_FAST_START = re.compile(
-    rf"<({_NAME})((?:{_WS}+{_NAME}{_WS}*={_WS}*(?:\"[^\"<&]*\"|'[^'<&]*'))*){_WS}*(/?)>"
-)
+_FAST_START = re.compile(rf"<({_NAME})((?:{_WS}+{_NAME}{_WS}*={_WS}*(?:\"[^\"<&]*\"|'[^'<&]*'))*){_WS}*(/?)>")
 _FAST_ATTR = re.compile(rf"({_NAME}){_WS}*={_WS}*(?:\"([^\"<&]*)\"|'([^'<&]*)')")
 _NAME_RE = re.compile(_NAME)
 _WS_RE = re.compile(rf"{_WS}*")
@@ -354,7 +353,9 @@ class _Scanner:
                         value = self.decode(raw, vs, block, "an attribute value")
                         if not reported:
                             if raw:
-                                self.err(block, vs, ve, f"the value of attribute '{aname}' must be quoted: {aname}=\"{raw}\"")
+                                self.err(
+                                    block, vs, ve, f"the value of attribute '{aname}' must be quoted: {aname}=\"{raw}\""
+                                )
                             else:
                                 self.err(block, a_s, p, f"attribute '{aname}' has no value")
                             reported = True
@@ -367,7 +368,9 @@ class _Scanner:
                     if not reported:
                         self.err(block, a_s, a_s + len(aname), f"attribute '{aname}' needs a value: {aname}=\"...\"")
                         reported = True
-                el.attrs.append(Attribute(el, aname, a_s - bs, (p if quoted else ve) - bs, vs - bs, ve - bs, value, quoted))
+                el.attrs.append(
+                    Attribute(el, aname, a_s - bs, (p if quoted else ve) - bs, vs - bs, ve - bs, value, quoted)
+                )
                 continue
             # junk inside the tag
             j = p
@@ -378,7 +381,12 @@ class _Scanner:
             if not reported:
                 prev = el.attrs[-1] if el.attrs else None
                 if prev is not None and prev.quoted and bs + prev.e == p:
-                    self.err(block, bs + prev.vs - 1, j, f"the value of attribute '{prev.name}' is followed by {text[p:j]!r}: is a closing quote missing?")
+                    self.err(
+                        block,
+                        bs + prev.vs - 1,
+                        j,
+                        f"the value of attribute '{prev.name}' is followed by {text[p:j]!r}: is a closing quote missing?",
+                    )
                 else:
                     self.err(block, p, j, f"unexpected {text[p:j]!r} in the start tag of '{name}'")
                 reported = True
@@ -494,7 +502,7 @@ class _Scanner:
             if text.startswith("<!DOCTYPE", pos):
                 msg = "a DTD (<!DOCTYPE>) is not allowed in an SDF; entities it declares are never expanded"
             else:
-                msg = f"unsupported markup declaration '{text[pos:pos + 10]}'"
+                msg = f"unsupported markup declaration '{text[pos : pos + 10]}'"
             self.err(block, pos, min(stop, pos + 9), msg, code="XML002")
             node = Comment(block, pos - block.start, stop - block.start, text[pos:stop])
         if stack:
@@ -548,7 +556,7 @@ class _Scanner:
             lead = text[:pos]
             if pos != 0 and not (pos == 1 and lead == "\ufeff"):
                 self.err(block, pos, pos + 5, "the XML declaration '<?xml ...?>' must be at the very start of the file")
-        node = ProcessingInstruction(block, pos - block.start, stop - block.start, target, body[len(target):].strip())
+        node = ProcessingInstruction(block, pos - block.start, stop - block.start, target, body[len(target) :].strip())
         if stack:
             node.parent = stack[-1]
             stack[-1].children.append(node)
@@ -617,7 +625,11 @@ def parse(text: str) -> Document:
     blocks: list[Block] = []
     tail = None
     if root is None:
-        msg = "the document is empty" if not text.strip() else "the document has no root element; an SDF starts with <system>"
+        msg = (
+            "the document is empty"
+            if not text.strip()
+            else "the document has no root element; an SDF starts with <system>"
+        )
         head.errors.append(SyntaxProblem(Span(head, 0, min(n, 1)), msg))
         tail = Block(n, "tail")
     elif root.self_closing:
@@ -698,7 +710,9 @@ def _epilog(sc: _Scanner, pos: int, tail: Block, toplevel: list):
             pos = sc.pi(pos, [], tail, toplevel)
         elif c1 and _is_name_start(c1):
             m = _NAME_RE.match(text, pos + 1, n)
-            sc.err(tail, pos + 1, m.end(), f"only one root element is allowed; '<{m.group(0)}>' follows the closed root")
+            sc.err(
+                tail, pos + 1, m.end(), f"only one root element is allowed; '<{m.group(0)}>' follows the closed root"
+            )
             # keep what follows in the tree (nothing the user typed is lost) but outside the system
             _, nodes, _ = sc.run(pos, [], tail, -1)
             toplevel.extend(nodes)

@@ -11,6 +11,7 @@ Offsets are indices into the Python string (code points); `sdf_lsp.syntax.lines`
 converts them to LSP positions (UTF-16) and to the 1-based line:column the Microkit
 tool prints.
 """
+
 from __future__ import annotations
 
 
@@ -256,14 +257,11 @@ class Element(Node):
 
     def has(self, local: str) -> bool:
         if not self.prefixed:
-            for n, _ in self.raw:
-                if n == local:
-                    return True
-            return False
+            return any(n == local for n, _ in self.raw)
         return self.attr(local) is not None
 
     @property
-    def elements(self) -> list["Element"]:
+    def elements(self) -> list[Element]:
         return [c for c in self.children if c.kind == "element"]
 
     def __repr__(self) -> str:

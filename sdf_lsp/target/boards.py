@@ -14,6 +14,7 @@ skip RAM budgets). x86_64 is always `None`: its memory map is only known at boot
 
 This module is pure data and arithmetic; file I/O lives in `sdf_lsp.target.load`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -192,9 +193,7 @@ _QEMU_AARCH64_EL1_DEVICES = devices_outside(
 )
 # zcu102: tools/dts/zynqmp.dts memory@0 (2 GiB low + 2 GiB high), GIC-400 at 0xf9010000.
 _ZCU102_MEMORY = _ranges((0x0, 0x8000_0000), (0x8_0000_0000, 0x8_8000_0000))
-_ZCU102_DEVICES = devices_outside(
-    _ZCU102_MEMORY, _gic_v2_pages(0xF901_0000, 0xF902_0000, 0xF904_0000), 1 << 40
-)
+_ZCU102_DEVICES = devices_outside(_ZCU102_MEMORY, _gic_v2_pages(0xF901_0000, 0xF902_0000, 0xF904_0000), 1 << 40)
 # kria_k26: overlay-zynqmp-kria-k26.dts replaces the memory node.
 _KRIA_K26_MEMORY = _ranges((0x0, 0x7FF0_0000), (0x8_0000_0000, 0x8_8000_0000))
 # rpi4b: overlay-rpi4-<n>gb.dts memory; overlay-rpi4.dts reserves page 0 (armstub) and

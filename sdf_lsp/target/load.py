@@ -4,6 +4,7 @@ This is the only module of `sdf_lsp.target` that touches the file system. Every
 failure is a `TargetError` whose message names the offending file (and key), so the
 CLI can print it and exit 2, and the server can show it to the user.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,9 +135,7 @@ def _object_sizes(path: Path, key: str, value: Any) -> dict[str, int]:
         raise TargetError(f"{path}: key '{key}' must be an object of sizes in bits, got {_describe(value)}")
     for name, bits in value.items():
         if not _is_int(bits) or not 0 <= bits < 64:
-            raise TargetError(
-                f"{path}: key '{key}.{name}' must be a size in bits (0..63), got {_describe(bits)}"
-            )
+            raise TargetError(f"{path}: key '{key}.{name}' must be a size in bits (0..63), got {_describe(bits)}")
     return dict(value)
 
 

@@ -4,6 +4,7 @@ A `Target` is plain data: every value the checks, the layout and the image backe
 read from a Microkit SDK's board/config directory (or from a target JSON file, or
 from the built-in board table). Reading files happens in `sdf_lsp.target.load`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

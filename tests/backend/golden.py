@@ -1,4 +1,5 @@
 """The golden outputs of the upstream Microkit tool, and builds of the same systems by `sdf-lsp build`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,21 @@ def golden_json(system: str, config: str, name: str):
 
 def run_build(system: str, config: str, out: Path, *extra: str) -> tuple[int, str, str]:
     """`sdf-lsp build` in-process: (exit status, stdout, stderr)."""
-    argv = ["build", str(GOLDEN / "systems" / system / f"{system}.system"), "--sdk", str(SDK), "--board", BOARD,
-            "--config", config, "--search-path", str(GOLDEN / "elf" / system), "-o", str(out), *extra]
+    argv = [
+        "build",
+        str(GOLDEN / "systems" / system / f"{system}.system"),
+        "--sdk",
+        str(SDK),
+        "--board",
+        BOARD,
+        "--config",
+        config,
+        "--search-path",
+        str(GOLDEN / "elf" / system),
+        "-o",
+        str(out),
+        *extra,
+    ]
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         rc = main(argv)
@@ -49,7 +63,7 @@ def run_build(system: str, config: str, out: Path, *extra: str) -> tuple[int, st
 def typed_segment(elf_path: Path, p_type: int) -> bytes:
     """The memory image of the segment that has a program header of type `p_type` (initialiser.elf)."""
     raw = elf_path.read_bytes()
-    phoff, = struct.unpack_from("<Q", raw, 32)
+    (phoff,) = struct.unpack_from("<Q", raw, 32)
     phentsize, phnum = struct.unpack_from("<HH", raw, 54)
     for i in range(phnum):
         typ, _, _, vaddr = struct.unpack_from("<IIQQ", raw, phoff + i * phentsize)

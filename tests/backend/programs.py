@@ -6,6 +6,7 @@ the SDF names (the union over the system), plus the monitor and the capDL
 initialiser stand-ins.  Compiled files are kept in a cache directory keyed by
 architecture, image and symbol list, so each program set is compiled once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,9 +21,23 @@ from tests.conftest import ROOT, require
 
 SOURCES = ROOT / "tests" / "fixtures" / "programs"
 COMPILERS = {"aarch64": "aarch64-linux-gnu-gcc", "riscv64": "riscv64-linux-gnu-gcc", "x86_64": "gcc"}
-CFLAGS = ("-O1", "-ffreestanding", "-fno-pic", "-fno-common", "-nostdlib", "-static", "-Wl,--build-id=none",
-          "-no-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-Wall", "-Werror",
-          "-Wl,-z,max-page-size=0x1000", f"-Wl,-T,{SOURCES / 'program.ld'}", f"-I{SOURCES}")
+CFLAGS = (
+    "-O1",
+    "-ffreestanding",
+    "-fno-pic",
+    "-fno-common",
+    "-nostdlib",
+    "-static",
+    "-Wl,--build-id=none",
+    "-no-pie",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-Wall",
+    "-Werror",
+    "-Wl,-z,max-page-size=0x1000",
+    f"-Wl,-T,{SOURCES / 'program.ld'}",
+    f"-I{SOURCES}",
+)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -63,8 +78,9 @@ class Programs:
             if not _IDENTIFIER.match(sym):
                 raise ValueError(f"setvar symbol {sym!r} is not a C identifier")
         setvars = " ".join(f"SETVAR({s})" for s in symbols)
-        return self._compile(arch, tag, ["microkit.c", "program.c"],
-                             [f"-DPROGRAM_TAG={_c_string(tag)}", f"-DPROGRAM_SETVARS={setvars}"])
+        return self._compile(
+            arch, tag, ["microkit.c", "program.c"], [f"-DPROGRAM_TAG={_c_string(tag)}", f"-DPROGRAM_SETVARS={setvars}"]
+        )
 
     def monitor(self, arch: str) -> Path:
         return self._compile(arch, "monitor", ["monitor.c"], [])
@@ -101,8 +117,12 @@ class Programs:
             return out
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            run = subprocess.run([cc, *CFLAGS, *defines, "-o", str(out), *(str(SOURCES / s) for s in sources)],
-                                 check=False, capture_output=True, text=True)
+            run = subprocess.run(
+                [cc, *CFLAGS, *defines, "-o", str(out), *(str(SOURCES / s) for s in sources)],
+                check=False,
+                capture_output=True,
+                text=True,
+            )
             assert run.returncode == 0, f"{cc} failed for {tag}:\n{run.stderr}"
         finally:
             done.set()

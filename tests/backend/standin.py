@@ -6,6 +6,7 @@ segment with an endless loop at 0x200000, an R+W segment on the next page
 holding the symbols, mostly as bss); `write_standins` writes one per image of
 an analysed system.
 """
+
 from __future__ import annotations
 
 import struct
@@ -16,12 +17,21 @@ from sdf_lsp.elf import EM_AARCH64, EM_RISCV, EM_X86_64
 from sdf_lsp.layout.cspace import channel_ends_by_pd
 
 MACHINES = {"aarch64": EM_AARCH64, "riscv64": EM_RISCV, "x86_64": EM_X86_64}
-MICROKIT_SYMBOLS = {"microkit_name": 64, "microkit_passive": 1, "microkit_irqs": 8, "microkit_notifications": 8,
-                    "microkit_pps": 8, "microkit_ioports": 8}
+MICROKIT_SYMBOLS = {
+    "microkit_name": 64,
+    "microkit_passive": 1,
+    "microkit_irqs": 8,
+    "microkit_notifications": 8,
+    "microkit_pps": 8,
+    "microkit_ioports": 8,
+}
 TEXT_VADDR = 0x200000
 DATA_VADDR = 0x201000
-_CODE = {EM_AARCH64: bytes.fromhex("7f2003d5ffffff17"), EM_RISCV: bytes.fromhex("7300501001a0"),
-         EM_X86_64: bytes.fromhex("f4ebfd")}
+_CODE = {
+    EM_AARCH64: bytes.fromhex("7f2003d5ffffff17"),
+    EM_RISCV: bytes.fromhex("7300501001a0"),
+    EM_X86_64: bytes.fromhex("f4ebfd"),
+}
 
 
 def standin_elf(symbols: dict[str, int], machine: int = EM_AARCH64, tag: str = "") -> bytes:
@@ -52,25 +62,48 @@ def standin_elf(symbols: dict[str, int], machine: int = EM_AARCH64, tag: str = "
     shstr_off = strtab_off + len(strtab)
     shoff = shstr_off + len(shstr)
     shoff += -shoff % 8
-    ehdr = struct.pack("<4sBBBBB7sHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, bytes(7), 2, machine, 1, TEXT_VADDR,
-                       64, shoff, 0, 64, 56, 2, 64, 7, 6)
+    ehdr = struct.pack(
+        "<4sBBBBB7sHHIQQQIHHHHHH",
+        b"\x7fELF",
+        2,
+        1,
+        1,
+        0,
+        0,
+        bytes(7),
+        2,
+        machine,
+        1,
+        TEXT_VADDR,
+        64,
+        shoff,
+        0,
+        64,
+        56,
+        2,
+        64,
+        7,
+        6,
+    )
     phdrs = struct.pack("<IIQQQQQQ", 1, 5, text_off, TEXT_VADDR, TEXT_VADDR, len(code), len(code), 0x1000)
     phdrs += struct.pack("<IIQQQQQQ", 1, 6, data_off, DATA_VADDR, DATA_VADDR, len(data), memsz, 0x1000)
     shdrs = bytes(64)
     shdrs += struct.pack("<IIQQQQIIQQ", 1, 1, 6, TEXT_VADDR, text_off, len(code), 0, 0, 4, 0)
     shdrs += struct.pack("<IIQQQQIIQQ", 7, 1, 3, DATA_VADDR, data_off, len(data), 0, 0, 8, 0)
-    shdrs += struct.pack("<IIQQQQIIQQ", 13, 8, 3, DATA_VADDR + len(data), data_off + len(data), memsz - len(data), 0, 0, 8, 0)
+    shdrs += struct.pack(
+        "<IIQQQQIIQQ", 13, 8, 3, DATA_VADDR + len(data), data_off + len(data), memsz - len(data), 0, 0, 8, 0
+    )
     shdrs += struct.pack("<IIQQQQIIQQ", 18, 2, 0, 0, symtab_off, len(symtab), 5, 2, 8, 24)
     shdrs += struct.pack("<IIQQQQIIQQ", 26, 3, 0, 0, strtab_off, len(strtab), 0, 0, 1, 0)
     shdrs += struct.pack("<IIQQQQIIQQ", 34, 3, 0, 0, shstr_off, len(shstr), 0, 0, 1, 0)
     out = bytearray(shoff + len(shdrs))
     out[0:64] = ehdr
-    out[64:64 + len(phdrs)] = phdrs
-    out[text_off:text_off + len(code)] = code
-    out[data_off:data_off + len(data)] = data
-    out[symtab_off:symtab_off + len(symtab)] = symtab
-    out[strtab_off:strtab_off + len(strtab)] = strtab
-    out[shstr_off:shstr_off + len(shstr)] = shstr
+    out[64 : 64 + len(phdrs)] = phdrs
+    out[text_off : text_off + len(code)] = code
+    out[data_off : data_off + len(data)] = data
+    out[symtab_off : symtab_off + len(symtab)] = symtab
+    out[strtab_off : strtab_off + len(strtab)] = strtab
+    out[shstr_off : shstr_off + len(shstr)] = shstr
     out[shoff:] = shdrs
     return bytes(out)
 

@@ -1,4 +1,5 @@
 """The simulated allocation and the placement of tool-placed regions, on small made-up specs."""
+
 from __future__ import annotations
 
 from sdf_lsp.backend import spec as S
@@ -21,8 +22,11 @@ def _spec(*objects) -> Spec:
 def test_largest_object_that_fits_the_alignment_goes_first():
     spec = _spec(("frame_a", S.frame(12, None)), ("cnode_b", S.cnode(9)), ("ep_c", "Endpoint"))
     # untypeds of 4, 8 and 16 KiB: each takes the largest pending object its alignment allows
-    alloc = simulate(spec, (Untyped(100, 0x1000, 12, False), Untyped(101, 0x2000, 13, False), Untyped(102, 0x4000, 14, False)),
-                     TARGET)
+    alloc = simulate(
+        spec,
+        (Untyped(100, 0x1000, 12, False), Untyped(101, 0x2000, 13, False), Untyped(102, 0x4000, 14, False)),
+        TARGET,
+    )
     names = [o["name"] for o in spec.objects]
     assert dict(zip(names, alloc.paddrs, strict=True)) == {"cnode_b": 0x4000, "frame_a": 0x1000, "ep_c": 0x2000}
     assert alloc.ok
@@ -32,7 +36,10 @@ def test_objects_with_a_paddr_are_made_where_they_must_be():
     spec = _spec(("frame_fixed", S.frame(12, 0x3000)), ("frame_x", S.frame(12, None)), ("frame_y", S.frame(12, None)))
     alloc = simulate(spec, (Untyped(7, 0x0, 16, False),), TARGET)
     assert dict(zip((o["name"] for o in spec.objects), alloc.paddrs, strict=True)) == {
-        "frame_fixed": 0x3000, "frame_x": 0x0, "frame_y": 0x1000}
+        "frame_fixed": 0x3000,
+        "frame_x": 0x0,
+        "frame_y": 0x1000,
+    }
 
 
 def test_shortfall_and_paddrs_outside_memory():
@@ -53,8 +60,9 @@ def test_device_untypeds_hold_only_fixed_objects():
 def test_placement_is_aligned_first_fit_around_fixed_objects():
     free = FreeMemory([(0x1000, 0x4000), (0x4000, 0x10000), (0x20_0000, 0x80_0000)])
     assert free.ranges == [(0x1000, 0x10000), (0x20_0000, 0x80_0000)]
-    placed, missing = place_regions([("small", 0x2000, 0x1000), ("large", 0x40_0000, 0x20_0000), ("huge", 1 << 30, 0x1000)],
-                                    free)
+    placed, missing = place_regions(
+        [("small", 0x2000, 0x1000), ("large", 0x40_0000, 0x20_0000), ("huge", 1 << 30, 0x1000)], free
+    )
     assert placed == {"small": 0x1000, "large": 0x20_0000} and missing == ["huge"]
     assert free.ranges == [(0x3000, 0x10000), (0x60_0000, 0x80_0000)]
 

@@ -1,4 +1,5 @@
 """The build API: extension objects, failures (with their spans), atomic outputs, x86_64, image types."""
+
 from __future__ import annotations
 
 import json
@@ -97,16 +98,26 @@ def test_extension_objects_and_caps(target, tmp_path):
     assert objects[ix["cnode_pager_root"]]["object"]["CNode"]["size_bits"] == 7
     assert root[0] == {"CNode": {"object": ix["cnode_pager"], "guard": 0, "guard_size": 64 - 9 - 7}}
     assert root[1] == {"Tcb": {"object": ix["tcb_client"]}}
-    assert root[2] == {"Notification": {"object": ix["ntfn_client"], "badge": 5,
-                                        "rights": {"read": False, "write": True, "grant": False, "grant_reply": False}}}
+    assert root[2] == {
+        "Notification": {
+            "object": ix["ntfn_client"],
+            "badge": 5,
+            "rights": {"read": False, "write": True, "grant": False, "grant_reply": False},
+        }
+    }
     assert root[3] == {"Untyped": {"object": ix["untyped_heap"]}}
     assert root[4] == {"CNode": {"object": scratch, "guard": 0, "guard_size": 64 - 7 - 4}}
     assert root[5] == {"ArmSmc": {"object": ix["arm_smc"]}}
     assert set(root) == {0, 1, 2, 3, 4, 5, 9}  # reserves stay empty
 
     # a fault handler that is not the parent: its endpoint, badged 1 << 62 | fault_id
-    fault = {"Endpoint": {"object": ix["ep_pager"], "badge": (1 << 62) | 3,
-                          "rights": {"read": True, "write": True, "grant": True, "grant_reply": False}}}
+    fault = {
+        "Endpoint": {
+            "object": ix["ep_pager"],
+            "badge": (1 << 62) | 3,
+            "rights": {"read": True, "write": True, "grant": True, "grant_reply": False},
+        }
+    }
     assert _slots(objects, ix["cnode_client"])[2] == fault
     assert _slots(objects, ix["tcb_client"])[5] == fault
     assert "Endpoint" in _slots(objects, ix["cnode_pager"])[1]
@@ -127,7 +138,12 @@ def test_extension_setvars_and_report(target, tmp_path):
     assert word("reserved_cptr") == 16 << 57
     assert word("auto_cptr") == 6 << 57
     report = Path(result.report).read_text()
-    for section in ("# Untyped Details", "# Extension CNode Details", "# Granted Cap Details", "# Reserved Slot Details"):
+    for section in (
+        "# Untyped Details",
+        "# Extension CNode Details",
+        "# Granted Cap Details",
+        "# Reserved Slot Details",
+    ):
         assert section in report
     assert report.index("# Kernel Objects Details") < report.index("# Untyped Details")
     assert "Slots: [6..8) (CPtr 0xc00000000000000), left empty" in report
@@ -138,7 +154,7 @@ def test_smc_caps_with_a_function_id_cannot_be_built(target, tmp_path):
     text = EXTENDED.replace('function_id="0"', 'function_id="0x84000000"')
     _, result = _build(text, target, tmp_path)
     assert not result.ok and [e.code for e in result.errors] == [E.UNSUPPORTED]
-    assert text[result.errors[0].span.start:result.errors[0].span.end] == "0x84000000"
+    assert text[result.errors[0].span.start : result.errors[0].span.end] == "0x84000000"
 
 
 # ---------------------------------------------------------------------------------- failures
@@ -155,7 +171,7 @@ def test_missing_program_image(target, tmp_path):
     assert not result.ok
     (err,) = result.errors
     assert (err.code, err.message) == (E.PROGRAM_NOT_FOUND, "unable to find program image: 'hello.elf'")
-    assert HELLO[err.span.start:err.span.end] == "hello.elf"
+    assert HELLO[err.span.start : err.span.end] == "hello.elf"
 
 
 def test_failed_build_leaves_the_output_untouched(target, tmp_path):
@@ -175,8 +191,17 @@ def test_a_new_build_replaces_only_an_earlier_builds_output(target, tmp_path):
     (out / "elf" / "stale.elf").unlink(missing_ok=True)
     _, result = _build(HELLO, target, tmp_path)
     assert result.ok
-    assert sorted(os.listdir(out)) == [".sdf-lsp-build.json", "capdl.json", "elf", "initialiser.elf", "loader.img", "report.txt"]
-    assert sorted(result.files) == sorted(str(p) for p in out.rglob("*") if p.is_file() and p.name != ".sdf-lsp-build.json")
+    assert sorted(os.listdir(out)) == [
+        ".sdf-lsp-build.json",
+        "capdl.json",
+        "elf",
+        "initialiser.elf",
+        "loader.img",
+        "report.txt",
+    ]
+    assert sorted(result.files) == sorted(
+        str(p) for p in out.rglob("*") if p.is_file() and p.name != ".sdf-lsp-build.json"
+    )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -192,7 +217,9 @@ def test_a_folder_with_the_users_files_is_never_replaced(target, tmp_path, where
     result = build(analysis, target, [str(tmp_path / "elf")], str(out))
     assert not result.ok
     (err,) = result.errors
-    assert err.code == E.OUTPUT and "holds files that no earlier build wrote" in err.message and "notes.txt" in err.message
+    assert (
+        err.code == E.OUTPUT and "holds files that no earlier build wrote" in err.message and "notes.txt" in err.message
+    )
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
     assert (tmp_path / "system.system").read_text() == HELLO
 
@@ -207,9 +234,13 @@ def test_a_user_file_added_to_a_build_folder_is_kept(target, tmp_path):
 
 
 def test_out_of_memory_says_what_was_needed_and_who_needs_it(target, tmp_path):
-    text = HELLO.replace("<protection_domain", '<memory_region name="huge" size="0x5fa00000" page_size="0x200000" />\n'
-                                               '    <protection_domain')
-    text = text.replace("</protection_domain>", '    <map mr="huge" vaddr="0x40000000" perms="rw" />\n    </protection_domain>')
+    text = HELLO.replace(
+        "<protection_domain",
+        '<memory_region name="huge" size="0x5fa00000" page_size="0x200000" />\n    <protection_domain',
+    )
+    text = text.replace(
+        "</protection_domain>", '    <map mr="huge" vaddr="0x40000000" perms="rw" />\n    </protection_domain>'
+    )
     _, result = _build(text, target, tmp_path)
     assert not result.ok
     (err,) = result.errors
@@ -217,7 +248,7 @@ def test_out_of_memory_says_what_was_needed_and_who_needs_it(target, tmp_path):
     assert "ran out of untypeds for allocating objects of size 2 MiB, still need to create 2 objects" in err.message
     assert "the system needs 1.49 GiB (0x5fa" in err.message and "of untyped memory is free" in err.message
     assert "biggest consumers: memory region 'huge' (1.49 GiB), PD 'hello'" in err.message
-    assert text[err.related[0].span.start:err.related[0].span.end] == "memory_region"
+    assert text[err.related[0].span.start : err.related[0].span.end] == "memory_region"
     assert not (tmp_path / "out").exists()
 
 
@@ -227,29 +258,47 @@ def test_map_over_an_elf_segment(target, tmp_path):
     _, result = _build(text, target, tmp_path)
     (err,) = result.errors
     assert err.code == E.MAP_OVERLAP
-    assert err.message == ("mapping MR 'm' to PD 'hello' with vaddr [0x201000..0x202000) will overlap with an ELF segment "
-                           "at [0x201000..0x202000)")
-    assert text[err.span.start:err.span.end] == "0x201000"
+    assert err.message == (
+        "mapping MR 'm' to PD 'hello' with vaddr [0x201000..0x202000) will overlap with an ELF segment "
+        "at [0x201000..0x202000)"
+    )
+    assert text[err.span.start : err.span.end] == "0x201000"
 
 
 def test_setvar_symbol_problems(target, tmp_path):
-    text = HELLO.replace("<protection_domain", '<memory_region name="m" size="0x1000" phys_addr="0x9000000" />\n'
-                                               '    <protection_domain')
-    text = text.replace("</protection_domain>", '    <setvar symbol="absent" region_paddr="m" />\n'
-                                                '        <setvar symbol="small" region_paddr="m" />\n    </protection_domain>')
+    text = HELLO.replace(
+        "<protection_domain", '<memory_region name="m" size="0x1000" phys_addr="0x9000000" />\n    <protection_domain'
+    )
+    text = text.replace(
+        "</protection_domain>",
+        '    <setvar symbol="absent" region_paddr="m" />\n'
+        '        <setvar symbol="small" region_paddr="m" />\n    </protection_domain>',
+    )
     analysis = _analyse(text, target, tmp_path)
     (tmp_path / "elf").mkdir()
-    (tmp_path / "elf" / "hello.elf").write_bytes(standin_elf({"microkit_name": 64, "microkit_passive": 1, "microkit_irqs": 8,
-                                                              "microkit_notifications": 8, "microkit_pps": 8,
-                                                              "microkit_ioports": 8, "small": 4}))
+    (tmp_path / "elf" / "hello.elf").write_bytes(
+        standin_elf(
+            {
+                "microkit_name": 64,
+                "microkit_passive": 1,
+                "microkit_irqs": 8,
+                "microkit_notifications": 8,
+                "microkit_pps": 8,
+                "microkit_ioports": 8,
+                "small": 4,
+            }
+        )
+    )
     result = build(analysis, target, [str(tmp_path / "elf")], str(tmp_path / "out"))
     absent, small = result.errors
     assert (absent.code, small.code) == (E.SYMBOL_PATCH, E.SYMBOL_SIZE)
-    assert absent.message == ("could not patch symbol 'absent' in program image for PD 'hello' (hello.elf): "
-                              "no symbol named 'absent' found")
-    assert small.message == ("setvar to non-word size symbol 'small' for PD 'hello', symbol has size '4' bytes, "
-                             "expected size '8' bytes")
-    assert text[small.span.start:small.span.end] == "small"
+    assert absent.message == (
+        "could not patch symbol 'absent' in program image for PD 'hello' (hello.elf): no symbol named 'absent' found"
+    )
+    assert small.message == (
+        "setvar to non-word size symbol 'small' for PD 'hello', symbol has size '4' bytes, expected size '8' bytes"
+    )
+    assert text[small.span.start : small.span.end] == "small"
 
 
 def test_a_target_without_sdk_binaries(tmp_path):
@@ -277,9 +326,14 @@ def test_x86_64_has_no_placement(tmp_path):
     target = load_target_file(tmp_path / "x86.json")
     (tmp_path / "sdk").mkdir()
     (tmp_path / "sdk" / "sel4.elf").write_bytes(b"kernel")
-    target = replace(target, sdk=SdkFiles(monitor_elf=str(GOLDEN / "elf" / "monitor.elf"),
-                                          initialiser_elf=str(GOLDEN / "elf" / "initialiser.elf"),
-                                          kernel_elf=str(tmp_path / "sdk" / "sel4.elf")))
+    target = replace(
+        target,
+        sdk=SdkFiles(
+            monitor_elf=str(GOLDEN / "elf" / "monitor.elf"),
+            initialiser_elf=str(GOLDEN / "elf" / "initialiser.elf"),
+            kernel_elf=str(tmp_path / "sdk" / "sel4.elf"),
+        ),
+    )
     _, result = _build(HELLO, target, tmp_path)
     assert result.ok, result.errors
     out = tmp_path / "out"
@@ -297,33 +351,67 @@ def _riscv64_target(tmp_path: Path):
     board = builtin_target("qemu_virt_riscv64", "release")
     ram = board.normal_regions[0].start
     kernel_vaddr = 0xFFFF_FFC0_0000_0000 + ram
-    kernel = {"elf_header": {"entry": kernel_vaddr, "class": 64, "machine": 243},
-              "pt_load_segments": [{"p_paddr": ram, "p_vaddr": kernel_vaddr, "p_memsz": 0x100000}],
-              "symbols": {"ki_end": {"value": kernel_vaddr + 0x200000}, "ki_boot_end": {"value": kernel_vaddr + 0x10000}}}
+    kernel = {
+        "elf_header": {"entry": kernel_vaddr, "class": 64, "machine": 243},
+        "pt_load_segments": [{"p_paddr": ram, "p_vaddr": kernel_vaddr, "p_memsz": 0x100000}],
+        "symbols": {"ki_end": {"value": kernel_vaddr + 0x200000}, "ki_boot_end": {"value": kernel_vaddr + 0x10000}},
+    }
     loader_at = 0x9000_0000
-    loader = {"elf_header": {"entry": loader_at, "class": 64},
-              "first_pt_load": {"p_vaddr": loader_at, "p_memsz": 0x10000},
-              "symbols": {"_text": {"value": loader_at, "size": 0},
-                          **{name: {"value": loader_at + 0x1000 * (i + 1), "size": 4096}
-                             for i, name in enumerate(("boot_lvl1_pt", "boot_lvl2_pt", "boot_lvl2_pt_elf"))}}}
-    return replace(board, device_regions=(MemRange(0, ram),), sdk=SdkFiles(monitor_elf=str(GOLDEN / "elf" / "monitor.elf"),
-                                       initialiser_elf=str(GOLDEN / "elf" / "initialiser.elf"),
-                                       kernel_facts=kernel, loader_facts=loader))
+    loader = {
+        "elf_header": {"entry": loader_at, "class": 64},
+        "first_pt_load": {"p_vaddr": loader_at, "p_memsz": 0x10000},
+        "symbols": {
+            "_text": {"value": loader_at, "size": 0},
+            **{
+                name: {"value": loader_at + 0x1000 * (i + 1), "size": 4096}
+                for i, name in enumerate(("boot_lvl1_pt", "boot_lvl2_pt", "boot_lvl2_pt_elf"))
+            },
+        },
+    }
+    return replace(
+        board,
+        device_regions=(MemRange(0, ram),),
+        sdk=SdkFiles(
+            monitor_elf=str(GOLDEN / "elf" / "monitor.elf"),
+            initialiser_elf=str(GOLDEN / "elf" / "initialiser.elf"),
+            kernel_facts=kernel,
+            loader_facts=loader,
+        ),
+    )
 
 
 def test_riscv64_builds_with_its_own_paging_and_image(tmp_path):
     target = _riscv64_target(tmp_path)
-    text = HELLO.replace("<protection_domain", '<memory_region name="dev" size="0x1000" phys_addr="0x10000000" />\n'
-                                               '    <protection_domain')
-    text = text.replace("</protection_domain>", '    <map mr="dev" vaddr="0x3000000" perms="rw" cached="false" />\n'
-                                                '        <irq irq="10" id="1" trigger="edge" />\n    </protection_domain>')
+    text = HELLO.replace(
+        "<protection_domain",
+        '<memory_region name="dev" size="0x1000" phys_addr="0x10000000" />\n    <protection_domain',
+    )
+    text = text.replace(
+        "</protection_domain>",
+        '    <map mr="dev" vaddr="0x3000000" perms="rw" cached="false" />\n'
+        '        <irq irq="10" id="1" trigger="edge" />\n    </protection_domain>',
+    )
     _, result = _build(text, target, tmp_path)
     assert result.ok, result.errors
     objects, ix = _objects(tmp_path / "out")
     assert {"pgd_hello", "pmd_hello_vaddr_0x200000", "pte_hello_vaddr_0x200000", "pte_hello_vaddr_0x3000000"} <= set(ix)
-    assert objects[ix["irq_10_hello"]]["object"] == {"RiscvIrq": {"slots": [{"slot": 0, "cap": {"Notification": {
-        "object": ix["ntfn_hello"], "badge": 2, "rights": {"read": True, "write": True, "grant": False, "grant_reply": False}}}}],
-        "extra": {"trigger": 1}}}
+    assert objects[ix["irq_10_hello"]]["object"] == {
+        "RiscvIrq": {
+            "slots": [
+                {
+                    "slot": 0,
+                    "cap": {
+                        "Notification": {
+                            "object": ix["ntfn_hello"],
+                            "badge": 2,
+                            "rights": {"read": True, "write": True, "grant": False, "grant_reply": False},
+                        }
+                    },
+                }
+            ],
+            "extra": {"trigger": 1},
+        }
+    }
     assert _slots(objects, ix["cnode_hello"])[139] == {"RiscvIrqHandler": {"object": ix["irq_10_hello"]}}
     report = (tmp_path / "out" / "report.txt").read_text()
     assert "\t- IRQ: 'irq_10_hello'\n\t\t* Number: 10\n\t\t* Trigger: edge\n\n" in report

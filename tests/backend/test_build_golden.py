@@ -5,6 +5,7 @@ the tests then compare the spec, the report, the patched symbols, the packed
 initialiser and the loader header with what the Microkit tool wrote.  The initial
 task's size and placement come from the build itself.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,16 +68,18 @@ def test_patched_symbols(built, system, config):
     out = built(system, config)
     for program in golden_json(system, config, "patched_symbols.json")["programs"]:
         patched = ElfImage.load(out / "elf" / f"{program['pd']}.elf")
-        assert [hashlib.sha256(s.mem_data).hexdigest() for s in patched.segments] == program["segments_sha256"], program["pd"]
+        assert [hashlib.sha256(s.mem_data).hexdigest() for s in patched.segments] == program["segments_sha256"], (
+            program["pd"]
+        )
         split = re.fullmatch(r"(\S+) \(symbols from (\S+)\)", program["image"])
         if split:  # a stripped image: read the values through the symbols of the other file
             patched = patched.with_symbols_from(ElfImage.load(GOLDEN / "elf" / system / split[2]))
         for name, value in program["values"].items():
             raw = patched.read_symbol(name)
             if isinstance(value, list) and name == "pd_stack_bottom_addrs":
-                assert [int.from_bytes(raw[i * 8:i * 8 + 8], "little") for i in range(len(value))] == value
+                assert [int.from_bytes(raw[i * 8 : i * 8 + 8], "little") for i in range(len(value))] == value
             elif isinstance(value, list):
-                names = [raw[i * 64:(i + 1) * 64].split(b"\0")[0].decode() for i in range(len(value))]
+                names = [raw[i * 64 : (i + 1) * 64].split(b"\0")[0].decode() for i in range(len(value))]
                 assert names == value, name
             elif isinstance(value, str):
                 assert raw.rstrip(b"\0").decode() == value
@@ -118,7 +121,7 @@ def test_loader_header_and_records(built, system, config):
     expected = bytes.fromhex(image["header_and_region_records_hex"])
     offset = facts["first_pt_load"]["p_memsz"]
     raw = (out / "loader.img").read_bytes()
-    assert raw[offset:offset + len(expected)] == expected
+    assert raw[offset : offset + len(expected)] == expected
     assert len(raw) == golden_json(system, config, "result.json")["outputs"]["loader.img"]["size"]
 
 

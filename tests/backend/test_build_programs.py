@@ -8,6 +8,7 @@ analysis' CSpace layout: the objects of `capdl.json`, every CNode slot, the
 symbols patched into the ELFs in OUT/elf (read back with pyelftools), and
 where the simulated allocation put every object.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -61,8 +62,21 @@ REFUSED = {
     "x86_64_iommu_dma_test__x86_64_iommu_dma_test.system": (E.UNSUPPORTED, "io_address_space cannot be built"),
 }
 #: Examples that are not tied to an architecture, built for qemu_virt_riscv64 as well.
-RISCV64_EXAMPLES = ["bootinfo", "cap_sharing", "capfault", "domains", "ethernet", "hello", "hierarchy", "mr_prefill",
-                    "passive_server", "rust", "setvar", "simplemrs", "timer"]
+RISCV64_EXAMPLES = [
+    "bootinfo",
+    "cap_sharing",
+    "capfault",
+    "domains",
+    "ethernet",
+    "hello",
+    "hierarchy",
+    "mr_prefill",
+    "passive_server",
+    "rust",
+    "setvar",
+    "simplemrs",
+    "timer",
+]
 #: A virtual machine monitor for x86_64 with VT-x (libvmm).
 X86_VMM = REAL / "au-ts__libvmm" / "examples__simple__board__x86_64_generic_vtx__simple.system"
 
@@ -79,9 +93,11 @@ def _builds_for_own_arch() -> list[tuple[Path, str]]:
     return out
 
 
-PLACED = ([case for case in _builds_for_own_arch() if case[1] != "x86_64_generic"]
-          + [(_example(name), "qemu_virt_riscv64") for name in RISCV64_EXAMPLES]
-          + [(EXTENDED, "qemu_virt_aarch64")])
+PLACED = (
+    [case for case in _builds_for_own_arch() if case[1] != "x86_64_generic"]
+    + [(_example(name), "qemu_virt_riscv64") for name in RISCV64_EXAMPLES]
+    + [(EXTENDED, "qemu_virt_aarch64")]
+)
 UNPLACED = [case for case in _builds_for_own_arch() if case[1] == "x86_64_generic"] + [(X86_VMM, "x86_64_generic_vtx")]
 ALL_BUILT = PLACED + UNPLACED
 
@@ -101,15 +117,22 @@ def _riscv64_sdk() -> dict:
     loader = 0xB000_0000
     tables = ("boot_lvl1_pt", "boot_lvl2_pt", "boot_lvl2_pt_elf")
     return {
-        "kernel_facts": {"elf_header": {"entry": kernel_vaddr, "class": 64, "machine": EM["riscv64"]},
-                         "pt_load_segments": [{"p_paddr": kernel_paddr, "p_vaddr": kernel_vaddr, "p_memsz": 0x12_0000}],
-                         "symbols": {"ki_end": {"value": kernel_vaddr + 0x20_0000},
-                                     "ki_boot_end": {"value": kernel_vaddr + 0x1_8000}}},
-        "loader_facts": {"elf_header": {"entry": loader, "class": 64},
-                         "first_pt_load": {"p_vaddr": loader, "p_memsz": 0x8000},
-                         "symbols": {"_text": {"value": loader, "size": 0},
-                                     **{name: {"value": loader + 0x4000 + 0x1000 * i, "size": 0x1000}
-                                        for i, name in enumerate(tables)}}},
+        "kernel_facts": {
+            "elf_header": {"entry": kernel_vaddr, "class": 64, "machine": EM["riscv64"]},
+            "pt_load_segments": [{"p_paddr": kernel_paddr, "p_vaddr": kernel_vaddr, "p_memsz": 0x12_0000}],
+            "symbols": {
+                "ki_end": {"value": kernel_vaddr + 0x20_0000},
+                "ki_boot_end": {"value": kernel_vaddr + 0x1_8000},
+            },
+        },
+        "loader_facts": {
+            "elf_header": {"entry": loader, "class": 64},
+            "first_pt_load": {"p_vaddr": loader, "p_memsz": 0x8000},
+            "symbols": {
+                "_text": {"value": loader, "size": 0},
+                **{name: {"value": loader + 0x4000 + 0x1000 * i, "size": 0x1000} for i, name in enumerate(tables)},
+            },
+        },
     }
 
 
@@ -127,7 +150,9 @@ def board_target(board: str, programs: Programs) -> Target:
         binaries.update(_riscv64_sdk())
         # everything but RAM and the interrupt controller the kernel maps for itself (as seL4's platform_gen.json)
         plic = MemRange(0x0C00_0000, 0x1000_0000)
-        target = replace(target, device_regions=devices_outside(target.normal_regions, [plic], target.paddr_user_device_top))
+        target = replace(
+            target, device_regions=devices_outside(target.normal_regions, [plic], target.paddr_user_device_top)
+        )
     return replace(target, sdk=SdkFiles(**binaries))
 
 
@@ -258,7 +283,7 @@ def read_symbol(path: Path, name: str, in_file: int | None = None) -> bytes:
             needed = size if in_file is None else in_file
             if needed:
                 assert start + needed <= seg["p_filesz"], f"symbol '{name}' of {path.name} is not in the file"
-            return (data + bytes(seg["p_memsz"] - len(data)))[start:start + size]
+            return (data + bytes(seg["p_memsz"] - len(data)))[start : start + size]
         raise AssertionError(f"symbol '{name}' of {path.name} is in no loadable segment")
     finally:
         elf.stream.close()
@@ -275,8 +300,11 @@ def elf_pages(path: Path) -> int:
     """4 KiB pages the loadable segments of an ELF span (the frames the build maps for it)."""
     elf = _elf(path)
     try:
-        return sum((seg["p_vaddr"] + seg["p_memsz"] + 0xFFF) // 0x1000 - seg["p_vaddr"] // 0x1000
-                   for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD" and seg["p_memsz"])
+        return sum(
+            (seg["p_vaddr"] + seg["p_memsz"] + 0xFFF) // 0x1000 - seg["p_vaddr"] // 0x1000
+            for seg in elf.iter_segments()
+            if seg["p_type"] == "PT_LOAD" and seg["p_memsz"]
+        )
     finally:
         elf.stream.close()
 
@@ -350,7 +378,9 @@ def expected_objects(b: Built) -> tuple[Counter, set[str]]:
         for i in range(elf_pages(Path(image))):
             add("Frame", f"frame_elf_{p}_{i:09}")
         for irq in pd.irqs:
-            kind = {"ioapic": "IrqIOApic", "msi": "IrqMsi"}.get(irq.kind, "RiscvIrq" if target.arch == "riscv64" else "ArmIrq")
+            kind = {"ioapic": "IrqIOApic", "msi": "IrqMsi"}.get(
+                irq.kind, "RiscvIrq" if target.arch == "riscv64" else "ArmIrq"
+            )
             add(kind, f"irq_{irq.number}_{p}")
         for io in pd.ioports:
             add("IOPorts", f"ioports_0x{io.addr:x}_{p}")
@@ -389,8 +419,15 @@ def object_bytes(obj, target) -> int:
         return 1 << body["size_bits"]
     if kind == "CNode":
         return 1 << (body["size_bits"] + 5)
-    table = {"Tcb": "tcb", "Endpoint": "endpoint", "Notification": "notification", "Reply": "reply", "VCpu": "vcpu",
-             "RootPageTable": "vspace", "PageTable": "page_table"}
+    table = {
+        "Tcb": "tcb",
+        "Endpoint": "endpoint",
+        "Notification": "notification",
+        "Reply": "reply",
+        "VCpu": "vcpu",
+        "RootPageTable": "vspace",
+        "PageTable": "page_table",
+    }
     return 1 << target.object_bits(table[kind]) if kind in table else 0
 
 
@@ -408,9 +445,16 @@ def test_compiled_programs_are_microkit_programs(programs, arch):
         loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
         assert [(s["p_vaddr"], s["p_flags"]) for s in loads] == [(0x200000, 5), (0x201000, 6)]
         symtab = elf.get_section_by_name(".symtab")
-        for name, size in [("microkit_name", 64), ("microkit_passive", 1), ("microkit_irqs", 8),
-                           ("microkit_notifications", 8), ("microkit_pps", 8), ("microkit_ioports", 8),
-                           ("first_var", 8), ("second_var", 8)]:
+        for name, size in [
+            ("microkit_name", 64),
+            ("microkit_passive", 1),
+            ("microkit_irqs", 8),
+            ("microkit_notifications", 8),
+            ("microkit_pps", 8),
+            ("microkit_ioports", 8),
+            ("first_var", 8),
+            ("second_var", 8),
+        ]:
             (sym,) = symtab.get_symbol_by_name(name)
             assert sym["st_size"] == size
             assert elf.get_section(sym["st_shndx"])["sh_type"] == "SHT_NOBITS", f"{name} is not in .bss"
@@ -459,7 +503,9 @@ def test_every_example_builds_for_its_architecture(builds, file):
     if file in REFUSED:
         code, message = REFUSED[file]
         assert not b.result.ok
-        assert [(e.code, e.message.startswith(message)) for e in b.result.errors] == [(code, True)] * len(b.result.errors)
+        assert [(e.code, e.message.startswith(message)) for e in b.result.errors] == [(code, True)] * len(
+            b.result.errors
+        )
         assert b.result.errors and not b.out.exists()
         return
     assert b.result.ok, [e.message for e in b.result.errors]
@@ -472,16 +518,20 @@ def test_every_example_builds_for_its_architecture(builds, file):
 def test_overlapping_pages_fails_with_the_upstream_error(builds):
     b = builds.get(_example("overlapping_pages"), "qemu_virt_aarch64")
     (err,) = b.result.errors
-    assert err.message == ("map for 'small0' has virtual address range [0x500000..0x501000) which overlaps with map for "
-                           "'large0' [0x400000..0x600000) in protection domain 'simplemrs'")
+    assert err.message == (
+        "map for 'small0' has virtual address range [0x500000..0x501000) which overlaps with map for "
+        "'large0' [0x400000..0x600000) in protection domain 'simplemrs'"
+    )
 
 
 def test_io_address_spaces_are_refused_where_they_are_declared(builds):
     b = builds.get(_example("x86_64_iommu_dma_test"), "x86_64_generic")
     (err,) = b.result.errors
     assert err.code == E.UNSUPPORTED
-    assert err.message == "io_address_space cannot be built: the capDL initialiser this build packs has no IOMMU objects"
-    assert b.analysis.text[err.span.start:err.span.end] == "io_address_space"
+    assert (
+        err.message == "io_address_space cannot be built: the capDL initialiser this build packs has no IOMMU objects"
+    )
+    assert b.analysis.text[err.span.start : err.span.end] == "io_address_space"
 
 
 # ------------------------------------------------------------------------ objects and CNodes
@@ -541,7 +591,8 @@ def _slot_target(b: Built, pd: ProtectionDomain, slot) -> tuple[str, str]:
     if slot.kind == "irq":
         assert isinstance(ref, Irq)
         handler = {"ioapic": "IrqIOApicHandler", "msi": "IrqMsiHandler"}.get(
-            ref.kind, "RiscvIrqHandler" if b.target.arch == "riscv64" else "ArmIrqHandler")
+            ref.kind, "RiscvIrqHandler" if b.target.arch == "riscv64" else "ArmIrqHandler"
+        )
         return handler, f"irq_{ref.number}_{pd.name}"
     assert slot.kind == "ioport" and isinstance(ref, IoPort), slot.kind
     return "IOPorts", f"ioports_0x{ref.addr:x}_{pd.name}"
@@ -579,8 +630,9 @@ def test_cnode_slots_follow_the_layout(built):
         root = built.object(f"cnode_{pd.name}_root")["CNode"]
         assert root["size_bits"] == lay.root_bits == (pd.cspace.size_bits if pd.cspace and pd.cspace.size_bits else 6)
         root_slots = built.slots(f"cnode_{pd.name}_root")
-        assert root_slots[0] == {"CNode": {"object": built.ix[f"cnode_{pd.name}"], "guard": 0,
-                                           "guard_size": 64 - 9 - lay.root_bits}}
+        assert root_slots[0] == {
+            "CNode": {"object": built.ix[f"cnode_{pd.name}"], "guard": 0, "guard_size": 64 - 9 - lay.root_bits}
+        }
         grants = [s for s in lay.root if s.index and s.kind != "reserve"]
         assert sorted(root_slots) == [0] + [s.index for s in grants]
         for s in grants:
@@ -662,8 +714,12 @@ def expected_setvars(b: Built, pd: ProtectionDomain) -> dict[str, int]:
     for end in channel_ends(b.system, pd):
         handled.update((id(end.el), a) for a, _ in end.el.raw if a.startswith("setvar"))
         put(end.el, "setvar_id", end.id)
-    unhandled = [(el.local, a) for el in [*pd.el.elements, *(e.el for e in channel_ends(b.system, pd))]
-                 for a, _ in el.raw if a.startswith("setvar") and (id(el), a) not in handled]
+    unhandled = [
+        (el.local, a)
+        for el in [*pd.el.elements, *(e.el for e in channel_ends(b.system, pd))]
+        for a, _ in el.raw
+        if a.startswith("setvar") and (id(el), a) not in handled
+    ]
     assert not unhandled, unhandled
     return out
 
@@ -696,17 +752,20 @@ def test_patched_monitor(built):
     system, target = built.system, built.target
     path = built.out / "elf" / "monitor.elf"
     names = read_symbol(path, "pd_names")
-    assert [names[i * 64:(i + 1) * 64].rstrip(b"\0").decode() for i in range(len(system.pds))] == [p.name for p in system.pds]
-    assert not names[len(system.pds) * 64:].strip(b"\0")
+    assert [names[i * 64 : (i + 1) * 64].rstrip(b"\0").decode() for i in range(len(system.pds))] == [
+        p.name for p in system.pds
+    ]
+    assert not names[len(system.pds) * 64 :].strip(b"\0")
     assert word(path, "pd_names_len") == len(system.pds)
     vms = [] if target.arch == "x86_64" else [pd.vm.name for pd in system.pds if pd.vm is not None for _ in pd.vm.vcpus]
     assert word(path, "vm_names_len") == len(vms)
     vm_names = read_symbol(path, "vm_names", 0)
-    assert [vm_names[i * 64:(i + 1) * 64].rstrip(b"\0").decode() for i in range(len(vms))] == vms
+    assert [vm_names[i * 64 : (i + 1) * 64].rstrip(b"\0").decode() for i in range(len(vms))] == vms
     stack_top = (target.vspace_user_top & ~0xFFF) - 0x1000
-    bottoms = read_symbol(path, "pd_stack_bottom_addrs")[:WORD * len(system.pds)]
-    assert [int.from_bytes(bottoms[i:i + WORD], "little") for i in range(0, len(bottoms), WORD)] == \
-        [stack_top - pd.stack_size for pd in system.pds]
+    bottoms = read_symbol(path, "pd_stack_bottom_addrs")[: WORD * len(system.pds)]
+    assert [int.from_bytes(bottoms[i : i + WORD], "little") for i in range(0, len(bottoms), WORD)] == [
+        stack_top - pd.stack_size for pd in system.pds
+    ]
 
 
 # ------------------------------------------------------------------------------- placement
@@ -739,8 +798,9 @@ def test_objects_are_placed_in_ram_without_overlap(placed):
             assert any(s <= addr and addr + size <= e for s, e in ram), f"{name} leaves RAM"
             ranges.append((addr, addr + size, name))
         else:
-            assert kind_of(named["object"]) in ("Frame", "Untyped") and body.get("paddr") is not None, \
+            assert kind_of(named["object"]) in ("Frame", "Untyped") and body.get("paddr") is not None, (
                 f"{name} at {addr:#x} is outside RAM"
+            )
     assert set(listed) == {i for i, named in enumerate(b.objects) if object_bytes(named["object"], target)}
     ranges.sort()
     for (_, end, name), (start, _, other) in itertools.pairwise(ranges):
@@ -781,14 +841,25 @@ def test_extended_example(builds):
 
     scheduler = slots("cnode_scheduler_root")
     assert {i: names(c) for i, c in scheduler.items() if i} == {
-        1: ("Tcb", "tcb_worker_a"), 2: ("SchedContext", "sched_context_worker_a"),
-        3: ("Tcb", "tcb_worker_b"), 4: ("SchedContext", "sched_context_worker_b"),
-        5: ("Notification", "ntfn_worker_a")}
+        1: ("Tcb", "tcb_worker_a"),
+        2: ("SchedContext", "sched_context_worker_a"),
+        3: ("Tcb", "tcb_worker_b"),
+        4: ("SchedContext", "sched_context_worker_b"),
+        5: ("Notification", "ntfn_worker_a"),
+    }
     assert scheduler[5]["Notification"]["badge"] == 1
-    assert scheduler[5]["Notification"]["rights"] == {"read": False, "write": True, "grant": False, "grant_reply": False}
+    assert scheduler[5]["Notification"]["rights"] == {
+        "read": False,
+        "write": True,
+        "grant": False,
+        "grant_reply": False,
+    }
     allocator = slots("cnode_allocator_root")
     assert {i: names(c) for i, c in allocator.items() if i} == {
-        1: ("Untyped", "untyped_alloc_heap"), 2: ("Untyped", "untyped_alloc_dma"), 3: ("CNode", "subcnode_alloc_slots")}
+        1: ("Untyped", "untyped_alloc_heap"),
+        2: ("Untyped", "untyped_alloc_dma"),
+        3: ("CNode", "subcnode_alloc_slots"),
+    }
     assert allocator[3]["CNode"]["guard_size"] == 64 - 7 - 8
     assert obj("cnode_allocator_root")["CNode"]["size_bits"] == 7
     pd = b.system.pd_by_name["allocator"]
@@ -805,8 +876,10 @@ def test_extended_example(builds):
     assert word(elf / "allocator.elf", "scratch_slots") == lay.cptr(starts["scratch_slots"]) == 16 << 57
     assert word(elf / "allocator.elf", "spare_slots") == lay.cptr(starts["spare_slots"]) == 4 << 57
     sched = b.analysis.layout.cspace(b.system.pd_by_name["scheduler"])
-    assert [word(elf / "scheduler.elf", s) for s in ("worker_a_tcb", "worker_a_sc", "worker_b_tcb", "worker_b_sc",
-                                                     "worker_a_kick")] == [1, 2, 3, 4, 5]
+    assert [
+        word(elf / "scheduler.elf", s)
+        for s in ("worker_a_tcb", "worker_a_sc", "worker_b_tcb", "worker_b_sc", "worker_a_kick")
+    ] == [1, 2, 3, 4, 5]
     assert word(elf / "scheduler.elf", "first_free_slot") == sched.first_free == 6
     assert word(elf / "monitor_b.elf", "worker_b_tcb") == 1
 
@@ -816,9 +889,15 @@ def test_extended_example(builds):
     assert "'subcnode_alloc_slots' @ 0x" in sections["Extension CNode Details"]
     assert "Granted To: 'allocator' in root slot 3" in sections["Extension CNode Details"]
     granted = sections["Granted Cap Details"]
-    for holder, slot, target in [("scheduler", 5, "ntfn_worker_a"), ("allocator", 1, "untyped_alloc_heap"),
-                                 ("allocator", 2, "untyped_alloc_dma"), ("allocator", 3, "subcnode_alloc_slots")]:
-        assert re.search(rf"PD: '{holder}' root slot {slot} \(CPtr 0x[0-9a-f]+\)\n\t\t\* Cap: \w+ -> '{target}'", granted)
+    for holder, slot, target in [
+        ("scheduler", 5, "ntfn_worker_a"),
+        ("allocator", 1, "untyped_alloc_heap"),
+        ("allocator", 2, "untyped_alloc_dma"),
+        ("allocator", 3, "subcnode_alloc_slots"),
+    ]:
+        assert re.search(
+            rf"PD: '{holder}' root slot {slot} \(CPtr 0x[0-9a-f]+\)\n\t\t\* Cap: \w+ -> '{target}'", granted
+        )
     assert "PD: 'allocator'" in sections["Reserved Slot Details"]
     for start, count, _ in lay.reserves:
         assert f"Slots: [{start}..{start + count})" in sections["Reserved Slot Details"]
@@ -826,7 +905,7 @@ def test_extended_example(builds):
 
 def _report_sections(report: str) -> dict[str, str]:
     parts = re.split(r"^# (.+)$", report, flags=re.MULTILINE)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=False))
 
 
 # -------------------------------------------------------------------------------- failures
@@ -859,12 +938,12 @@ def test_a_system_too_big_for_the_board_runs_out_of_memory(builds, tmp_path):
     needed = re.search(r"the system needs ([\d.]+ [KMG]iB) \((0x[0-9a-f]+) bytes\)", err.message)
     free = re.search(r"but ([\d.]+ [KMG]iB) \((0x[0-9a-f]+) bytes\) of untyped memory is free", err.message)
     assert needed and free and int(needed[2], 16) > int(free[2], 16)
-    assert int(needed[2], 16) >= 0x2fc00000 + 0x2fe00000
+    assert int(needed[2], 16) >= 0x2FC00000 + 0x2FE00000
     kernel = b.target.sdk.kernel_facts["derived"]["kernel_self_mem"]
     assert int(free[2], 16) < b.target.ram_bytes - (kernel[1] - kernel[0])
     assert "still need to create 2 objects which requires 4 MiB of additional memory" in err.message
     assert "biggest consumers: memory region 'big_b' (766 MiB), memory region 'big_a' (764 MiB), PD '" in err.message
-    assert [text[r.span.start:r.span.end] for r in err.related][:2] == ["memory_region", "memory_region"]
+    assert [text[r.span.start : r.span.end] for r in err.related][:2] == ["memory_region", "memory_region"]
 
 
 # ----------------------------------------------------------------------------------- x86_64
@@ -887,6 +966,9 @@ def test_x86_64_builds_the_boot_module_without_placement(builds, case):
             assert paddrs == {None}, mr.name
         else:
             assert None not in paddrs, mr.name
-    fixed = [o["name"] for o in b.objects if isinstance(o["object"], dict)
-             and next(iter(o["object"].values())).get("paddr") is not None]
+    fixed = [
+        o["name"]
+        for o in b.objects
+        if isinstance(o["object"], dict) and next(iter(o["object"].values())).get("paddr") is not None
+    ]
     assert all(name.startswith("frame_mr_") for name in fixed)

@@ -1,4 +1,5 @@
 """Reading the SVG that Graphviz draws: nodes and edges by their ids and classes."""
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,14 @@ LARGEST = GENERATED / "stress_63pds_xl_12k_regions.system"
 def require_graphviz():
     try:
         import graphviz  # noqa: F401
+
         binding = True
     except ImportError:
         binding = False
-    require(binding and shutil.which("dot") is not None,
-            "Graphviz is not installed (scripts/apt-graph.txt, scripts/requirements-graph.txt)")
+    require(
+        binding and shutil.which("dot") is not None,
+        "Graphviz is not installed (scripts/apt-graph.txt, scripts/requirements-graph.txt)",
+    )
 
 
 def corpus_target(path: Path) -> Target:
@@ -42,7 +46,9 @@ def corpus_target(path: Path) -> Target:
 
 
 def analyse_file(path: Path, target: Target | None = None, dialect: str = "extended") -> Analysis:
-    return analyse(path.read_text(), Context(target or corpus_target(path), dialect), SearchPathFiles([str(path.parent)]))
+    return analyse(
+        path.read_text(), Context(target or corpus_target(path), dialect), SearchPathFiles([str(path.parent)])
+    )
 
 
 def analyse_text(text: str, dialect: str = "extended") -> Analysis:

@@ -1,6 +1,7 @@
 """The authority view: every PD, channel, cap grant, parent-child and fault edge is drawn
 with the right ends, isolation-breaking grants stand out, and a half-finished document
 still gives a picture."""
+
 from __future__ import annotations
 
 import re
@@ -93,7 +94,9 @@ def expected_edges(system: System) -> dict[str, tuple[str, str]]:
         if pd.fault_handler:
             out[f"fault:{pd.name}"] = (f"pd:{pd.name}", f"pd:{pd.fault_handler}")
         for cap in pd.cspace.caps if pd.cspace else ():
-            obj = {"Untyped": f"untyped:{cap.untyped}", "CNode": f"cnode:{cap.cnode}", "Smc": "smc"}.get(cap.kind, f"pd:{cap.pd}")
+            obj = {"Untyped": f"untyped:{cap.untyped}", "CNode": f"cnode:{cap.cnode}", "Smc": "smc"}.get(
+                cap.kind, f"pd:{cap.pd}"
+            )
             out[f"cap:{pd.name}:{cap.slot}"] = (f"pd:{pd.name}", obj)
     return out
 
@@ -143,7 +146,7 @@ def test_extended_dialect():
     assert breaking == {"cap:sched:1", "cap:sched:3", "cap:sched:6", "cap:sched:8"}
     assert "cap-cnode" in svg.edges["cap:sched:7"].classes
     assert {"fault"} <= svg.edges["fault:worker"].classes and "id 3" in svg.edges["fault:worker"].text
-    assert ["channel", "pp"] == sorted(svg.edges["channel:0"].classes - {"edge"})
+    assert sorted(svg.edges["channel:0"].classes - {"edge"}) == ["channel", "pp"]
     assert "passive" in svg.nodes["pd:worker"].classes and "passive" in svg.nodes["pd:worker"].text
     assert "post-capdl-untypeds" in svg.nodes["cnode:ut_all"].classes
     assert (svg.edges["child:kid"].tail, svg.edges["child:kid"].head) == ("pd:sched", "pd:kid")
@@ -193,15 +196,19 @@ def largest():
 
 def test_names_that_need_escaping():
     require_graphviz()
-    text = '<system><protection_domain name="a&quot;b\\n&lt;c&gt; &amp;d" priority="1"><program_image path="x" />' \
-           '</protection_domain></system>'
+    text = (
+        '<system><protection_domain name="a&quot;b\\n&lt;c&gt; &amp;d" priority="1"><program_image path="x" />'
+        "</protection_domain></system>"
+    )
     svg = parse_svg(render(to_dot(analyse_text(text), "authority")))
     assert 'pd:a"b\\n<c> &d' in svg.nodes
     assert 'a"b\\n<c> &d' in svg.nodes['pd:a"b\\n<c> &d'].text
 
 
 def test_too_many_pds_are_noted():
-    pds = "".join(f'<protection_domain name="p{i}"><program_image path="x" /></protection_domain>' for i in range(MAX_PDS + 2))
+    pds = "".join(
+        f'<protection_domain name="p{i}"><program_image path="x" /></protection_domain>' for i in range(MAX_PDS + 2)
+    )
     analysis = analyse_text(f"<system>{pds}</system>")
     for view in VIEWS:
         assert f"2 of {MAX_PDS + 2} PDs not drawn" in to_dot(analysis, view)

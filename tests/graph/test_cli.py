@@ -1,4 +1,5 @@
 """`sdf-lsp graph`: formats, exit codes, and DOT without Graphviz."""
+
 from __future__ import annotations
 
 import sys
@@ -61,7 +62,7 @@ def test_missing_dot_program(tmp_path, monkeypatch, capsys):
 
 def test_unusable_input(tmp_path, capsys):
     broken = tmp_path / "broken.system"
-    broken.write_text("<protection_domain name=\"a\" />")
+    broken.write_text('<protection_domain name="a" />')
     assert main(["graph", str(broken), "-o", str(tmp_path / "b.dot")]) == 1
     assert "nothing to draw" in capsys.readouterr().err
     assert main(["graph", str(tmp_path / "absent.system"), "-o", str(tmp_path / "b.dot")]) == 1

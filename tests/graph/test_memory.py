@@ -1,5 +1,6 @@
 """The memory view: a table per address space, shared regions linked across them, and
 the RAM budget bar."""
+
 from __future__ import annotations
 
 import pytest

@@ -6,12 +6,13 @@ rkyv form, the frame data, the boot emulation and the image layout; the stand-in
 program ELFs and the SDK facts are alongside.  Tests that need it are skipped
 when it is absent.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ requires_golden = pytest.mark.skipif(not CASES, reason=f"golden data not found a
 
 def golden_cases(func):
     """Parametrize a test over every (system, config) that built, as `case`."""
-    return requires_golden(pytest.mark.parametrize("case", [Case(s, c) for s, c in CASES] or [None], ids=CASE_IDS or None)(func))
+    return requires_golden(
+        pytest.mark.parametrize("case", [Case(s, c) for s, c in CASES] or [None], ids=CASE_IDS or None)(func)
+    )
 
 
 class Case:
@@ -76,12 +79,12 @@ class Case:
         return [patch_program(self.system, p) for p in self.programs]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _json(path: Path):
     return json.loads(path.read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_elf(path: Path) -> ElfImage:
     return ElfImage.load(path)
 
@@ -93,7 +96,8 @@ def program_image(system: str, image: str) -> ElfImage:
     split = re.fullmatch(r"(\S+) \(symbols from (\S+)\)", image)
     if split:
         return load_elf(GOLDEN / "elf" / system / split[1]).with_symbols_from(
-            load_elf(GOLDEN / "elf" / system / split[2]))
+            load_elf(GOLDEN / "elf" / system / split[2])
+        )
     return load_elf(GOLDEN / "elf" / system / image)
 
 
@@ -106,7 +110,7 @@ def _names(names: list[str], count: int = 64, width: int = 64) -> bytes:
     out = bytearray(count * width)
     for i, name in enumerate(names):
         raw = name.encode()[: width - 1]
-        out[i * width:i * width + len(raw)] = raw
+        out[i * width : i * width + len(raw)] = raw
     return bytes(out)
 
 
@@ -126,7 +130,9 @@ def patch_program(system: str, program: dict) -> ElfImage:
             ("microkit_name", values["microkit_name"].encode()[:64]),
             ("microkit_passive", bytes([values["microkit_passive"]])),
         ]
-        writes += [(k, _u64(values[k])) for k in
-                   ("microkit_irqs", "microkit_notifications", "microkit_pps", "microkit_ioports")]
+        writes += [
+            (k, _u64(values[k]))
+            for k in ("microkit_irqs", "microkit_notifications", "microkit_pps", "microkit_ioports")
+        ]
         writes += [(k, _u64(v)) for k, v in values.items() if not k.startswith("microkit_")]
     return elf.patch_symbols(writes)

@@ -1,4 +1,5 @@
 """Kernel boot emulation against boot.json."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,7 @@ def test_boot_matches(case):
         "first_available_cap": info.first_available_cap,
         "untyped_count": len(info.untypeds),
         "untypeds": [
-            {"cap": u.cap, "paddr": u.paddr, "size_bits": u.size_bits, "is_device": u.is_device}
-            for u in info.untypeds
+            {"cap": u.cap, "paddr": u.paddr, "size_bits": u.size_bits, "is_device": u.is_device} for u in info.untypeds
         ],
     } == expected
     assert plan.initial_task_phys_base == case.json("result.json")["image"]["initial_task_phys_base"]
@@ -77,7 +77,9 @@ def test_unsupported_arch():
 
 def test_kernel_facts_from_an_elf():
     kernel = ElfImage(
-        entry=0xFF_C000_0000, word_size=64, machine=183,
+        entry=0xFF_C000_0000,
+        word_size=64,
+        machine=183,
         segments=(Segment(vaddr=0xFF_C000_0000, paddr=0x6000_0000, memsz=0x1000, flags=7, data=b""),),
         symbols={"ki_end": (0xFF_C025_E000, 0), "ki_boot_end": (0xFF_C001_0000, 0)},
     )

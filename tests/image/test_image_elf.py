@@ -1,4 +1,5 @@
 """Reading, patching and rewriting ELF program images."""
+
 from __future__ import annotations
 
 import struct
@@ -148,7 +149,7 @@ def _load_or_elf_error(data: bytes):
 
 
 def _phdr_offsets(raw: bytes) -> list[int]:
-    phoff, = struct.unpack_from("<Q", raw, 32)
+    (phoff,) = struct.unpack_from("<Q", raw, 32)
     phentsize, phnum = struct.unpack_from("<HH", raw, 54)
     out = []
     for i in range(phnum):

@@ -1,4 +1,5 @@
 """The initialiser with its spec against result.json's image fields."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,9 @@ def test_phdr_table_and_symbols(case):
     image = case.json("result.json")["image"]
     task = _initial_task(case)
     assert task.phdr_table.hex() == image["initialiser_phdr_table_hex"]
-    assert {"sel4_phdrs_patched__vaddr": task.phdrs_vaddr,
-            "sel4_phdrs_patched__phnum": task.phnum} == image["initialiser_patched_symbols"]
+    assert {"sel4_phdrs_patched__vaddr": task.phdrs_vaddr, "sel4_phdrs_patched__phnum": task.phnum} == image[
+        "initialiser_patched_symbols"
+    ]
     assert list(task.image_bound) == image["initialiser_image_bound"]
 
 
@@ -42,8 +44,9 @@ def test_segments_are_the_image_regions(case):
 def test_pack_spec_into_initial_task():
     case = Case("hello", "debug")
     segments = [[s.mem_data for s in elf.segments] for elf in case.patched_programs()]
-    packed = pack_spec_into_initial_task(case.json("capdl.json"), segments, "debug",
-                                         load_elf(GOLDEN / "elf" / "initialiser.elf"))
+    packed = pack_spec_into_initial_task(
+        case.json("capdl.json"), segments, "debug", load_elf(GOLDEN / "elf" / "initialiser.elf")
+    )
     assert packed.spec_for_initializer == case.json("spec.initializer.json")
     assert packed.spec_bytes == case.bytes("spec.rkyv")  # hello has no deflated frames
     assert packed.initial_task.phdr_table.hex() == case.json("result.json")["image"]["initialiser_phdr_table_hex"]
@@ -57,6 +60,6 @@ def test_boot_module_elf_reads_back():
     assert elf.entry == task.entry
     assert [(s.vaddr, s.mem_data) for s in elf.segments] == [(s.vaddr, s.mem_data) for s in task.segments]
     phnum = int.from_bytes(raw[56:58], "little")
-    types = [int.from_bytes(raw[64 + 56 * i:68 + 56 * i], "little") for i in range(phnum)]
+    types = [int.from_bytes(raw[64 + 56 * i : 68 + 56 * i], "little") for i in range(phnum)]
     assert types.count(PT_LOAD) == len(task.segments)
     assert PT_SEL4_CAPDL_SPEC in types and PT_SEL4_CAPDL_FRAME_DATA in types

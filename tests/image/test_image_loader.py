@@ -1,4 +1,5 @@
 """The loader image against result.json and loader-facts.json."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,9 @@ def test_regions(case):
 def test_page_tables(config):
     case = Case("hello", config)
     facts = case.sdk_json("loader-facts.json")
-    tables = page_tables("aarch64", LoaderFacts.from_facts(facts), KernelImage.from_facts(case.sdk_json("kernel-facts.json")))
+    tables = page_tables(
+        "aarch64", LoaderFacts.from_facts(facts), KernelImage.from_facts(case.sdk_json("kernel-facts.json"))
+    )
     for name, expected in facts["page_tables_written_by_the_tool"].items():
         if name == "note":
             continue
@@ -74,7 +77,7 @@ def test_tables_are_written_into_the_loader_image():
     assert len(loader.loader_image) == facts.image_size
     addr, size = facts.symbols["boot_lvl2_upper"]
     table = page_tables("aarch64", facts, KernelImage.from_facts(case.sdk_json("kernel-facts.json")))["boot_lvl2_upper"]
-    assert loader.loader_image[addr - facts.image_vaddr:][:size] == table
+    assert loader.loader_image[addr - facts.image_vaddr :][:size] == table
 
 
 @requires_golden
@@ -103,12 +106,20 @@ def test_uimage_output():
 
 def test_riscv64_page_tables():
     facts = LoaderFacts(
-        entry=0x8020_0000, word_size=64, image_vaddr=0x8020_0000, image_size=0x10000,
-        symbols={"_text": (0x8020_0000, 0), "boot_lvl1_pt": (0x8020_1000, 4096),
-                 "boot_lvl2_pt": (0x8020_2000, 4096), "boot_lvl2_pt_elf": (0x8020_3000, 4096)},
+        entry=0x8020_0000,
+        word_size=64,
+        image_vaddr=0x8020_0000,
+        image_size=0x10000,
+        symbols={
+            "_text": (0x8020_0000, 0),
+            "boot_lvl1_pt": (0x8020_1000, 4096),
+            "boot_lvl2_pt": (0x8020_2000, 4096),
+            "boot_lvl2_pt_elf": (0x8020_3000, 4096),
+        },
     )
-    kernel = KernelImage(0xFFFF_FFC0_8400_0000, 64, 243,
-                         (KernelSegment(0x8400_0000, 0xFFFF_FFC0_8400_0000, 0x1000, None),))
+    kernel = KernelImage(
+        0xFFFF_FFC0_8400_0000, 64, 243, (KernelSegment(0x8400_0000, 0xFFFF_FFC0_8400_0000, 0x1000, None),)
+    )
     tables = page_tables("riscv64", facts, kernel)
     lvl1 = struct.unpack("<512Q", tables["boot_lvl1_pt"])
     assert lvl1[2] == (0x8020_3000 >> 12) << 10 | 1  # loader text at 2 GiB
@@ -123,16 +134,34 @@ def test_mismatched_loader_is_an_error():
 
 def test_facts_from_elfs():
     loader_elf = ElfImage(
-        entry=0x7000_0000, word_size=64, machine=183,
-        segments=(Segment(vaddr=0x7000_0000, paddr=0x7000_0000, memsz=0x3000, flags=7,
-                          data=bytes(0x10) + (0x900_0000).to_bytes(8, "little")),),
-        symbols={"uart_addr": (0x7000_0010, 8), "_loader_start": (0x7000_0000, 0), "boot_lvl0_lower": (0x7000_1000, 4096)},
+        entry=0x7000_0000,
+        word_size=64,
+        machine=183,
+        segments=(
+            Segment(
+                vaddr=0x7000_0000,
+                paddr=0x7000_0000,
+                memsz=0x3000,
+                flags=7,
+                data=bytes(0x10) + (0x900_0000).to_bytes(8, "little"),
+            ),
+        ),
+        symbols={
+            "uart_addr": (0x7000_0010, 8),
+            "_loader_start": (0x7000_0000, 0),
+            "boot_lvl0_lower": (0x7000_1000, 4096),
+        },
     )
     facts = LoaderFacts.from_elf(loader_elf)
     assert facts.uart_addr == 0x900_0000 and facts.image_size == 0x3000 and not facts.has_cpus_release_addr
     assert facts.symbols == {"boot_lvl0_lower": (0x7000_1000, 4096), "_loader_start": (0x7000_0000, 0)}
     assert facts.image == bytes(0x10) + (0x900_0000).to_bytes(8, "little") + bytes(0x3000 - 0x18)
-    kernel_elf = ElfImage(entry=1, word_size=64, machine=183, symbols={},
-                          segments=(Segment(vaddr=0x10_0000, paddr=0x1000, memsz=0x20, flags=7, data=b"k"),))
+    kernel_elf = ElfImage(
+        entry=1,
+        word_size=64,
+        machine=183,
+        symbols={},
+        segments=(Segment(vaddr=0x10_0000, paddr=0x1000, memsz=0x20, flags=7, data=b"k"),),
+    )
     (seg,) = KernelImage.from_elf(kernel_elf).segments
     assert (seg.paddr, seg.vaddr, seg.mem_data) == (0x1000, 0x10_0000, b"k" + bytes(0x1F))

@@ -1,4 +1,5 @@
 """The rkyv archive of SpecForInitializer against the archives the tool wrote."""
+
 from __future__ import annotations
 
 import inspect

@@ -1,4 +1,5 @@
 """capdl.json + patched ELFs -> spec.initializer.json + frame_data.bin."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,9 @@ def test_transform_matches(case):
     expected = case.json("spec.initializer.json")
     # Upstream deflates with miniz_oxide; use its bytes for the data they inflate to.
     miniz = {inflate_raw(bytes(d)): d for d in _deflated_entries(expected)}
-    out, frame_data = transform_spec(case.json("capdl.json"), _segments(case), case.config,
-                                     deflate=lambda data: miniz[data])
+    out, frame_data = transform_spec(
+        case.json("capdl.json"), _segments(case), case.config, deflate=lambda data: miniz[data]
+    )
     assert out == expected
     assert frame_data == case.bytes("frame_data.bin")
     assert rkyv.serialize(out) == case.bytes("spec.rkyv")
@@ -40,14 +42,15 @@ def test_transform_with_zlib_inflates_to_the_same_data(case):
     expected = case.json("spec.initializer.json")
     out, frame_data = transform_spec(case.json("capdl.json"), _segments(case), case.config)
     assert frame_data == case.bytes("frame_data.bin")
-    assert [inflate_raw(bytes(d)) for d in _deflated_entries(out)] == \
-        [inflate_raw(bytes(d)) for d in _deflated_entries(expected)]
+    assert [inflate_raw(bytes(d)) for d in _deflated_entries(out)] == [
+        inflate_raw(bytes(d)) for d in _deflated_entries(expected)
+    ]
     assert rkyv.deserialize(rkyv.serialize(out)) == out
 
 
 @golden_cases
 def test_patched_programs_match_the_tool(case):
-    for program, elf in zip(case.programs, case.patched_programs()):
+    for program, elf in zip(case.programs, case.patched_programs(), strict=False):
         assert [hashlib.sha256(s.mem_data).hexdigest() for s in elf.segments] == program["segments_sha256"]
 
 
@@ -57,24 +60,33 @@ def _frame(init_entries, paddr=None, size_bits=12):
 
 def _spec(objects, root_end=None):
     return {
-        "objects": objects, "irqs": [], "domain_schedule": None, "domain_set_start": None,
-        "domain_idx_shift": None, "asid_slots": [],
+        "objects": objects,
+        "irqs": [],
+        "domain_schedule": None,
+        "domain_set_start": None,
+        "domain_idx_shift": None,
+        "asid_slots": [],
         "root_objects": {"start": 0, "end": len(objects) if root_end is None else root_end},
-        "untyped_covers": [], "cached_orig_cap_slots": None, "log_level": None,
+        "untyped_covers": [],
+        "cached_orig_cap_slots": None,
+        "log_level": None,
     }
 
 
 def test_embedding_rules():
     data = {"Data": {"BytesContent": {"bytes": [1, 2, 3]}}}
     entry = {"range": {"start": 8, "end": 11}, "content": data}
-    spec = _spec([
-        {"name": "embedded", "object": _frame([entry])},
-        {"name": "fixed", "object": _frame([entry], paddr=0x1000)},
-        {"name": "large", "object": _frame([entry], size_bits=21)},
-        {"name": "empty", "object": _frame([])},
-        {"name": "smc", "object": "ArmSmc"},
-        {"name": "not_root", "object": _frame([entry])},
-    ], root_end=5)
+    spec = _spec(
+        [
+            {"name": "embedded", "object": _frame([entry])},
+            {"name": "fixed", "object": _frame([entry], paddr=0x1000)},
+            {"name": "large", "object": _frame([entry], size_bits=21)},
+            {"name": "empty", "object": _frame([])},
+            {"name": "smc", "object": "ArmSmc"},
+            {"name": "not_root", "object": _frame([entry])},
+        ],
+        root_end=5,
+    )
     out, frame_data = transform_spec(spec, lambda c: bytes(c["BytesContent"]["bytes"]), "release")
     inits = [o["object"]["Frame"]["init"] if isinstance(o["object"], dict) else None for o in out["objects"]]
     assert inits[0] == {"Embedded": {"index": 0}}
@@ -92,7 +104,8 @@ def test_debug_keeps_names_and_bootinfo_is_not_embedded():
     boot = {"range": {"start": 0, "end": 4096}, "content": {"BootInfo": {"id": "Fdt", "offset": 0}}}
     out, frame_data = transform_spec(_spec([{"name": "bi", "object": _frame([boot])}]), [], "debug")
     assert out["objects"][0] == {
-        "name": "bi", "object": {"Frame": {"size_bits": 12, "paddr": None, "init": {"Fill": {"entries": [boot]}}}},
+        "name": "bi",
+        "object": {"Frame": {"size_bits": 12, "paddr": None, "init": {"Fill": {"entries": [boot]}}}},
     }
     assert frame_data == b""
 

@@ -1,5 +1,6 @@
 """A real LSP client (pytest-lsp) talking to `python -m sdf_lsp serve` over stdio,
 once with VS Code's and once with Neovim's client capabilities."""
+
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
 
 
 def make_fixture(init_options=None):
-    @pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=[sys.executable, "-m", "sdf_lsp", "serve"]))
+    @pytest_lsp.fixture(
+        params=CLIENTS, config=ClientServerConfig(server_command=[sys.executable, "-m", "sdf_lsp", "serve"])
+    )
     async def client(request, lsp_client: LanguageClient):
         record_versions(lsp_client)
         lsp_client.init_result = await lsp_client.initialize_session(
@@ -52,7 +55,9 @@ async def open_text(client: LanguageClient, uri: str, text: str, version: int = 
     client.published.pop(uri, None)  # a re-opened document starts its versions again
     waiting = wait_version(client, uri, version)
     client.text_document_did_open(
-        T.DidOpenTextDocumentParams(text_document=T.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text))
+        T.DidOpenTextDocumentParams(
+            text_document=T.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text)
+        )
     )
     return await waiting
 
@@ -61,7 +66,9 @@ async def change(client: LanguageClient, uri: str, version: int, changes: list, 
     """Send one didChange; with `wait`, return the diagnostics published for `version`."""
     waiting = wait_version(client, uri, version) if wait else None
     client.text_document_did_change(
-        T.DidChangeTextDocumentParams(text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=changes)
+        T.DidChangeTextDocumentParams(
+            text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=changes
+        )
     )
     if waiting is not None:
         return await waiting

@@ -1,8 +1,9 @@
 """Diagnostics, hover, completion, definition and friends through a real LSP client."""
+
 import pytest
 from lsprotocol import types as T
 
-from .conftest import EXAMPLES, change, client, edit, find, open_text  # noqa: F401
+from .conftest import EXAMPLES, change, edit, find, open_text
 
 ECHO = (EXAMPLES / "echo" / "echo.system").read_text()
 BROKEN = (EXAMPLES / "echo" / "echo_broken.system").read_text()
@@ -13,11 +14,27 @@ BROKEN_URI = (EXAMPLES / "echo" / "echo_broken.system").as_uri()
 async def test_capabilities(client):
     caps = client.init_result.capabilities
     assert caps.text_document_sync.change == T.TextDocumentSyncKind.Incremental
-    for name in ("hover_provider", "definition_provider", "references_provider", "rename_provider", "document_symbol_provider",
-                 "workspace_symbol_provider", "folding_range_provider", "inlay_hint_provider", "code_action_provider",
-                 "document_highlight_provider", "document_link_provider", "completion_provider"):
+    for name in (
+        "hover_provider",
+        "definition_provider",
+        "references_provider",
+        "rename_provider",
+        "document_symbol_provider",
+        "workspace_symbol_provider",
+        "folding_range_provider",
+        "inlay_hint_provider",
+        "code_action_provider",
+        "document_highlight_provider",
+        "document_link_provider",
+        "completion_provider",
+    ):
         assert getattr(caps, name), name
-    assert set(caps.execute_command_provider.commands) >= {"sdf.showCSpace", "sdf.describeTarget", "sdf.showGraph", "sdf.build"}
+    assert set(caps.execute_command_provider.commands) >= {
+        "sdf.showCSpace",
+        "sdf.describeTarget",
+        "sdf.showGraph",
+        "sdf.build",
+    }
 
 
 async def test_diagnostics_on_open_with_codes_and_related(client):
@@ -41,8 +58,12 @@ async def test_clean_example(client):
 
 async def test_hover_pd_summary(client):
     await open_text(client, URI, ECHO)
-    h = await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI),
-                                                             position=find(ECHO, "protection_domain name=\"client\"", delta=2)))
+    h = await client.text_document_hover_async(
+        T.HoverParams(
+            text_document=T.TextDocumentIdentifier(uri=URI),
+            position=find(ECHO, 'protection_domain name="client"', delta=2),
+        )
+    )
     text = h.contents.value
     assert "protection domain `client`" in text and "priority **100**" in text
     assert "`uart_driver`" in text and "`echo_server`" in text  # its channels
@@ -51,33 +72,42 @@ async def test_hover_pd_summary(client):
 
 async def test_hover_memory_region_and_numbers(client):
     await open_text(client, URI, ECHO)
-    h = await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI),
-                                                             position=find(ECHO, 'name="tx_ring"', delta=8)))
+    h = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, 'name="tx_ring"', delta=8))
+    )
     assert "memory region `tx_ring`" in h.contents.value and "16 KiB" in h.contents.value
     assert "PD `client`" in h.contents.value and "PD `uart_driver`" in h.contents.value
-    h = await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI),
-                                                             position=find(ECHO, '"0x200000"', delta=3)))
+    h = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '"0x200000"', delta=3))
+    )
     assert "2097152" in h.contents.value and "2 MiB" in h.contents.value
 
 
 async def test_hover_attribute_doc(client):
     await open_text(client, URI, ECHO)
-    h = await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI),
-                                                             position=find(ECHO, "passive=", delta=2)))
+    h = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, "passive=", delta=2))
+    )
     assert "**passive**" in h.contents.value
 
 
 async def test_hover_channel_end(client):
     await open_text(client, URI, ECHO)
-    h = await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri=URI),
-                                                             position=find(ECHO, '<end pd="client" id="1"', delta=2)))
+    h = await client.text_document_hover_async(
+        T.HoverParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="client" id="1"', delta=2)
+        )
+    )
     assert "may call `echo_server`" in h.contents.value
 
 
 async def test_completion_end_pd_offers_pd_names(client):
     await open_text(client, URI, ECHO)
-    items = await client.text_document_completion_async(T.CompletionParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="uart_driver"', delta=9)))
+    items = await client.text_document_completion_async(
+        T.CompletionParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="uart_driver"', delta=9)
+        )
+    )
     labels = {i.label for i in items.items}
     assert labels == {"uart_driver", "echo_server", "client"}
 
@@ -85,56 +115,94 @@ async def test_completion_end_pd_offers_pd_names(client):
 async def test_completion_elements_attributes_and_ids(client):
     await open_text(client, URI, ECHO)
     at = find(ECHO, "<irq irq")
-    items = await client.text_document_completion_async(T.CompletionParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at))
+    items = await client.text_document_completion_async(
+        T.CompletionParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at)
+    )
     labels = {i.label for i in items.items}
     assert {"map", "irq", "setvar", "cspace", "protection_domain"} <= labels
     # attributes not yet present
-    items = await client.text_document_completion_async(T.CompletionParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, 'priority="100" ', delta=15)))
+    items = await client.text_document_completion_async(
+        T.CompletionParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, 'priority="100" ', delta=15)
+        )
+    )
     labels = {i.label for i in items.items}
     assert "stack_size" in labels and "priority" not in labels
     # next free channel id
-    items = await client.text_document_completion_async(T.CompletionParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, 'irq="33" id="0"', delta=14)))
+    items = await client.text_document_completion_async(
+        T.CompletionParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, 'irq="33" id="0"', delta=14)
+        )
+    )
     assert [i.label for i in items.items] == ["0"]  # its own id is the lowest free one
 
 
 async def test_definition_end_pd_and_peer(client):
     await open_text(client, URI, ECHO)
-    res = await client.text_document_definition_async(T.DefinitionParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="echo_server"', delta=10)))
+    res = await client.text_document_definition_async(
+        T.DefinitionParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="echo_server"', delta=10)
+        )
+    )
     assert res[0].range.start == find(ECHO, 'name="echo_server"', delta=6)
-    res = await client.text_document_definition_async(T.DefinitionParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="client" id="1"', delta=2)))
+    res = await client.text_document_definition_async(
+        T.DefinitionParams(
+            text_document=T.TextDocumentIdentifier(uri=URI), position=find(ECHO, '<end pd="client" id="1"', delta=2)
+        )
+    )
     assert res[0].range.start == find(ECHO, '<end pd="echo_server" id="0"', delta=26)
 
 
 async def test_references_highlight_rename(client):
     await open_text(client, URI, ECHO)
     at = find(ECHO, 'name="tx_ring"', delta=7)
-    refs = await client.text_document_references_async(T.ReferenceParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=at, context=T.ReferenceContext(include_declaration=True)))
+    refs = await client.text_document_references_async(
+        T.ReferenceParams(
+            text_document=T.TextDocumentIdentifier(uri=URI),
+            position=at,
+            context=T.ReferenceContext(include_declaration=True),
+        )
+    )
     assert len(refs) == 3
-    hl = await client.text_document_document_highlight_async(T.DocumentHighlightParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), position=at))
-    assert sorted(h.kind for h in hl) == [T.DocumentHighlightKind.Read, T.DocumentHighlightKind.Read, T.DocumentHighlightKind.Write]
-    ed = await client.text_document_rename_async(T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="tx_queue"))
+    hl = await client.text_document_document_highlight_async(
+        T.DocumentHighlightParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at)
+    )
+    assert sorted(h.kind for h in hl) == [
+        T.DocumentHighlightKind.Read,
+        T.DocumentHighlightKind.Read,
+        T.DocumentHighlightKind.Write,
+    ]
+    ed = await client.text_document_rename_async(
+        T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="tx_queue")
+    )
     assert len(ed.changes[URI]) == 3 and all(e.new_text == "tx_queue" for e in ed.changes[URI])
     with pytest.raises(Exception, match="already taken"):
-        await client.text_document_rename_async(T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="rx_ring"))
+        await client.text_document_rename_async(
+            T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="rx_ring")
+        )
     with pytest.raises(Exception, match="not a valid name"):
-        await client.text_document_rename_async(T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="a b"))
+        await client.text_document_rename_async(
+            T.RenameParams(text_document=T.TextDocumentIdentifier(uri=URI), position=at, new_name="a b")
+        )
 
 
 async def test_document_symbols_folding_inlay(client):
     await open_text(client, URI, ECHO)
-    syms = await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=T.TextDocumentIdentifier(uri=URI)))
+    syms = await client.text_document_document_symbol_async(
+        T.DocumentSymbolParams(text_document=T.TextDocumentIdentifier(uri=URI))
+    )
     names = [s.name for s in syms]
     assert "uart_driver" in names and "tx_ring" in names and "client:1 ↔ echo_server:0" in names
-    folds = await client.text_document_folding_range_async(T.FoldingRangeParams(text_document=T.TextDocumentIdentifier(uri=URI)))
+    folds = await client.text_document_folding_range_async(
+        T.FoldingRangeParams(text_document=T.TextDocumentIdentifier(uri=URI))
+    )
     assert len(folds) >= 5
-    hints = await client.text_document_inlay_hint_async(T.InlayHintParams(
-        text_document=T.TextDocumentIdentifier(uri=URI), range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=60, character=0))))
+    hints = await client.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=T.TextDocumentIdentifier(uri=URI),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=60, character=0)),
+        )
+    )
     labels = [h.label for h in hints]
     assert "→ echo_server:0" in labels and any("16 KiB" in x for x in labels)
 
@@ -142,8 +210,13 @@ async def test_document_symbols_folding_inlay(client):
 async def test_quick_fix_nearest_name_removes_error(client):
     diags = await open_text(client, BROKEN_URI, BROKEN)
     d = next(d for d in diags if d.code == "MK-MAP1")
-    acts = await client.text_document_code_action_async(T.CodeActionParams(
-        text_document=T.TextDocumentIdentifier(uri=BROKEN_URI), range=d.range, context=T.CodeActionContext(diagnostics=[d])))
+    acts = await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=T.TextDocumentIdentifier(uri=BROKEN_URI),
+            range=d.range,
+            context=T.CodeActionContext(diagnostics=[d]),
+        )
+    )
     fix = next(a for a in acts if a.title == "Change to 'echo_buffer'")
     te = fix.edit.changes[BROKEN_URI][0]
     diags = await change(client, BROKEN_URI, 2, [edit(te.range.start, te.range.end, te.new_text)])
@@ -152,9 +225,13 @@ async def test_quick_fix_nearest_name_removes_error(client):
 
 async def test_commands(client):
     await open_text(client, URI, ECHO)
-    t = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.describeTarget", arguments=[{}]))
+    t = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.describeTarget", arguments=[{}])
+    )
     assert t["label"] == "qemu_virt_aarch64 (release)" and t["source"] == "default" and t["arch"] == "aarch64"
-    table = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showCSpace", arguments=[{"uri": URI, "pd": "client"}]))
+    table = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.showCSpace", arguments=[{"uri": URI, "pd": "client"}])
+    )
     assert "CSpace of `client`" in table and "| 75 |" in table  # PPC endpoint to echo_server at 74 + 1
 
 
@@ -164,20 +241,27 @@ async def test_workspace_symbols(client):
 
 
 async def test_show_graph(client):
-    from ..conftest import require
     import shutil
+
+    from ..conftest import require
 
     require(shutil.which("dot") is not None, "Graphviz (dot) is not installed")
     await open_text(client, URI, ECHO)
-    svg = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "authority"}]))
+    svg = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "authority"}])
+    )
     assert svg.lstrip().startswith("<?xml") and 'id="pd:echo_server"' in svg
-    svg = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "memory"}]))
+    svg = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.showGraph", arguments=[{"uri": URI, "view": "memory"}])
+    )
     assert "<svg" in svg
 
 
 async def test_junk_and_odd_requests_never_kill_the_server(client):
     uri = "file:///tmp/junk.system"
-    junk = "\x00\x01<system><<<<protection_domain name='a'\n" + "é" * 50 + "</" * 20 + "<!DOCTYPE x [<!ENTITY a 'b'>]>&a;"
+    junk = (
+        "\x00\x01<system><<<<protection_domain name='a'\n" + "é" * 50 + "</" * 20 + "<!DOCTYPE x [<!ENTITY a 'b'>]>&a;"
+    )
     diags = await open_text(client, uri, junk)
     assert diags
     far = T.Position(line=10_000, character=10_000)
@@ -185,9 +269,14 @@ async def test_junk_and_odd_requests_never_kill_the_server(client):
     await client.text_document_hover_async(T.HoverParams(text_document=ident, position=far))
     await client.text_document_completion_async(T.CompletionParams(text_document=ident, position=far))
     await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident))
-    await client.text_document_code_action_async(T.CodeActionParams(text_document=ident, range=T.Range(start=far, end=far),
-                                                                     context=T.CodeActionContext(diagnostics=[])))
-    await client.text_document_hover_async(T.HoverParams(text_document=T.TextDocumentIdentifier(uri="file:///not/open.system"), position=far))
+    await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=ident, range=T.Range(start=far, end=far), context=T.CodeActionContext(diagnostics=[])
+        )
+    )
+    await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri="file:///not/open.system"), position=far)
+    )
     diags = await change(client, uri, 2, [T.TextDocumentContentChangeWholeDocument(text=ECHO)])
     assert not [d for d in diags if d.severity == T.DiagnosticSeverity.Error]
 

@@ -1,4 +1,5 @@
 """`sdf.build` through the language server: progress, outputs, errors as diagnostics."""
+
 import shutil
 
 from lsprotocol import types as T
@@ -7,8 +8,12 @@ from ..conftest import SHARED
 from .conftest import change, edit, find, make_fixture, open_text
 
 GOLDEN = SHARED / "golden"
-SETTINGS = {"sdf": {"target": {"sdk": str(GOLDEN / "sdk"), "board": "qemu_virt_aarch64", "config": "debug"},
-                    "searchPaths": [str(GOLDEN / "elf" / "hello")]}}
+SETTINGS = {
+    "sdf": {
+        "target": {"sdk": str(GOLDEN / "sdk"), "board": "qemu_virt_aarch64", "config": "debug"},
+        "searchPaths": [str(GOLDEN / "elf" / "hello")],
+    }
+}
 client = make_fixture(SETTINGS)
 
 
@@ -18,12 +23,16 @@ async def test_build_writes_the_outputs_and_reports_progress(client, tmp_path):
     shutil.copy(src, sdf)
     uri = sdf.as_uri()
     await open_text(client, uri, sdf.read_text())
-    res = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.build", arguments=[{"uri": uri}]))
+    res = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.build", arguments=[{"uri": uri}])
+    )
     assert res["ok"], res
     assert res["outDir"] == str(tmp_path / "build" / "hello")
     names = {p.split("/")[-1] for p in res["files"]}
     assert {"capdl.json", "report.txt", "loader.img", "initialiser.elf"} <= names
-    assert (tmp_path / "build" / "hello" / "report.txt").read_text() == (GOLDEN / "systems" / "hello" / "report.txt").read_text()
+    assert (tmp_path / "build" / "hello" / "report.txt").read_text() == (
+        GOLDEN / "systems" / "hello" / "report.txt"
+    ).read_text()
     window = client.capabilities.window
     if window and window.work_done_progress:
         (reports,) = [r for r in client.progress_reports.values() if r]
@@ -37,7 +46,9 @@ async def test_build_errors_become_diagnostics(client, tmp_path):
     sdf.write_text(text)
     uri = sdf.as_uri()
     await open_text(client, uri, text)
-    res = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.build", arguments=[{"uri": uri, "outDir": str(tmp_path / "out")}]))
+    res = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.build", arguments=[{"uri": uri, "outDir": str(tmp_path / "out")}])
+    )
     assert not res["ok"] and "unable to find program image: 'missing.elf'" in res["errors"][0]
     assert not (tmp_path / "out").exists()
     for _ in range(20):

@@ -1,9 +1,12 @@
 """Many incremental edits: the server's text and diagnostics always equal a fresh open."""
-from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lsprotocol import types as T
 
-from .conftest import EXAMPLES, change, client, edit, open_text, pos  # noqa: F401
 from sdf_lsp.syntax.lines import LineIndex
+
+from .conftest import EXAMPLES, change, edit, open_text, pos
 
 ECHO = (EXAMPLES / "echo" / "echo.system").read_text()
 URI = "file:///tmp/incremental.system"
@@ -11,12 +14,16 @@ FRESH = "file:///tmp/fresh.system"
 
 
 def key(diags):
-    return sorted((d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.code, d.message)
-                  for d in diags)
+    return sorted(
+        (d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.code, d.message)
+        for d in diags
+    )
 
 
 async def server_text(client, uri):
-    res = await client.workspace_execute_command_async(T.ExecuteCommandParams(command="sdf.documentText", arguments=[{"uri": uri}]))
+    res = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="sdf.documentText", arguments=[{"uri": uri}])
+    )
     return res["text"]
 
 
@@ -69,7 +76,7 @@ async def test_stale_versions_are_never_published(client):
     for v in range(2, 12):
         new = f"{v % 10}00"
         await change(client, URI, v, [edit(position_of(text, at), position_of(text, at + 3), new)], wait=False)
-        text = text[:at] + new + text[at + 3:]
+        text = text[:at] + new + text[at + 3 :]
     await change(client, URI, 12, [])
     versions = [v for v, _ in client.published[URI]]
     assert versions == sorted(versions) and versions[-1] == 12
@@ -77,10 +84,30 @@ async def test_stale_versions_are_never_published(client):
     assert await server_text(client, URI) == text
 
 
-edits = st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 30),
-                           st.sampled_from(["", "<", ">", "/>", '"', "x", "\n", "<map mr=\"tx_ring\" vaddr=\"0x5000000\" />",
-                                            "</protection_domain>", "é", "😀", " id=\"3\""])),
-                 min_size=1, max_size=6)
+edits = st.lists(
+    st.tuples(
+        st.integers(0, 2000),
+        st.integers(0, 30),
+        st.sampled_from(
+            [
+                "",
+                "<",
+                ">",
+                "/>",
+                '"',
+                "x",
+                "\n",
+                '<map mr="tx_ring" vaddr="0x5000000" />',
+                "</protection_domain>",
+                "é",
+                "😀",
+                ' id="3"',
+            ]
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))

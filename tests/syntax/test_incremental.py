@@ -1,13 +1,37 @@
 """Re-scanning only the touched blocks gives exactly what a full scan gives."""
-from hypothesis import given, strategies as st
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sdf_lsp.syntax.scanner import parse, reparse
 
 from ..conftest import SHARED
 
 BASE = (SHARED / "corpus/microkit-examples/ethernet__ethernet.system").read_text()
-SNIPPETS = ["<", ">", "/>", '"', "'", "</protection_domain>", "</system>", "<!--", "-->", "<map mr=\"x\" vaddr=\"0x1000\"/>",
-            "\n", " ", "&", "&amp;", "<![CDATA[", "]]>", "<?pi ?>", "<protection_domain name=\"z\">", "x", "=", "\x00", "é"]
+SNIPPETS = [
+    "<",
+    ">",
+    "/>",
+    '"',
+    "'",
+    "</protection_domain>",
+    "</system>",
+    "<!--",
+    "-->",
+    '<map mr="x" vaddr="0x1000"/>',
+    "\n",
+    " ",
+    "&",
+    "&amp;",
+    "<![CDATA[",
+    "]]>",
+    "<?pi ?>",
+    '<protection_domain name="z">',
+    "x",
+    "=",
+    "\x00",
+    "é",
+]
 
 
 def dump(doc):
@@ -15,7 +39,20 @@ def dump(doc):
 
     def walk(n, depth):
         if n.kind == "element":
-            out.append((depth, "el", n.name, n.start, n.end, n.closed, tuple((a.name, a.value, a.block.start + a.s, a.block.start + a.vs, a.block.start + a.ve) for a in n.attrs)))
+            out.append(
+                (
+                    depth,
+                    "el",
+                    n.name,
+                    n.start,
+                    n.end,
+                    n.closed,
+                    tuple(
+                        (a.name, a.value, a.block.start + a.s, a.block.start + a.vs, a.block.start + a.ve)
+                        for a in n.attrs
+                    ),
+                )
+            )
             for c in n.children:
                 walk(c, depth + 1)
         else:
@@ -23,7 +60,10 @@ def dump(doc):
 
     for n in doc.nodes:
         walk(n, 0)
-    probs = sorted((p.span.start, p.span.end, p.message, tuple((r[0].start, r[0].end, r[1]) for r in p.related)) for p in doc.problems)
+    probs = sorted(
+        (p.span.start, p.span.end, p.message, tuple((r[0].start, r[0].end, r[1]) for r in p.related))
+        for p in doc.problems
+    )
     pos = 0
     for b in doc.blocks:
         assert b.start == pos, (b, pos)

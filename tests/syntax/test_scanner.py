@@ -1,4 +1,5 @@
 """The scanner against lxml on real documents, and its recovery on broken ones."""
+
 from pathlib import Path
 
 import pytest
@@ -31,16 +32,12 @@ def _ours(el: Element):
     for c in el.children:
         if c.kind == "text":
             current.append(c.value)
-        elif c.kind == "element":
-            tails.append([])
-            kids.append(c)
-            current = tails[-1]
-        elif c.kind in ("comment", "pi"):
+        elif c.kind == "element" or c.kind in ("comment", "pi"):
             tails.append([])
             kids.append(c)
             current = tails[-1]
     out = []
-    for k, t in zip(kids, tails):
+    for k, t in zip(kids, tails, strict=False):
         tail = "".join(t) or None
         if k.kind == "element":
             out.append(_ours(k) + (tail,))
@@ -88,14 +85,20 @@ def test_agrees_with_lxml(path: Path):
 
 
 BROKEN = {
-    "unclosed element": ('<system>\n  <protection_domain name="a">\n    <map mr="x" vaddr="0x1000">\n  </protection_domain>\n</system>', "map"),
+    "unclosed element": (
+        '<system>\n  <protection_domain name="a">\n    <map mr="x" vaddr="0x1000">\n  </protection_domain>\n</system>',
+        "map",
+    ),
     "missing quote": ('<system>\n  <memory_region name="a size="0x1000"/>\n</system>', "quote"),
     "stray lt": ("<system>\n  < \n</system>", "'<'"),
     "truncated": ('<system>\n  <protection_domain name="a">\n    <program_image path="a.elf"/>', "ends before"),
     "mismatched": ("<system><a></b></a></system>", "unexpected end tag"),
     "unquoted": ("<system><a x=1/></system>", "quoted"),
     "no value": ("<system><a x/></system>", "needs a value"),
-    "dtd": ('<?xml version="1.0"?>\n<!DOCTYPE system [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n<system>&b;</system>', "DTD"),
+    "dtd": (
+        '<?xml version="1.0"?>\n<!DOCTYPE system [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n<system>&b;</system>',
+        "DTD",
+    ),
     "unknown entity": ("<system><a x='&foo;'/></system>", "unknown entity"),
     "external entity": ('<!DOCTYPE s [<!ENTITY x SYSTEM "file:///etc/passwd">]><system>&x;</system>', "DTD"),
     "binary": ("<system>\x00\x01\x02</system>", "U+0000"),
@@ -132,9 +135,11 @@ def test_half_typed_document_still_has_the_rest():
 def test_entity_bomb_is_bounded():
     import time
 
-    lol = '<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1) if i else "&lol;") * 10}">' for i in range(1, 10)
-    ) + "]>\n<system>&lol9;</system>"
+    lol = (
+        '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{(f"&lol{i - 1};" if i else "&lol;") * 10}">' for i in range(1, 10))
+        + "]>\n<system>&lol9;</system>"
+    )
     t0 = time.perf_counter()
     doc = parse(lol * 1)
     assert time.perf_counter() - t0 < 0.5
