@@ -9,29 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sdf_lsp.model.consts import (
+    BASE_IOPORT_CAP,
+    BASE_IRQ_CAP,
+    BASE_OUTPUT_ENDPOINT_CAP,
+    BASE_OUTPUT_NOTIFICATION_CAP,
+    BASE_PD_TCB_CAP,
+    BASE_VCPU_CAP,
+    BASE_VM_TCB_CAP,
+    FAULT_BADGE,
+    FAULT_EP_CAP,
+    INPUT_CAP,
+    MICROKIT_CNODE_BITS,
+    MICROKIT_ROOT_BITS,
+    MONITOR_EP_CAP,
+    PPC_BADGE,
+    REPLY_CAP,
+    SLOT_BITS,
+    SMC_CAP,
+    TCB_CAP,
+    VSPACE_CAP,
+)
 from sdf_lsp.model.types import CapGrant, ProtectionDomain, Reserve, System
-
-MICROKIT_CNODE_BITS = 9
-MICROKIT_ROOT_BITS = 6
-SLOT_BITS = 5
-
-INPUT_CAP = 1
-FAULT_EP_CAP = 2
-VSPACE_CAP = 3
-REPLY_CAP = 4
-MONITOR_EP_CAP = 5
-TCB_CAP = 6
-SMC_CAP = 7
-BASE_OUTPUT_NOTIFICATION_CAP = 10
-BASE_OUTPUT_ENDPOINT_CAP = 74
-BASE_IRQ_CAP = 138
-BASE_PD_TCB_CAP = 202
-BASE_VM_TCB_CAP = 266
-BASE_VCPU_CAP = 330
-BASE_IOPORT_CAP = 394
-
-FAULT_BADGE = 1 << 62
-PPC_BADGE = 1 << 63
 
 
 @dataclass(slots=True)
