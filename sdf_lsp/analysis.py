@@ -1,66 +1,55 @@
-"""One analysis of one SDF text: syntax, model, checks and layout, computed once and read
-by every front-end (CLI, language server, build, graph).
+"""One analysis of one SDF text, computed once and read by every front-end (CLI, language
+server, build, graph). Four steps, each reading only what the steps before it produced:
 
-The core does no I/O: files the SDF names (prefill files) are read through the
-`FileAccess` the caller passes in. Lowered top-level elements are cached per syntax
-block, so after an edit only the touched elements are lowered again.
+1. **lower** (`sdf_lsp.model.lower`): each top-level element to model objects, with the checks
+   upstream makes while parsing it; cached per syntax block, so after an edit only the touched
+   elements are lowered again, and never changed afterwards;
+2. **resolve** (`sdf_lsp.resolve`): names, PD order, domains, region sizes and page sizes, who maps
+   what — a fresh `System` per analysis;
+3. **layout** (`sdf_lsp.layout`): every PD's CSpace and the memory budget;
+4. **checks** (`sdf_lsp.checks`): read the resolved system and the layout, write only diagnostics.
+
+The core does no I/O: files the SDF names (prefill files, program images) are read through the
+`FileAccess` the caller passes in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
 from sdf_lsp.checks.extensions import check_extensions
 from sdf_lsp.checks.system import Checker
 from sdf_lsp.diagnostics import ERROR, Diagnostic, Related
+from sdf_lsp.layout import Layout, compute_layout
+from sdf_lsp.memo import Memo
 from sdf_lsp.model.lower import Context, lower_item
-from sdf_lsp.model.types import System
+from sdf_lsp.resolve import FileAccess, NoFiles, PrefillInfo, ProgramInfo, resolve
+from sdf_lsp.resolve.names import NameIndex
+from sdf_lsp.resolve.system import System
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.scanner import Document, parse, reparse
 
-
-@dataclass(frozen=True)
-class PrefillInfo:
-    error: str | None = None  # None | "missing" | "unreadable"
-    length: int | None = None
-    path: str | None = None  # where it was found
-
-
-class FileAccess(Protocol):
-    def prefill(self, path: str) -> PrefillInfo: ...
-
-
-class NoFiles:
-    """Every file is missing (for tests that feed text only)."""
-
-    def prefill(self, path: str) -> PrefillInfo:
-        return PrefillInfo(error="missing")
-
-
-class MemoryFiles:
-    """Files held in memory: {relative path: bytes}."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files
-
-    def prefill(self, path: str) -> PrefillInfo:
-        data = self.files.get(path)
-        if data is None:
-            return PrefillInfo(error="missing")
-        return PrefillInfo(length=len(data), path=path)
+__all__ = ["Analysis", "Context", "FileAccess", "NoFiles", "PrefillInfo", "ProgramInfo", "Session", "analyse"]
 
 
 class Analysis:
-    def __init__(self, doc: Document, ctx: Context, system: System | None, diagnostics: list[Diagnostic], layout=None):
+    """The result of `analyse()`: the syntax tree, the resolved system, the layout and every
+    diagnostic. Read-only for everyone who receives it."""
+
+    def __init__(
+        self,
+        doc: Document,
+        ctx: Context,
+        system: System | None,
+        diagnostics: list[Diagnostic],
+        layout: Layout | None = None,
+    ):
         self.doc = doc
         self.ctx = ctx
         self.system = system
         self.diagnostics = diagnostics
         self.layout = layout
-        self._lines = None
-        self._model = None
-        self._names = None
+        self._lines: LineIndex | None = None
+        self._model: dict | None = None
+        self._names: NameIndex | None = None
 
     @property
     def text(self) -> str:
@@ -83,13 +72,17 @@ class Analysis:
         return self._model.get(id(el))
 
     @property
-    def names(self):
-        """Definitions and references of every name (`sdf_lsp.ide.index`), built on first use."""
+    def names(self) -> NameIndex:
+        """Definitions and references of every name (resolved on first use)."""
         if self._names is None:
-            from sdf_lsp.ide.index import build_index
-
-            self._names = build_index(self.doc.root)
+            self._names = self.system.names if self.system is not None else _names_of(self.doc)
         return self._names
+
+
+def _names_of(doc: Document) -> NameIndex:
+    from sdf_lsp.resolve.names import build_index
+
+    return build_index(doc.root)
 
 
 def _model_map(system: System | None) -> dict:
@@ -134,11 +127,18 @@ def _model_map(system: System | None) -> dict:
     return out
 
 
-def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding_error: str | None = None) -> Analysis:
-    """Analyse a text (or a scanned document, whose blocks keep their lowered elements
-    between analyses with the same context)."""
+def analyse(
+    text_or_doc: str | Document,
+    ctx: Context,
+    files: FileAccess | None = None,
+    encoding_error: str | None = None,
+    memo: Memo | None = None,
+) -> Analysis:
+    """Analyse a text (or a scanned document, whose blocks keep their lowered elements between
+    analyses with the same context). `memo` carries per-PD results between analyses of one
+    document (`Session` keeps one)."""
     doc = text_or_doc if isinstance(text_or_doc, Document) else parse(text_or_doc)
-    files = files or NoFiles()
+    memo = memo if memo is not None else Memo()
     diags: list[Diagnostic] = [
         Diagnostic(p.span, ERROR, p.code, p.message, tuple(Related(s, m) for s, m in p.related)) for p in doc.problems
     ]
@@ -158,7 +158,21 @@ def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding
             )
         )
         return Analysis(doc, ctx, None, diags)
-    system = System(root)
+    items = lower(doc, ctx, diags)
+    system = resolve(root, items, files or NoFiles())
+    system.regions_version = memo.version("regions", system.regions_key)
+    layout = compute_layout(system, ctx.target, memo)
+    diags.extend(Checker(system, layout, ctx, memo).run())
+    diags.extend(check_extensions(system, layout, ctx))
+    memo.finish()
+    diags.sort(key=lambda d: (d.span.start, d.span.end))
+    return Analysis(doc, ctx, system, diags, layout)
+
+
+def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[str, object]]:
+    """Step one: every top-level element lowered (from its block's cache when the context is the
+    same), with the diagnostics lowering gave; text directly inside `<system>` is reported here."""
+    items: list[tuple[str, object]] = []
     first_node = True
     for b in doc.items:
         item = b.item
@@ -189,32 +203,9 @@ def analyse(text_or_doc, ctx: Context, files: FileAccess | None = None, encoding
             kind, obj, item_diags = res
         if item_diags:
             diags.extend(item_diags)
-        if obj is None:
-            continue
-        if kind == "protection_domain":
-            system.root_pds.append(obj)
-        elif kind == "memory_region":
-            obj.reset()
-            system.mrs.append(obj)
-        elif kind == "channel":
-            system.channels.append(obj)
-        elif kind == "io_address_space":
-            system.io_spaces.append(obj)
-        elif kind == "domains":
-            system.all_domains.append(obj)
-        elif kind == "untyped":
-            system.untypeds.append(obj)
-        elif kind == "cnode":
-            system.cnodes.append(obj)
-    for root_pd in system.root_pds:
-        for pd in root_pd.walk():
-            pd.index = len(system.pds)
-            system.pds.append(pd)
-    diags.extend(Checker(system, ctx, files).run())
-    layout, ext_diags = check_extensions(system, ctx)
-    diags.extend(ext_diags)
-    diags.sort(key=lambda d: (d.span.start, d.span.end))
-    return Analysis(doc, ctx, system, diags, layout)
+        if obj is not None:
+            items.append((kind, obj))
+    return items
 
 
 class Session:
@@ -223,7 +214,8 @@ class Session:
 
     def __init__(self, text: str, ctx: Context, files: FileAccess | None = None):
         self.ctx = ctx
-        self.files = files or NoFiles()
+        self.files: FileAccess = files or NoFiles()
+        self.memo = Memo()
         self.doc = parse(text)
         self.analysis: Analysis | None = None
         self._lines: LineIndex | None = None
@@ -251,6 +243,6 @@ class Session:
         self.doc = parse(text)
 
     def analyse(self) -> Analysis:
-        self.analysis = analyse(self.doc, self.ctx, self.files)
+        self.analysis = analyse(self.doc, self.ctx, self.files, memo=self.memo)
         self.analysis._lines = self.lines
         return self.analysis

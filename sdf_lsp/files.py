@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from sdf_lsp.analysis import PrefillInfo
+from sdf_lsp.elf import ElfError, ElfImage
+from sdf_lsp.resolve.access import PrefillInfo, ProgramInfo, Segment
 
 
 def find_on_paths(path: str, search_paths: list[str]) -> str | None:
@@ -24,6 +25,7 @@ class SearchPathFiles:
     def __init__(self, search_paths: list[str]):
         self.search_paths = list(search_paths)
         self._cache: dict[str, PrefillInfo] = {}
+        self._programs: dict[str, tuple[tuple[float, int], ProgramInfo]] = {}  # found path -> (stat, facts)
 
     def prefill(self, path: str) -> PrefillInfo:
         hit = self._cache.get(path)
@@ -49,6 +51,27 @@ class SearchPathFiles:
     def find(self, path: str) -> str | None:
         return find_on_paths(path, self.search_paths)
 
+    def program(self, path: str) -> ProgramInfo:
+        """The loadable segments of a program image, read again when the file changes."""
+        full = find_on_paths(path, self.search_paths)
+        if full is None:
+            return ProgramInfo(error="not found on the search paths")
+        try:
+            st = os.stat(full)
+        except OSError as err:
+            return ProgramInfo(error=f"cannot read it: {err.strerror or err}", path=full)
+        stamp = (st.st_mtime, st.st_size)
+        hit = self._programs.get(full)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        try:
+            image = ElfImage.load(full)
+            info = ProgramInfo(tuple(_segment(seg) for seg in image.segments), path=full)
+        except (ElfError, OSError) as err:
+            info = ProgramInfo(error=f"not a readable ELF file: {err}", path=full)
+        self._programs[full] = (stamp, info)
+        return info
+
     def invalidate(self):
         self._cache.clear()
 
@@ -67,3 +90,8 @@ def decode(data: bytes) -> tuple[str, str | None]:
         return data.decode(
             "utf-8", errors="replace"
         ), f"the file is not valid UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r})"
+
+
+def _segment(seg) -> Segment:
+    perms = ("r" if seg.readable else "-") + ("w" if seg.writable else "-") + ("x" if seg.executable else "-")
+    return Segment(seg.vaddr, seg.memsz, perms)

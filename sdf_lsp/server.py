@@ -629,7 +629,7 @@ async def on_workspace_symbol(ls: SdfLanguageServer, params: lsp.WorkspaceSymbol
 def workspace_symbols(ls: SdfLanguageServer):
     """PD, memory region and domain names of every `*.system` file in the workspace (open
     documents from their current text, others from disk, cached by modification time)."""
-    from sdf_lsp.ide.index import build_index
+    from sdf_lsp.resolve.names import build_index
     from sdf_lsp.syntax.lines import LineIndex
     from sdf_lsp.syntax.scanner import parse
 
@@ -822,7 +822,7 @@ async def show_graph(ls: SdfLanguageServer, *args):
         raise JsonRpcInvalidParams(f"document {uri!r} is not open")
     doc, analysis = cur
     try:
-        dot = to_dot(analysis, view, doc.env.search_paths)
+        dot = to_dot(analysis, view)
         svg = await asyncio.to_thread(render, dot, "svg")  # Graphviz runs in its own process; the loop keeps answering
     except (GraphError, ValueError) as err:
         raise RequestFailed(str(err)) from None

@@ -33,7 +33,6 @@ from sdf_lsp.backend.programs import Program, load_programs, load_sdk_elf
 from sdf_lsp.backend.report import render
 from sdf_lsp.backend.spec import dump_json, object_paddr, physical_size_bits
 from sdf_lsp.backend.symbols import patch_monitor, patch_program, pd_setvars
-from sdf_lsp.checks.extensions import Layout
 from sdf_lsp.diagnostics import Diagnostic, Related
 from sdf_lsp.elf import ElfError, ElfImage
 from sdf_lsp.files import find_on_paths
@@ -42,9 +41,10 @@ from sdf_lsp.image.initialiser import PackedSpec, pack_spec_into_initial_task
 from sdf_lsp.image.loader import KernelImage, LoaderError, LoaderFacts, build_loader_image
 from sdf_lsp.image.rkyv import RkyvError
 from sdf_lsp.image.transform import TransformError
-from sdf_lsp.layout.cspace import channel_ends_by_pd
-from sdf_lsp.model.types import System, span_of
+from sdf_lsp.layout import Layout
+from sdf_lsp.model.types import span_of
 from sdf_lsp.model.values import human_size
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import Target
 
 #: Passes of patch, spec, pack, boot and allocation (upstream `MAX_BUILD_ITERATION`).
@@ -138,7 +138,7 @@ def make(system: System, layout: Layout, target: Target, search_paths: list[str]
     prefills = read_prefills(system, search_paths)
     mr_paddr: dict[str, int | None] = {mr.name: mr.phys_addr for mr in system.mr_by_name.values()}
     tool_placed = tool_placed_regions(system)
-    ends = {name: [end for end, _ in pairs] for name, pairs in channel_ends_by_pd(system).items()}
+    ends = {name: [end for end, _ in pairs] for name, pairs in system.channel_ends.items()}
     for iteration in range(MAX_BUILD_ITERATION):
 
         def step(message: str, percent: int, iteration=iteration):
@@ -161,15 +161,15 @@ def make(system: System, layout: Layout, target: Target, search_paths: list[str]
             product.plan.boot_info.untypeds, product.built.spec, target, {id(mr.el) for mr in unplaced}
         )
         placed, missing = place_regions(
-            [(mr.name, mr.size, mr.optimised_page_size or mr.page_size) for mr in unplaced], free
+            [(mr.name, system.size_of(mr), system.page_size_of(mr)) for mr in unplaced], free
         )
         if missing:
             mr = system.mr_by_name[missing[0]]
-            align = human_size(mr.optimised_page_size or mr.page_size)
+            align = human_size(system.page_size_of(mr))
             raise E.fail(
                 span_of(mr.el, "name"),
                 E.PLACEMENT,
-                f"no free memory for memory region '{mr.name}' ({human_size(mr.size)}, aligned to {align}): "
+                f"no free memory for memory region '{mr.name}' ({human_size(system.size_of(mr) or 0)}, aligned to {align}): "
                 f"{human_size(free.total)} of normal memory is left",
             )
         mr_paddr.update(placed)
@@ -488,7 +488,7 @@ def program_file_names(system: System) -> list[str]:
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", pd.name).lstrip(".") or "pd"
         name = f"{stem}.elf"
         if name in taken:
-            name = f"{stem}-{pd.index}.elf"
+            name = f"{stem}-{system.index(pd)}.elf"
         taken.add(name)
         names.append(name)
     return names

@@ -25,32 +25,21 @@ from sdf_lsp.backend import errors as E
 from sdf_lsp.backend import spec as S
 from sdf_lsp.backend.memory import AddressSpace, MapError, Paging
 from sdf_lsp.backend.spec import Spec
-from sdf_lsp.checks.extensions import Layout
 from sdf_lsp.elf import ElfImage
-from sdf_lsp.layout.cspace import (
-    BASE_IOPORT_CAP,
-    BASE_IRQ_CAP,
-    BASE_OUTPUT_ENDPOINT_CAP,
-    BASE_OUTPUT_NOTIFICATION_CAP,
-    BASE_PD_TCB_CAP,
-    BASE_VCPU_CAP,
-    BASE_VM_TCB_CAP,
-    FAULT_BADGE,
-    FAULT_EP_CAP,
-    INPUT_CAP,
-    MICROKIT_CNODE_BITS,
-    MICROKIT_ROOT_BITS,
-    MONITOR_EP_CAP,
-    REPLY_CAP,
-    SMC_CAP,
-    TCB_CAP,
-    VSPACE_CAP,
-)
-from sdf_lsp.model.types import CapGrant, Irq, MemoryRegion, ProtectionDomain, System, span_of
+from sdf_lsp.layout import Layout
+from sdf_lsp.layout.cspace import Slot, sub_cnode_guard
+from sdf_lsp.model.consts import FAULT_BADGE, FAULT_EP_CAP, MICROKIT_CNODE_BITS, MICROKIT_ROOT_BITS, MONITOR_PRIORITY
+from sdf_lsp.model.types import CapGrant, Irq, MemoryRegion, ProtectionDomain, Vcpu, span_of
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import Target
 
 MONITOR = "monitor"
-MONITOR_PRIORITY = 255
+_IRQ_HANDLER_CAPS = {
+    "ArmIrq": "ArmIrqHandler",
+    "RiscvIrq": "RiscvIrqHandler",
+    "IrqIOApic": "IrqIOApicHandler",
+    "IrqMsi": "IrqMsiHandler",
+}
 MONITOR_STACK_SIZE = 0x1000
 BUDGET_DEFAULT = 1000
 
@@ -228,12 +217,13 @@ class SpecBuilder:
             if mr.name is None or self.sys.mr_by_name.get(mr.name) is not mr:
                 continue
             self.spec.owner = S.Owner(f"memory region '{mr.name}'", mr.el)
-            page = mr.optimised_page_size or mr.page_size
+            facts = self.sys.region(mr)
+            page = facts.page_size
             bits = page.bit_length() - 1
             base = self.mr_paddr.get(mr.name)
             data = self.prefills.get(mr.name)
             frames = []
-            for i in range(mr.page_count or 0):
+            for i in range(facts.page_count or 0):
                 paddr = base + i * page if base is not None else None
                 frame = S.frame(bits, paddr, self.fill(mr, data, i, page))
                 frames.append(self.spec.add(f"frame_mr_{mr.name}_{i:09}", frame))
@@ -304,8 +294,7 @@ class SpecBuilder:
 
     def map_region(self, vspace: AddressSpace, m, owner: str):
         frames = self.mr_frames[m.mr]
-        mr = self.sys.mr_by_name[m.mr]
-        page = mr.optimised_page_size or mr.page_size
+        page = self.sys.page_size_of(self.sys.mr_by_name[m.mr])
         vaddr = m.vaddr
         for f in frames:
             self.map(
@@ -336,7 +325,7 @@ class SpecBuilder:
                 self.spec.owner = S.Owner(f"CNode '{cn.name}'", cn.el)
                 obj = self.spec.add(f"subcnode_{cn.name}", S.cnode(cn.size_bits))
                 # slot 0 refers to the CNode itself, with the guard of the holder's cap (a Retype destination)
-                guard = 64 - holder_bits.get(cn.name, MICROKIT_ROOT_BITS) - cn.size_bits
+                guard = sub_cnode_guard(holder_bits.get(cn.name, MICROKIT_ROOT_BITS), cn.size_bits)
                 self.spec.insert(obj, 0, S.cnode_cap(obj, guard))
                 self.cnodes[cn.name] = obj
 
@@ -347,9 +336,10 @@ class SpecBuilder:
         spec = self.spec
         name = pd.name
         spec.owner = S.Owner(f"PD '{name}'", pd.el)
-        elf = self.elfs[pd.index]
+        index = self.sys.index(pd)
+        elf = self.elfs[index]
         vspace = AddressSpace(spec, self.paging, name)
-        self.map_elf(vspace, name, pd.index, elf)
+        self.map_elf(vspace, name, index, elf)
         stack_bottom = t.pd_stack_bottom(pd.stack_size)
         for m in pd.maps:
             self.check_map(pd, m, elf, stack_bottom)
@@ -388,11 +378,11 @@ class SpecBuilder:
             ),
             vspace=vspace.root,
             ipcbuf=ipcbuf,
-            sc=spec.add(f"sched_context_{name}", S.sched_context(pd.period, pd.budget, 0x100 + pd.index)),
+            sc=spec.add(f"sched_context_{name}", S.sched_context(pd.period, pd.budget, 0x100 + index)),
             ntfn=spec.add(f"ntfn_{name}", "Notification"),
             reply=spec.add(f"reply_{name}", "Reply"),
         )
-        if id(pd) in self.layout.endpoint_pds:
+        if self.sys.needs_endpoint(pd):
             objs.ep = spec.add(f"ep_{name}", "Endpoint")
         for irq in pd.irqs:
             objs.irqs[id(irq)] = self.irq(pd, irq, objs.ntfn)
@@ -405,8 +395,7 @@ class SpecBuilder:
         return objs
 
     def check_map(self, pd: ProtectionDomain, m, elf: ElfImage, stack_bottom: int):
-        mr = self.sys.mr_by_name[m.mr]
-        page = mr.optimised_page_size or mr.page_size
+        page = self.sys.page_size_of(self.sys.mr_by_name[m.mr])
         start, end = m.vaddr, m.vaddr + page * len(self.mr_frames[m.mr])
         stack_top = self.target.pd_stack_top()
         span = span_of(m.el, "vaddr")
@@ -530,51 +519,36 @@ class SpecBuilder:
         root_cnode = self.spec.add(f"cnode_{pd.name}_root", S.cnode(lay.root_bits, root))
         objs.tcb_slots.append(S.cte(TCB_CSPACE, S.cnode_cap(root_cnode, 0)))
         objs.tcb_slots.append(S.cte(TCB_FAULT_EP, self.microkit_cap(pd, objs, lay.microkit_slot(FAULT_EP_CAP))))
-        self.spec.insert(self.mon_cnode, MON_BASE_PD_TCB_CAP + pd.index, S.cap("Tcb", objs.tcb))
+        index = self.sys.index(pd)
+        self.spec.insert(self.mon_cnode, MON_BASE_PD_TCB_CAP + index, S.cap("Tcb", objs.tcb))
         if pd.passive:
-            self.spec.insert(self.mon_cnode, MON_BASE_SCHED_CONTEXT_CAP + pd.index, S.cap("SchedContext", objs.sc))
-            self.spec.insert(self.mon_cnode, MON_BASE_NOTIFICATION_CAP + pd.index, S.notification_cap(objs.ntfn, 0))
+            self.spec.insert(self.mon_cnode, MON_BASE_SCHED_CONTEXT_CAP + index, S.cap("SchedContext", objs.sc))
+            self.spec.insert(self.mon_cnode, MON_BASE_NOTIFICATION_CAP + index, S.notification_cap(objs.ntfn, 0))
 
-    def microkit_cap(self, pd: ProtectionDomain, objs: PdObjects, slot) -> dict:
-        i = slot.index
-        if i == INPUT_CAP:
-            return S.endpoint_cap(objs.ep, 0) if slot.kind == "endpoint" else S.notification_cap(objs.ntfn, 0)
-        if i == FAULT_EP_CAP:
-            target = self.mon_fault_ep if slot.ref is None else self.pd_objs[id(slot.ref)].ep
+    def microkit_cap(self, pd: ProtectionDomain, objs: PdObjects, slot: Slot) -> dict:
+        """The cap of a Microkit CNode slot: the layout says which cap it is and whose object it names."""
+        cap, ref = slot.cap, slot.ref
+        if cap == "Endpoint":
+            target = self.mon_fault_ep if ref is None else self.pd_objs[id(ref)].ep
             return S.endpoint_cap(target, slot.badge)
-        if i == VSPACE_CAP:
+        if cap == "Notification":
+            return S.notification_cap(self.pd_objs[id(ref)].ntfn, slot.badge)
+        if cap == "PageTable":
             return S.cap("PageTable", objs.vspace)
-        if i == REPLY_CAP:
+        if cap == "Reply":
             return S.cap("Reply", objs.reply)
-        if i == MONITOR_EP_CAP:
-            return S.endpoint_cap(self.mon_fault_ep, slot.badge)
-        if i == TCB_CAP:
-            return S.cap("Tcb", objs.tcb)
-        if i == SMC_CAP:
+        if cap == "ArmSmc":
             return S.cap("ArmSmc", self.arm_smc)
-        if BASE_OUTPUT_NOTIFICATION_CAP <= i < BASE_OUTPUT_ENDPOINT_CAP:
-            return S.notification_cap(self.pd_objs[id(slot.ref)].ntfn, slot.badge)
-        if BASE_OUTPUT_ENDPOINT_CAP <= i < BASE_IRQ_CAP:
-            return S.endpoint_cap(self.pd_objs[id(slot.ref)].ep, slot.badge)
-        if BASE_IRQ_CAP <= i < BASE_PD_TCB_CAP:
-            handler = objs.irqs[id(slot.ref)]
-            kind = S.object_kind(self.spec.objects[handler]["object"])
-            return S.cap(
-                {
-                    "ArmIrq": "ArmIrqHandler",
-                    "RiscvIrq": "RiscvIrqHandler",
-                    "IrqIOApic": "IrqIOApicHandler",
-                    "IrqMsi": "IrqMsiHandler",
-                }[kind],
-                handler,
-            )
-        if BASE_PD_TCB_CAP <= i < BASE_VM_TCB_CAP:
-            return S.cap("Tcb", self.pd_objs[id(slot.ref)].tcb)
-        if BASE_VM_TCB_CAP <= i < BASE_VCPU_CAP:
-            return S.cap("Tcb", objs.vcpus[id(slot.ref)][0])
-        if BASE_VCPU_CAP <= i < BASE_IOPORT_CAP:
-            return S.cap("VCpu", objs.vcpus[id(slot.ref)][1])
-        return S.cap("IOPorts", objs.ioports[id(slot.ref)])
+        if cap == "Tcb":
+            return S.cap("Tcb", objs.vcpus[id(ref)][0] if isinstance(ref, Vcpu) else self.pd_objs[id(ref)].tcb)
+        if cap == "VCpu":
+            return S.cap("VCpu", objs.vcpus[id(ref)][1])
+        if cap == "IrqHandler":
+            handler = objs.irqs[id(ref)]
+            return S.cap(_IRQ_HANDLER_CAPS[S.object_kind(self.spec.objects[handler]["object"])], handler)
+        if cap == "IOPorts":
+            return S.cap("IOPorts", objs.ioports[id(ref)])
+        raise AssertionError(f"no Microkit CNode cap {cap!r}")
 
     def grant_cap(self, grant: CapGrant, root_bits: int) -> dict:
         """The cap a `<cspace>` element puts into a root CNode slot."""
@@ -592,7 +566,7 @@ class SpecBuilder:
         if grant.kind == "Untyped":
             return S.cap("Untyped", self.untypeds[grant.untyped])
         cnode = self.cnodes[grant.cnode]
-        return S.cnode_cap(cnode, 64 - root_bits - self.sys.cnode_by_name[grant.cnode].size_bits)
+        return S.cnode_cap(cnode, sub_cnode_guard(root_bits, self.sys.cnode_by_name[grant.cnode].size_bits))
 
     def tcb(self, pd: ProtectionDomain):
         objs = self.pd_objs[id(pd)]

@@ -11,52 +11,11 @@ from __future__ import annotations
 
 from sdf_lsp.backend import spec as S
 from sdf_lsp.backend.spec import Spec
-from sdf_lsp.target import Target
-
-_LEVEL_NAMES = {
-    "aarch64": ("pgd", "pud", "pd", "pt"),
-    "riscv64": ("pgd", "pmd", "pte"),
-    "x86_64": ("pml4", "pdpt", "pd", "pt"),
-}
+from sdf_lsp.layout.paging import Paging, PagingError
 
 
 class MapError(Exception):
     """A page cannot be mapped (its slot is taken)."""
-
-
-class Paging:
-    """The page-table geometry of a target."""
-
-    def __init__(self, target: Target):
-        self.arch = target.arch
-        self.page_bits = target.object_bits("small_page")
-        self.large_bits = target.object_bits("large_page")
-        if target.arch == "riscv64":
-            self.levels = target.riscv_pt_levels or 3
-        else:
-            self.levels = 4
-        # aarch64 with a hypervisor and 40-bit PA: the stage-2 root is a level-1 table with 10 index bits
-        self.root_level = 1 if target.arch == "aarch64" and target.hypervisor and target.arm_pa_size_bits == 40 else 0
-        self.index_bits = [target.page_table_index_bits] * self.levels
-        if self.root_level == 1:
-            self.index_bits[1] = target.vspace_index_bits or 10
-
-    def level_name(self, level: int) -> str:
-        return _LEVEL_NAMES[self.arch][level]
-
-    def leaf_level(self, page_bytes: int) -> int:
-        if page_bytes == 1 << self.page_bits:
-            return self.levels - 1
-        if page_bytes == 1 << self.large_bits:
-            return self.levels - 2
-        raise MapError(f"unsupported page size {page_bytes:#x}")
-
-    def shift(self, level: int) -> int:
-        """Address bit where the index of `level` starts."""
-        return self.page_bits + sum(self.index_bits[level + 1 :])
-
-    def index(self, level: int, addr: int) -> int:
-        return (addr >> self.shift(level)) & ((1 << self.index_bits[level]) - 1)
 
 
 class AddressSpace:
@@ -76,7 +35,10 @@ class AddressSpace:
 
     def map_page(self, frame_cap: dict, page_bytes: int, vaddr: int) -> None:
         p = self.paging
-        leaf = p.leaf_level(page_bytes)
+        try:
+            leaf = p.leaf_level(page_bytes)
+        except PagingError as err:
+            raise MapError(str(err)) from None
         table = self.root
         for level in range(p.root_level, leaf):
             slot = p.index(level, vaddr)

@@ -16,7 +16,8 @@ from sdf_lsp.backend.errors import BuildError
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.elf import ElfError, ElfImage
 from sdf_lsp.files import find_on_paths
-from sdf_lsp.model.types import ProtectionDomain, System, span_of
+from sdf_lsp.model.types import ProtectionDomain, span_of
+from sdf_lsp.resolve.system import System
 
 
 @dataclass(frozen=True)

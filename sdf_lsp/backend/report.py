@@ -11,9 +11,9 @@ from __future__ import annotations
 from sdf_lsp.backend.alloc import Allocation
 from sdf_lsp.backend.builder import BuiltSpec
 from sdf_lsp.backend.spec import human_name, object_kind, physical_size_bits
-from sdf_lsp.checks.extensions import Layout
-from sdf_lsp.model.types import System
+from sdf_lsp.layout import Layout
 from sdf_lsp.model.values import human_size
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import Target
 
 _TCB_SLOTS = {

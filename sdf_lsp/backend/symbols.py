@@ -19,7 +19,8 @@ from sdf_lsp.backend.programs import Program
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.elf import ElfError, ElfImage
 from sdf_lsp.layout.cspace import CSpaceLayout
-from sdf_lsp.model.types import ProtectionDomain, System, span_of
+from sdf_lsp.model.types import ProtectionDomain, span_of
+from sdf_lsp.resolve.system import System
 from sdf_lsp.syntax.tree import Element, Span
 from sdf_lsp.target import Target
 
@@ -49,10 +50,10 @@ def pd_setvars(
 
     mrs = system.mr_by_name
     for m in pd.maps:
-        mr = mrs[m.mr]
+        facts = system.region(mrs[m.mr])
         add(m.el, "setvar_vaddr", m.vaddr)
-        add(m.el, "setvar_size", mr.size)
-        add(m.el, "setvar_prefill_size", mr.prefill_len)
+        add(m.el, "setvar_size", facts.size)
+        add(m.el, "setvar_prefill_size", facts.prefill_length)
     for irq in pd.irqs:
         add(irq.el, "setvar_id", irq.id)
     for io in pd.ioports:
@@ -66,12 +67,11 @@ def pd_setvars(
         add(end.el, "setvar_id", end.id)
     cs = pd.cspace
     if cs is not None:
-        placed = {id(r): start for start, _, r in lay.reserves}
         for c in cs.caps:
             add(c.el, "setvar_slot", c.slot)
             add(c.el, "setvar_cptr", lay.cptr(c.slot) if c.slot is not None else None)
         for r in cs.reserves:
-            start = placed.get(id(r))
+            start = lay.reserve_start(r)
             add(r.el, "setvar_slot", start)
             add(r.el, "setvar_cptr", lay.cptr(start) if start is not None else None)
         add(cs.el, "setvar_first_free_slot", lay.first_free)

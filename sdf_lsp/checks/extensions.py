@@ -8,32 +8,22 @@ constructs were already reported as EX001 by the lowering and never reach the mo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from sdf_lsp.checks.system import index_names
-from sdf_lsp.diagnostics import ERROR, INFORMATION, UNNECESSARY, WARNING, Diagnostic, Related
-from sdf_lsp.layout.cspace import CSpaceLayout, needs_endpoint, system_cspaces
-from sdf_lsp.layout.memory import MemoryBudget, in_ram, is_device_untyped, memory_budget
+from sdf_lsp.checks.system import report_duplicates
+from sdf_lsp.diagnostics import ERROR, INFORMATION, UNNECESSARY, WARNING, Diagnostic, Related, shorten
+from sdf_lsp.layout import Layout
+from sdf_lsp.layout.cspace import CSpaceLayout, child_id_users
+from sdf_lsp.layout.memory import MemoryBudget, in_ram, is_device_untyped
 from sdf_lsp.model.lower import Context
-from sdf_lsp.model.types import System, span_of
+from sdf_lsp.model.types import ProtectionDomain, span_of
 from sdf_lsp.model.values import human_size
-
-
-@dataclass
-class Layout:
-    """Derived facts of one analysis."""
-
-    cspaces: dict[int, CSpaceLayout]  # by id(pd)
-    budget: MemoryBudget | None
-    endpoint_pds: set[int]
-
-    def cspace(self, pd) -> CSpaceLayout | None:
-        return self.cspaces.get(id(pd))
+from sdf_lsp.resolve.system import System
 
 
 class ExtensionChecker:
-    def __init__(self, system: System, ctx: Context):
+    def __init__(self, system: System, layout: Layout, ctx: Context):
         self.sys = system
+        self.layout = layout
         self.ctx = ctx
         self.target = ctx.target
         self.diags: list[Diagnostic] = []
@@ -45,30 +35,28 @@ class ExtensionChecker:
         if self.ctx.authority_hints:
             self.report(span, code, message, INFORMATION, related)
 
-    def run(self) -> Layout:
+    def run(self) -> list[Diagnostic]:
         s = self.sys
         ext = self.ctx.extended
         if ext:
             self.declarations()
-        ep_pds = needs_endpoint(s)
-        cspaces = system_cspaces(s, self.target.arch, self.target.config, ep_pds)
         for pd in s.pds:
-            self.slots(pd, cspaces[id(pd)])
-        budget = None
+            lay = self.layout.cspace(pd)
+            if lay is not None:
+                self.slots(pd, lay)
         if ext:
             self.caps()
             self.fault_handlers()
             self.untypeds()
             self.cnodes()
-            budget = memory_budget(s, self.target, cspaces, ep_pds)
-            self.budget(budget)
-        return Layout(cspaces, budget, ep_pds)
+            self.budget(self.layout.budget)
+        return self.diags
 
     # -- names of the extension declarations -------------------------------------------
     def declarations(self):
         s = self.sys
-        index_names(s.untypeds, s.untyped_by_name, self.report, "UT015", "duplicate untyped name '{}'")
-        index_names(s.cnodes, s.cnode_by_name, self.report, "CN006", "duplicate CNode name '{}'")
+        report_duplicates(s.untypeds, s.untyped_by_name, self.report, "UT015", "duplicate untyped name '{}'")
+        report_duplicates(s.cnodes, s.cnode_by_name, self.report, "CN006", "duplicate CNode name '{}'")
 
     # -- root CNode slots ----------------------------------------------------------------
     def slots(self, pd, lay: CSpaceLayout):
@@ -198,7 +186,7 @@ class ExtensionChecker:
 
     def fault_handlers(self):
         s = self.sys
-        by_handler: dict[int, dict[int, tuple[str, object]]] = {}
+        handlers: list[ProtectionDomain] = []
         for pd in s.pds:
             if pd.fault_handler is None:
                 continue
@@ -208,13 +196,15 @@ class ExtensionChecker:
                 self.report(
                     a.value_span,
                     "FH001",
-                    f"unknown PD name '{pd.fault_handler}'",
+                    f"unknown PD name '{shorten(pd.fault_handler)}'",
                     data={"fix": "nearest-name", "kind": "pd"},
                 )
                 continue
             if h is pd:
                 self.report(a.value_span, "FH001", "a PD cannot be its own fault handler")
                 continue
+            if h not in handlers:
+                handlers.append(h)
             if self.target.arch == "x86_64" and h.vm is not None:
                 self.report(
                     a.value_span,
@@ -228,30 +218,26 @@ class ExtensionChecker:
                     f"fault handler '{h.name}' has lower/equal priority than '{pd.name}': faults wait until '{h.name}' is scheduled",
                     severity=INFORMATION,
                 )
-            if pd.fault_id is None:
-                continue
-            ids = by_handler.get(id(h))
-            if ids is None:
-                ids = {}
-                for c in h.children:
-                    if c.id is not None:
-                        ids.setdefault(c.id, (f"child '{c.name}'", c.el))
-                if h.vm is not None:
-                    for v in h.vm.vcpus:
-                        if v.id is not None:
-                            ids.setdefault(v.id, (f"vCPU {v.id} of '{h.vm.name}'", v.el))
-                by_handler[id(h)] = ids
-            if pd.fault_id in ids:
-                what, other = ids[pd.fault_id]
-                self.report(
-                    span_of(pd.el, "fault_id"),
-                    "FH004",
-                    f"fault id {pd.fault_id} of handler '{h.name}' used by '{pd.name}' and {what}",
-                    related=(Related(other.name_span, what),),
-                    data={"fix": "next-free-id", "pd": h.name, "space": "fault"},
-                )
-            else:
-                ids[pd.fault_id] = (f"'{pd.name}'", pd.el)
+        for h in handlers:
+            # fault ids share the handler's child id space with its children and vCPUs
+            seen: dict[int, tuple[str, object]] = {}
+            for id_, obj in child_id_users(s, h):
+                if isinstance(obj, ProtectionDomain) and obj.parent is h:
+                    seen.setdefault(id_, (f"child '{obj.name}'", obj.el))
+                elif isinstance(obj, ProtectionDomain):
+                    if id_ in seen:
+                        what, other = seen[id_]
+                        self.report(
+                            span_of(obj.el, "fault_id"),
+                            "FH004",
+                            f"fault id {id_} of handler '{h.name}' used by '{obj.name}' and {what}",
+                            related=(Related(other.name_span, what),),
+                            data={"fix": "next-free-id", "pd": h.name, "space": "fault"},
+                        )
+                    else:
+                        seen[id_] = (f"'{obj.name}'", obj.el)
+                elif h.vm is not None:
+                    seen.setdefault(id_, (f"vCPU {id_} of '{h.vm.name}'", obj.el))
 
     def grants(self, kind: str, attr: str, declared: dict, unknown_code: str, word: str) -> dict[str, list]:
         """Name -> [(holder PD, cap)] of every `cap_untyped`/`cap_cnode`; unknown names are reported."""
@@ -267,7 +253,7 @@ class ExtensionChecker:
                     self.report(
                         span_of(cap.el, attr),
                         unknown_code,
-                        f"unknown {word} name '{name}'",
+                        f"unknown {word} name '{shorten(name)}'",
                         data={"fix": "nearest-name", "kind": kind.lower()},
                     )
                     continue
@@ -280,9 +266,9 @@ class ExtensionChecker:
         t = self.target
         grants = self.grants("Untyped", "untyped", s.untyped_by_name, "UT010", "untyped")
         fixed = [
-            (mr.phys_addr, mr.phys_addr + (mr.size or 0), f"memory region '{mr.name}'", mr.el)
+            (mr.phys_addr, mr.phys_addr + (s.size_of(mr) or 0), f"memory region '{mr.name}'", mr.el)
             for mr in s.mrs
-            if mr.phys_addr is not None and mr.size
+            if mr.phys_addr is not None and s.size_of(mr)
         ]
         for ut in s.untyped_by_name.values():
             holders = grants.get(ut.name, [])
@@ -410,11 +396,11 @@ class ExtensionChecker:
                 f"'{pd.name}' receives the remaining untypeds but maps no memory_region with prefill_bootinfo=\"post_capdl_untypeds\" "
                 f"(needs at least {need} bytes)",
             )
-        elif info.size is not None and info.size < need:
+        elif (info_size := s.size_of(info)) is not None and info_size < need:
             self.report(
                 span_of(info.el, "size"),
                 "UH004",
-                f"memory region '{info.name}' of {info.size:#x} bytes is smaller than capDLBootInfo_t ({need} bytes for {n_caps} untypeds)",
+                f"memory region '{info.name}' of {info_size:#x} bytes is smaller than capDLBootInfo_t ({need} bytes for {n_caps} untypeds)",
             )
         self.hint(
             span_of(cap.el, "cnode_name"),
@@ -468,7 +454,7 @@ class ExtensionChecker:
     def _consumers(self):
         s = self.sys
         items = [
-            (mr.size or 0, mr.el, f"memory region '{mr.name}' ({human_size(mr.size or 0)})")
+            (s.size_of(mr) or 0, mr.el, f"memory region '{mr.name}' ({human_size(s.size_of(mr) or 0)})")
             for mr in s.mrs
             if mr.phys_addr is None
         ]
@@ -487,7 +473,5 @@ def _source(cap) -> str:
     )
 
 
-def check_extensions(system: System, ctx: Context):
-    chk = ExtensionChecker(system, ctx)
-    layout = chk.run()
-    return layout, chk.diags
+def check_extensions(system: System, layout: Layout, ctx: Context) -> list[Diagnostic]:
+    return ExtensionChecker(system, layout, ctx).run()

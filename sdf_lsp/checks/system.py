@@ -1,27 +1,36 @@
-"""Checks over the whole system (upstream `sdf::parse` after the elements are parsed:
-flattening, channels, cap maps and the global checks of reference §3.6/§3.7), plus the
-places where upstream crashes or accepts what its build rejects (§11).
+"""Checks over the whole system (upstream `sdf::parse` after the elements are parsed: channels,
+cap maps and the global checks of reference §3.6/§3.7), plus the places where upstream crashes
+or accepts what its build rejects (§11).
 
-Every check here is near-linear: names go through dicts, overlaps through sorting.
+Checks read the resolved system and the layout and write only diagnostics. Every check here is
+near-linear: names go through the resolved tables, overlaps through one sorted sweep.
 """
 
 from __future__ import annotations
 
-from sdf_lsp.diagnostics import ERROR, UNNECESSARY, WARNING, Diagnostic, Related
-from sdf_lsp.model.lower import PD_MAX_ID, Context
-from sdf_lsp.model.types import Map, ProtectionDomain, System, span_of
-from sdf_lsp.model.values import pci_display
+from collections.abc import Callable
 
-MAX_PDS = 63
-LARGE_PAGE = 0x200000
+from sdf_lsp.diagnostics import ERROR, UNNECESSARY, WARNING, Diagnostic, Related, shorten
+from sdf_lsp.layout import Layout
+from sdf_lsp.layout.cspace import channel_id_users, child_id_users
+from sdf_lsp.layout.ranges import Item, overlaps
+from sdf_lsp.memo import Memo
+from sdf_lsp.model.consts import IOVA_LIMIT, LARGE_PAGE, MAX_PDS, PD_MAX_ID
+from sdf_lsp.model.lower import Context
+from sdf_lsp.model.types import ChannelEnd, Irq, Map, ProtectionDomain, Vcpu, span_of
+from sdf_lsp.model.values import pci_display
+from sdf_lsp.resolve.system import System
+
+Report = Callable[..., None]
 
 
 class Checker:
-    def __init__(self, system: System, ctx: Context, files):
+    def __init__(self, system: System, layout: Layout, ctx: Context, memo: Memo | None = None):
         self.sys = system
+        self.layout = layout
         self.ctx = ctx
         self.target = ctx.target
-        self.files = files  # sdf_lsp.analysis.FileAccess
+        self.memo = memo or Memo()
         self.diags: list[Diagnostic] = []
 
     def report(self, span, code, message, severity=ERROR, related=(), data=None, tags=()):
@@ -31,7 +40,6 @@ class Checker:
         self.names()
         self.pd_domains()
         self.prefills()
-        self.sys.mr_key = hash(tuple((id(mr), mr.size, mr.page_size) for mr in self.sys.mr_by_name.values()))
         self.child_ids()
         self.channel_refs()
         self.cap_refs()
@@ -43,7 +51,6 @@ class Checker:
         self.phys_overlaps()
         self.unused_regions()
         self.setvar_regions()
-        optimise_page_sizes(self.sys)
         return self.diags
 
     # -- names -----------------------------------------------------------------------
@@ -59,58 +66,55 @@ class Checker:
                 "MK-G2",
                 f"too many protection domains ({len(s.pds)}) defined. Maximum is {MAX_PDS}.",
             )
-        index_names(s.pds, s.pd_by_name, self.report, "MK-G3", "duplicate protection domain name '{}'.")
+        report_duplicates(s.pds, s.pd_by_name, self.report, "MK-G3", "duplicate protection domain name '{}'.")
         for pd in s.pd_by_name.values():
             if pd.name == "monitor":
                 self.report(
                     span_of(pd.el, "name"), "MK-G3", "the PD name 'monitor' is reserved for the Microkit Monitor."
                 )
-            elif len(pd.name.encode()) > 63:
+            elif pd.name is not None and len(pd.name.encode()) > 63:
                 self.report(
                     span_of(pd.el, "name"),
                     "SDF015",
                     f"PD name is {len(pd.name.encode())} bytes long; the monitor keeps only the first 63",
                     severity=WARNING,
                 )
-        index_names(s.mrs, s.mr_by_name, self.report, "MK-G4", "duplicate memory region name '{}'.")
+        report_duplicates(s.mrs, s.mr_by_name, self.report, "MK-G4", "duplicate memory region name '{}'.")
 
     def pd_domains(self):
         """P10: a PD's domain against the <domains> parsed before it (upstream's order)."""
         s = self.sys
-        items = [(d.el.start, "domains", d) for d in s.all_domains] + [(pd.el.start, "pd", pd) for pd in s.root_pds]
-        items.sort(key=lambda t: t[0])
-        current = None  # the effective <domains> so far
-        for _, kind, obj in items:
-            if kind == "domains":
-                if current is not None and current.domains:
-                    self.report(
-                        obj.el.name_span,
-                        "MK-S2",
-                        "domains must only be specified once on element 'domains'",
-                        related=(Related(current.el.name_span, "first <domains>"),),
-                    )
-                    continue
-                current = obj
-                s.domains = obj
-                for d in obj.domains:
-                    if d.name is not None:
-                        s.domain_by_name.setdefault(d.name, d)
-                continue
-            names = {d.name for d in current.domains} if current is not None and current.domains else None
-            for pd in obj.walk():
+        first = None
+        for doms in sorted(s.all_domains, key=lambda d: d.el.start):
+            if first is not None:
+                self.report(
+                    doms.el.name_span,
+                    "MK-S2",
+                    "domains must only be specified once on element 'domains'",
+                    related=(Related(first.el.name_span, "first <domains>"),),
+                )
+            elif doms.domains:
+                first = doms
+        for root_pd in s.root_pds:
+            doms = s.domains_at.get(root_pd)
+            names = {d.name for d in doms.domains} if doms is not None else None
+            for pd in root_pd.walk():
                 self.pd_domain(pd, names)
 
-    def pd_domain(self, pd: ProtectionDomain, names):
+    def pd_domain(self, pd: ProtectionDomain, names: set | None):
         a = pd.el.attr("domain")
         if names is None:
+            later = [d for d in self.sys.all_domains if d.el.start > pd.el.start and d.domains]
             if a is not None:
-                later = [d for d in self.sys.all_domains if d.el.start > pd.el.start and d.domains]
-                msg = f"Specifying a domain '{a.value}' without declaring a domain schedule is not allowed: on element 'protection_domain'"
+                msg = (
+                    f"Specifying a domain '{shorten(a.value)}' without declaring a domain schedule is not allowed: "
+                    "on element 'protection_domain'"
+                )
                 rel = (
                     (Related(later[0].el.name_span, "<domains> comes after this PD; move it before"),) if later else ()
                 )
                 self.report(a.value_span, "MK-P10", msg, related=rel)
-            elif any(d.el.start > pd.el.start and d.domains for d in self.sys.all_domains):
+            elif later:
                 self.report(
                     pd.el.name_span,
                     "SDF017",
@@ -129,94 +133,77 @@ class Checker:
             self.report(
                 a.value_span,
                 "MK-P10",
-                f"domain '{a.value}' not declared in <domains>: on element 'protection_domain'",
-                data={"fix": "nearest-name", "kind": "domain", "candidates": sorted(names)},
+                f"domain '{shorten(a.value)}' not declared in <domains>: on element 'protection_domain'",
+                data={"fix": "nearest-name", "kind": "domain", "candidates": sorted(n for n in names if n)},
             )
 
     def prefills(self):
         """R4/R7 for prefill files (upstream reads them while parsing)."""
         for mr in self.sys.mrs:
-            if mr.prefill_path is None:
+            facts = self.sys.region(mr)
+            found = facts.prefill
+            if found is None or mr.prefill_path is None:
                 continue
             span = span_of(mr.el, "prefill_path")
-            found = self.files.prefill(mr.prefill_path)
+            path = shorten(mr.prefill_path)
             if found.error == "missing":
+                self.report(span, "MK-R4", f"unable to find prefill file: '{path}' on element 'memory_region'")
+            elif found.error == "unreadable":
+                self.report(span, "MK-R4", f"failed to read file '{path}' at prefill_path on element 'memory_region'")
+            elif found.length == 0:
+                self.report(span, "MK-R4", f"prefill file '{path}' is empty on element 'memory_region'")
+            elif mr.size_given and mr.declared_size is not None and (found.length or 0) > mr.declared_size:
                 self.report(
-                    span, "MK-R4", f"unable to find prefill file: '{mr.prefill_path}' on element 'memory_region'"
+                    span_of(mr.el, "size"),
+                    "MK-R7",
+                    f"size of prefill file exceeds memory region size: {found.length:x} > {mr.declared_size:x} on element 'memory_region'",
+                    related=(Related(span, "the prefill file"),),
                 )
-                continue
-            if found.error == "unreadable":
-                self.report(
-                    span, "MK-R4", f"failed to read file '{mr.prefill_path}' at prefill_path on element 'memory_region'"
-                )
-                continue
-            if found.length == 0:
-                self.report(span, "MK-R4", f"prefill file '{mr.prefill_path}' is empty on element 'memory_region'")
-                continue
-            mr.prefill_len = found.length
-            if mr.size_given:
-                if mr.size is not None and found.length > mr.size:
-                    self.report(
-                        span_of(mr.el, "size"),
-                        "MK-R7",
-                        f"size of prefill file exceeds memory region size: {found.length:x} > {mr.size:x} on element 'memory_region'",
-                        related=(Related(span, "the prefill file"),),
-                    )
-            else:
-                ps = mr.page_size
-                mr.size = -(-found.length // ps) * ps
 
     # -- hierarchy ---------------------------------------------------------------------
     def child_ids(self):
         for pd in self.sys.pds:
             if not pd.children and pd.vm is None:
                 continue
-            seen = {}
-            for child in pd.children:
-                if child.id is None:
-                    continue
-                if child.id > PD_MAX_ID:
-                    self.report(
-                        span_of(child.el, "id"),
-                        "SDF005",
-                        f"child id {child.id} must be between 0 and {PD_MAX_ID}: Microkit 2.3 accepts it but puts the child's TCB cap "
-                        f"at Microkit slot {202 + child.id}, outside the child band, and the parent's fault() sees it modulo 256",
-                    )
-                if child.id in seen:
-                    self.report(
-                        span_of(child.el, "id"),
-                        "MK-F1",
-                        f"duplicate id: {child.id} in protection domain: '{pd.name}'",
-                        related=(Related(span_of(seen[child.id].el, "id"), "first used here"),),
-                        data={"fix": "next-free-id", "pd": pd.name, "space": "child"},
-                    )
-                else:
-                    seen[child.id] = child
-            if pd.vm is not None:
-                for v in pd.vm.vcpus:
-                    if v.id is not None and v.id in seen:
-                        c = seen[v.id]
+            seen: dict[int, ProtectionDomain] = {}
+            for id_, obj in child_id_users(self.sys, pd):
+                if isinstance(obj, ProtectionDomain) and obj.parent is pd:
+                    if id_ > PD_MAX_ID:
                         self.report(
-                            span_of(c.el, "id"),
-                            "MK-F2",
-                            f"duplicate id: {v.id} clashes with virtual machine vcpu id in protection domain: '{pd.name}'",
-                            related=(Related(span_of(v.el, "id"), "vCPU id"),),
+                            span_of(obj.el, "id"),
+                            "SDF005",
+                            f"child id {id_} must be between 0 and {PD_MAX_ID}: Microkit 2.3 accepts it but puts the child's TCB cap "
+                            f"at Microkit slot {202 + id_}, outside the child band, and the parent's fault() sees it modulo 256",
+                        )
+                    if id_ in seen:
+                        self.report(
+                            span_of(obj.el, "id"),
+                            "MK-F1",
+                            f"duplicate id: {id_} in protection domain: '{pd.name}'",
+                            related=(Related(span_of(seen[id_].el, "id"), "first used here"),),
                             data={"fix": "next-free-id", "pd": pd.name, "space": "child"},
                         )
+                    else:
+                        seen[id_] = obj
+                elif isinstance(obj, Vcpu) and id_ in seen:
+                    self.report(
+                        span_of(seen[id_].el, "id"),
+                        "MK-F2",
+                        f"duplicate id: {id_} clashes with virtual machine vcpu id in protection domain: '{pd.name}'",
+                        related=(Related(span_of(obj.el, "id"), "vCPU id"),),
+                        data={"fix": "next-free-id", "pd": pd.name, "space": "child"},
+                    )
 
     def channel_refs(self):
         by_name = self.sys.pd_by_name
-        channel_symbols: dict[int, dict] = {}  # the lowered PDs' own symbol tables stay untouched
+        channel_symbols: dict[ProtectionDomain, dict] = {}  # the lowered PDs' own symbol tables stay untouched
         for ch in self.sys.channels:
             for end in ch.ends:
-                if end.pd is None:
-                    continue
-                pd = by_name.get(end.pd)
-                if pd is None:
+                if end.pd is not None and end.pd not in by_name:
                     self.report(
                         span_of(end.el, "pd"),
                         "MK-H5",
-                        f"invalid PD name '{end.pd}' on element 'end'",
+                        f"invalid PD name '{shorten(end.pd)}' on element 'end'",
                         data={"fix": "nearest-name", "kind": "pd"},
                     )
             if not ch.valid:
@@ -225,14 +212,14 @@ class Checker:
                 pd = by_name.get(end.pd) if end.pd else None
                 if pd is None or end.setvar_id is None:
                     continue
-                mine = channel_symbols.setdefault(id(pd), {})
+                mine = channel_symbols.setdefault(pd, {})
                 first = pd.symbols.get(end.setvar_id) or mine.get(end.setvar_id)
                 if first is not None:
                     _, first_el, first_attr = first
                     self.report(
                         span_of(end.el, "setvar_id"),
                         "MK-H8",
-                        f"setvar on symbol '{end.setvar_id}' already exists on element 'channel'",
+                        f"setvar on symbol '{shorten(end.setvar_id)}' already exists on element 'channel'",
                         related=(Related(span_of(first_el, first_attr), "first set here"),),
                     )
                 else:
@@ -248,13 +235,16 @@ class Checker:
                     self.report(
                         span_of(cap.el, "pd"),
                         "CS006",
-                        f"unknown PD name '{cap.pd}'",
+                        f"unknown PD name '{shorten(cap.pd)}'",
                         data={"fix": "nearest-name", "kind": "pd"},
                     )
 
     def vms(self):
-        index_names([vm for _, vm in self.sys.vms()], {}, self.report, "MK-G5", "duplicate virtual machine name '{}'.")
-        for pd, vm in self.sys.vms():
+        s = self.sys
+        report_duplicates(
+            (vm for _, vm in s.vms()), s.vm_by_name, self.report, "MK-G5", "duplicate virtual machine name '{}'."
+        )
+        for pd, vm in s.vms():
             if self.target.arch == "x86_64" and pd.children:
                 self.report(
                     vm.el.name_span,
@@ -262,9 +252,9 @@ class Checker:
                     f"It is not possible for PD '{pd.name}' with a bound vCPU to have children on x86_64",
                     related=tuple(Related(c.el.name_span, "child") for c in pd.children[:3]),
                 )
-        total = sum(len(vm.vcpus) for _, vm in self.sys.vms())
+        total = sum(len(vm.vcpus) for _, vm in s.vms())
         if total > 64:
-            pd, vm = list(self.sys.vms())[-1]
+            _, vm = list(s.vms())[-1]
             self.report(
                 vm.el.name_span, "SDF013", f"the system has {total} vCPUs; the Microkit monitor has room for 64"
             )
@@ -272,7 +262,7 @@ class Checker:
     # -- ids -------------------------------------------------------------------------
     def irqs_and_channels(self):
         s = self.sys
-        numbers = {}
+        numbers: dict[int, tuple[ProtectionDomain, Irq]] = {}
         for pd in s.pds:
             for irq in pd.irqs:
                 if irq.number is None:
@@ -288,65 +278,51 @@ class Checker:
                     )
                 else:
                     numbers[irq.number] = (pd, irq)
-        used: dict[int, dict[int, tuple]] = {}  # pd index -> id -> (span, what)
         for pd in s.pds:
-            ids = used.setdefault(id(pd), {})
-            for irq in pd.irqs:
-                if irq.id is None:
+            seen: dict[int, object] = {}
+            for id_, obj in channel_id_users(s, pd):
+                first = seen.get(id_)
+                if first is None:
+                    seen[id_] = obj
                     continue
-                if irq.id in ids:
-                    self.report(
-                        span_of(irq.el, "id"),
-                        "MK-G7",
-                        f"duplicate channel id: {irq.id} in protection domain: '{pd.name}'",
-                        related=(Related(ids[irq.id][0], "first used here"),),
-                        data={"fix": "next-free-id", "pd": pd.name, "space": "channel"},
-                    )
-                else:
-                    ids[irq.id] = (span_of(irq.el, "id"), "irq")
+                if isinstance(obj, ChannelEnd) and isinstance(first, ChannelEnd) and _same_channel(s, first, obj):
+                    continue  # both ends of a channel of a PD with itself: SDF010 says it
+                self.report(
+                    span_of(obj.el, "id"),
+                    "MK-G7" if isinstance(obj, Irq) else "MK-G8",
+                    f"duplicate channel id: {id_} in protection domain: '{pd.name}'",
+                    related=(Related(span_of(first.el, "id"), "first used here"),),
+                    data={"fix": "next-free-id", "pd": pd.name, "space": "channel"},
+                )
         for ch in s.channels:
             if not ch.valid:
                 continue
             a, b = ch.ends
             pa = s.pd_by_name.get(a.pd) if a.pd else None
             pb = s.pd_by_name.get(b.pd) if b.pd else None
-            for end, pd in ((a, pa), (b, pb)):
-                if pd is None or end.id is None:
-                    continue
-                ids = used[id(pd)]
-                if end.id in ids:
-                    self.report(
-                        span_of(end.el, "id"),
-                        "MK-G8",
-                        f"duplicate channel id: {end.id} in protection domain: '{pd.name}'",
-                        related=(Related(ids[end.id][0], "first used here"),),
-                        data={"fix": "next-free-id", "pd": pd.name, "space": "channel"},
-                    )
-            if pa is not None and pb is not None:
-                if a.pp and b.pp:
-                    pass  # cannot ppc bidirectionally (H7) says it
-                elif a.pp and pa.priority >= pb.priority:
-                    self.ppc_priority(a, pa, pb)
-                elif b.pp and pb.priority >= pa.priority:
-                    self.ppc_priority(b, pb, pa)
-                if self.target.arch == "x86_64":
-                    for end, caller, callee in ((a, pa, pb), (b, pb, pa)):
-                        if end.pp and callee.vm is not None:
-                            self.report(
-                                span_of(end.el, "pp"),
-                                "MK-G10",
-                                f"It is not possible to PPC to PD '{callee.name}' with a bound vCPU from PD '{caller.name}' on x86_64",
-                            )
-                if pa is pb and a.id is not None and a.id == b.id:
-                    self.report(
-                        span_of(b.el, "id"),
-                        "SDF010",
-                        f"both ends of a channel of '{pa.name}' with itself use id {a.id}; Microkit 2.3 accepts it but the ids must differ",
-                        related=(Related(span_of(a.el, "id"), "the other end"),),
-                    )
-            for end, pd in ((a, pa), (b, pb)):
-                if pd is not None and end.id is not None:
-                    used[id(pd)].setdefault(end.id, (span_of(end.el, "id"), "channel"))
+            if pa is None or pb is None:
+                continue
+            if a.pp and b.pp:
+                pass  # cannot ppc bidirectionally (H7) says it
+            elif a.pp and pa.priority >= pb.priority:
+                self.ppc_priority(a, pa, pb)
+            elif b.pp and pb.priority >= pa.priority:
+                self.ppc_priority(b, pb, pa)
+            if self.target.arch == "x86_64":
+                for end, caller, callee in ((a, pa, pb), (b, pb, pa)):
+                    if end.pp and callee.vm is not None:
+                        self.report(
+                            span_of(end.el, "pp"),
+                            "MK-G10",
+                            f"It is not possible to PPC to PD '{callee.name}' with a bound vCPU from PD '{caller.name}' on x86_64",
+                        )
+            if pa is pb and a.id is not None and a.id == b.id:
+                self.report(
+                    span_of(b.el, "id"),
+                    "SDF010",
+                    f"both ends of a channel of '{pa.name}' with itself use id {a.id}; Microkit 2.3 accepts it but the ids must differ",
+                    related=(Related(span_of(a.el, "id"), "the other end"),),
+                )
 
     def ppc_priority(self, end, caller: ProtectionDomain, callee: ProtectionDomain):
         self.report(
@@ -376,64 +352,46 @@ class Checker:
                     else:
                         seen[io.id] = io
                 if io.addr is not None and io.size is not None:
-                    ranges.append((io.addr, io.addr + io.size, len(ranges), pd, io))
-        ranges.sort(key=lambda r: (r[0], r[2]))
-        best = None
-        for r in ranges:
-            if best is not None and r[0] < best[1]:
-                later, earlier = (r, best) if r[2] > best[2] else (best, r)
-                s, e, _, pd, io = later
-                s2, e2, _, pd2, io2 = earlier
-                self.report(
-                    span_of(io.el, "addr"),
-                    "MK-G12",
-                    f"I/O port id: {io.id}, half-open range: [{s:#x}, {e:#x}) in protection domain: '{pd.name}' overlaps with "
-                    f"I/O port id: {io2.id}, half-open range: [{s2:#x}, {e2:#x}) in protection domain: '{pd2.name}'",
-                    related=(Related(span_of(io2.el, "addr"), "the other I/O port range"),),
-                )
-            if best is None or r[1] > best[1]:
-                best = r
+                    ranges.append(Item(io.addr, io.addr + io.size, len(ranges), (pd, io)))
+        for later, earlier in overlaps(ranges, skip_empty=False):
+            pd, io = later.value
+            pd2, io2 = earlier.value
+            self.report(
+                span_of(io.el, "addr"),
+                "MK-G12",
+                f"I/O port id: {io.id}, half-open range: [{later.start:#x}, {later.end:#x}) in protection domain: '{pd.name}' overlaps with "
+                f"I/O port id: {io2.id}, half-open range: [{earlier.start:#x}, {earlier.end:#x}) in protection domain: '{pd2.name}'",
+                related=(Related(span_of(io2.el, "addr"), "the other I/O port range"),),
+            )
 
     # -- maps --------------------------------------------------------------------------
     def all_maps(self):
         """check_maps per PD and VM. A PD whose element and whose memory regions did not
         change since the last analysis reuses its result (the XL case: one edit, 24k maps)."""
         t = self.target
-        mrs = self.sys.mr_by_name
-        key = self.sys.mr_key
-        for pd in self.sys.pds:
+        s = self.sys
+        for pd in s.pds:
             if not pd.maps and pd.vm is None:
                 continue
-            memo = pd.memo.get("maps")
-            if memo is not None and memo[0] == key and memo[1] == pd.name:
-                self.diags.extend(memo[2])
-                for mr, m in memo[3]:
-                    mr.users.append(m)
-                continue
-            sub = Checker(self.sys, self.ctx, self.files)
-            uses: list = []
-            if pd.maps:
-                check_maps(
-                    sub,
-                    pd.maps,
-                    mrs,
-                    t.pd_stack_bottom(pd.stack_size),
-                    f"protection domain '{pd.name}'",
-                    "map",
-                    "vaddr",
-                    uses,
-                )
-            if pd.vm is not None and pd.vm.maps:
-                check_maps(
-                    sub, pd.vm.maps, mrs, t.vm_map_max_vaddr(), f"virtual machine '{pd.vm.name}'", "map", "vaddr", uses
-                )
-            pd.memo["maps"] = (key, pd.name, sub.diags, uses)
-            self.diags.extend(sub.diags)
+            key = (s.regions_version, pd.name)
+            diags = self.memo.get("maps", pd, key)
+            if diags is Memo.MISSING:
+                sub = Checker(s, self.layout, self.ctx, self.memo)
+                if pd.maps:
+                    where = f"protection domain '{pd.name}'"
+                    check_maps(sub.report, s, pd.maps, t.pd_stack_bottom(pd.stack_size), where, "map", "vaddr")
+                if pd.vm is not None and pd.vm.maps:
+                    where = f"virtual machine '{pd.vm.name}'"
+                    check_maps(sub.report, s, pd.vm.maps, t.vm_map_max_vaddr(), where, "map", "vaddr")
+                diags = self.memo.put("maps", pd, key, sub.diags)
+            self.diags.extend(diags)
 
     def io_spaces(self):
         s = self.sys
         enabled = [ios for ios in s.io_spaces if ios.enabled]
-        index_names(enabled, {}, self.report, "MK-I3", "duplicate name '{}' on element 'io_address_space'")
+        report_duplicates(
+            enabled, s.io_space_by_name, self.report, "MK-I3", "duplicate name '{}' on element 'io_address_space'"
+        )
         domain_ids, peripherals = {}, {}
         for ios in enabled:
             if ios.domain_id is not None:
@@ -456,56 +414,48 @@ class Checker:
                     )
                 else:
                     peripherals[ios.peripheral] = ios
-        large = False
         for ios in s.io_spaces:
             for m in ios.iomaps:
                 mr = s.mr_by_name.get(m.mr) if m.mr else None
-                if mr is not None and mr.page_size_given and mr.page_size == LARGE_PAGE and not large:
-                    large = True
+                if mr is not None and mr.page_size_given and mr.page_size == LARGE_PAGE:
                     self.report(
                         span_of(m.el, "mr"),
                         "MK-G14",
                         "currently seL4 does not have large page support for the IOMMU",
                         related=(Related(span_of(mr.el, "page_size"), "2 MiB pages"),),
                     )
-        if large:
-            return
+                    return
         for ios in s.io_spaces:
             if ios.iomaps and ios.enabled:
                 space = (
                     f"PCI device {pci_display(ios.peripheral)}" if ios.peripheral else f"io address space '{ios.name}'"
                 )
-                check_maps(self, ios.iomaps, s.mr_by_name, 1 << 39, space, "iomap", "iovaddr")
+                check_maps(self.report, s, ios.iomaps, IOVA_LIMIT, space, "iomap", "iovaddr")
 
     def phys_overlaps(self):
-        fixed = [
-            (mr.phys_addr, mr.phys_addr + mr.size, i, mr)
-            for i, mr in enumerate(self.sys.mrs)
-            if mr.phys_addr is not None and mr.size is not None and mr.name is not None
-        ]
-        fixed.sort(key=lambda r: (r[0], r[2]))
-        best = None
-        for r in fixed:
-            if best is not None and r[0] < best[1] and r[1] > r[0]:
-                later, earlier = (r, best) if r[2] > best[2] else (best, r)
-                s, e, _, mr = later
-                s2, e2, _, other = earlier
-                self.report(
-                    span_of(mr.el, "phys_addr"),
-                    "MK-G17",
-                    f"memory region '{mr.name}' physical address range [{s:#x}..{e:#x}) overlaps with another memory region "
-                    f"'{other.name}' [{s2:#x}..{e2:#x})",
-                    related=(Related(span_of(other.el, "phys_addr"), f"'{other.name}'"),),
-                )
-            if best is None or r[1] > best[1]:
-                best = r
+        s = self.sys
+        fixed = []
+        for i, mr in enumerate(s.mrs):
+            size = s.size_of(mr)
+            if mr.phys_addr is not None and size is not None and mr.name is not None:
+                fixed.append(Item(mr.phys_addr, mr.phys_addr + size, i, mr))
+        for later, earlier in overlaps(fixed):
+            mr, other = later.value, earlier.value
+            self.report(
+                span_of(mr.el, "phys_addr"),
+                "MK-G17",
+                f"memory region '{mr.name}' physical address range [{later.start:#x}..{later.end:#x}) overlaps with another memory region "
+                f"'{other.name}' [{earlier.start:#x}..{earlier.end:#x})",
+                related=(Related(span_of(other.el, "phys_addr"), f"'{other.name}'"),),
+            )
 
     def unused_regions(self):
         s = self.sys
         for mr in s.mrs:
-            if mr.name is None or s.mr_by_name.get(mr.name) is not mr:
+            if not s.defines(s.mr_by_name, mr):
                 continue
-            if not mr.users:
+            facts = s.region(mr)
+            if not facts.maps:
                 if mr.prefill_bootinfo == "post_capdl_untypeds":
                     continue  # checked with the untyped hand-off (UH004)
                 self.report(
@@ -515,7 +465,7 @@ class Checker:
                     severity=WARNING,
                     tags=(UNNECESSARY,),
                 )
-            elif mr.size == 0:
+            elif facts.size == 0:
                 self.report(
                     span_of(mr.el, "size"),
                     "SDF009",
@@ -545,7 +495,7 @@ class Checker:
                     self.report(
                         span_of(sv.el, "region_paddr"),
                         "SDF004",
-                        f"setvar region_paddr names no memory region: '{sv.region_paddr}' (Microkit 2.3 accepts it and its build crashes)",
+                        f"setvar region_paddr names no memory region: '{shorten(sv.region_paddr)}' (Microkit 2.3 accepts it and its build crashes)",
                         data={"fix": "nearest-name", "kind": "mr"},
                     )
                 elif x86 and mr.phys_addr is None:
@@ -557,53 +507,50 @@ class Checker:
                     )
 
 
-def index_names(objects, table: dict, report, code: str, message: str):
-    """First definition of each name into `table`; every later one is reported."""
+def _same_channel(s: System, a: ChannelEnd, b: ChannelEnd) -> bool:
+    ends = s.channel_ends.get(a.pd or "", ())
+    return any(end is a and other is b for end, other in ends)
+
+
+def report_duplicates(objects, table: dict, report: Report, code: str, message: str):
+    """Every object whose name resolves to an earlier definition (the first one wins)."""
     for obj in objects:
         name = obj.name
         if name is None:
             continue
         first = table.get(name)
-        if first is None:
-            table[name] = obj
-        else:
+        if first is not None and first is not obj:
             report(
                 span_of(obj.el, "name"),
                 code,
-                message.format(name),
+                message.format(shorten(name)),
                 related=(Related(span_of(first.el, "name"), "first defined here"),),
                 data={"fix": "rename"},
             )
 
 
-def check_maps(
-    checker: Checker, maps, mrs: dict, max_addr: int, space: str, element: str, addr_name: str, uses: list | None = None
-):
-    """upstream `check_maps` for one address space: unknown MR, alignment, overflow, bounds, overlaps.
-    Records in `uses` which region each map uses."""
+def check_maps(report: Report, s: System, maps, max_addr: int, space: str, element: str, addr_name: str):
+    """upstream `check_maps` for one address space: unknown MR, alignment, overflow, bounds, overlaps."""
     rng = "virtual address range" if element == "map" else "io address range"
-    intervals = []
+    intervals: list[Item] = []
     for i, m in enumerate(maps):
         if m.mr is None:
             continue
-        mr = mrs.get(m.mr)
+        mr = s.mr_by_name.get(m.mr)
         if mr is None:
-            checker.report(
+            report(
                 span_of(m.el, "mr"),
                 "MK-MAP1",
-                f"invalid memory region name '{m.mr}' on '{element}'",
+                f"invalid memory region name '{shorten(m.mr)}' on '{element}'",
                 data={"fix": "nearest-name", "kind": "mr"},
             )
             continue
-        if element == "map":  # iomaps do not count as uses (upstream W1)
-            mr.users.append(m)
-            if uses is not None:
-                uses.append((mr, m))
-        addr = m.vaddr if element == "map" else m.iovaddr
-        if addr is None or mr.size is None:
+        addr = m.vaddr if isinstance(m, Map) else m.iovaddr
+        size = s.size_of(mr)
+        if addr is None or size is None:
             continue
         if addr % mr.page_size:
-            checker.report(
+            report(
                 span_of(m.el, addr_name),
                 "MK-MAP2",
                 f"invalid {addr_name} alignment on '{element}'",
@@ -611,45 +558,25 @@ def check_maps(
                 data={"fix": "round-up", "to": mr.page_size},
             )
             continue
-        end = addr + mr.size
+        end = addr + size
         if end > (1 << 64) - 1:
-            checker.report(
-                span_of(m.el, addr_name), "MK-MAP3", f"{element} for '{mr.name}' has address range that overflows"
-            )
+            report(span_of(m.el, addr_name), "MK-MAP3", f"{element} for '{mr.name}' has address range that overflows")
             continue
         if end > max_addr:
-            checker.report(
+            report(
                 span_of(m.el, addr_name),
                 "MK-MAP4",
                 f"{element} for '{mr.name}' has {rng} [{addr:#x}..{end:#x}) which exceeds valid address space [0x0..{max_addr:#x})",
             )
             continue
-        intervals.append((addr, end, i, m, mr))
-    intervals.sort(key=lambda r: (r[0], r[2]))
-    best = None
-    for r in intervals:
-        if best is not None and r[0] < best[1] and r[1] > r[0]:
-            later, earlier = (r, best) if r[2] > best[2] else (best, r)
-            s, e, _, m, mr = later
-            s2, e2, _, m2, mr2 = earlier
-            checker.report(
-                span_of(m.el, addr_name),
-                "MK-MAP5",
-                f"map for '{mr.name}' has {rng} [{s:#x}..{e:#x}) which overlaps with map for '{mr2.name}' [{s2:#x}..{e2:#x}) in {space}",
-                related=(Related(span_of(m2.el, addr_name), f"map for '{mr2.name}'"),),
-            )
-        if best is None or r[1] > best[1]:
-            best = r
-
-
-def optimise_page_sizes(system: System):
-    """Upstream raises an MR's pages to 2 MiB when nothing stops it (reference §4)."""
-    iomapped = {m.mr for ios in system.io_spaces for m in ios.iomaps}
-    for mr in system.mrs:
-        mr.optimised_page_size = mr.page_size
-        if mr.page_size_given or mr.name in iomapped or mr.size is None or mr.size == 0:
-            continue
-        if mr.size % LARGE_PAGE or (mr.phys_addr is not None and mr.phys_addr % LARGE_PAGE):
-            continue
-        if all(m.vaddr is None or m.vaddr % LARGE_PAGE == 0 for m in mr.users if isinstance(m, Map)):
-            mr.optimised_page_size = LARGE_PAGE
+        intervals.append(Item(addr, end, i, (m, mr)))
+    for later, earlier in overlaps(intervals):
+        m, mr = later.value
+        m2, mr2 = earlier.value
+        report(
+            span_of(m.el, addr_name),
+            "MK-MAP5",
+            f"map for '{mr.name}' has {rng} [{later.start:#x}..{later.end:#x}) which overlaps with map for '{mr2.name}' "
+            f"[{earlier.start:#x}..{earlier.end:#x}) in {space}",
+            related=(Related(span_of(m2.el, addr_name), f"map for '{mr2.name}'"),),
+        )

@@ -7,14 +7,12 @@ from sdf_lsp.analysis import Analysis
 from sdf_lsp.graph.authority import authority_dot
 from sdf_lsp.graph.memory import memory_dot
 from sdf_lsp.graph.render import FORMATS, GraphError, GraphvizMissing, render
-from sdf_lsp.layout.memory import memory_budget
 
 VIEWS = ("authority", "memory")
 
 
-def to_dot(analysis: Analysis, view: str = "authority", search_paths: tuple[str, ...] | list[str] = ()) -> str:
-    """DOT text of one view of an analysed system. `search_paths` is where the memory view
-    looks for program images (for their segments)."""
+def to_dot(analysis: Analysis, view: str = "authority") -> str:
+    """DOT text of one view of an analysed system (program images as the analysis found them)."""
     if view not in VIEWS:
         raise ValueError(f"unknown view '{view}' (expected one of {', '.join(VIEWS)})")
     system = analysis.system
@@ -23,12 +21,8 @@ def to_dot(analysis: Analysis, view: str = "authority", search_paths: tuple[str,
         raise GraphError(f"nothing to draw: {first}")
     if view == "authority":
         return authority_dot(system)
-    target = analysis.ctx.target
-    layout = analysis.layout
-    budget = layout.budget if layout is not None else None
-    if budget is None and layout is not None:  # the microkit-2.3 dialect skips the budget check, not the figures
-        budget = memory_budget(system, target, layout.cspaces, layout.endpoint_pds)
-    return memory_dot(system, target, budget, tuple(search_paths))
+    budget = analysis.layout.budget if analysis.layout is not None else None
+    return memory_dot(system, analysis.ctx.target, budget)
 
 
 __all__ = ["FORMATS", "VIEWS", "GraphError", "GraphvizMissing", "render", "to_dot"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter
 
 from sdf_lsp.graph.dot import Dot, Html, html
-from sdf_lsp.model.types import CapGrant, ChannelEnd, ProtectionDomain, System
+from sdf_lsp.model.types import CapGrant, ChannelEnd, ProtectionDomain
 from sdf_lsp.model.values import human_size
+from sdf_lsp.resolve.system import System
 
 MAX_EDGES = 300
 MAX_PDS = 128
@@ -34,8 +35,8 @@ CAP_NAMES = {
 
 
 def pd_key(pd: ProtectionDomain) -> str:
-    """The name used in ids: the PD's name, or `#index` for a PD without one."""
-    return pd.name if pd.name is not None else f"#{pd.index}"
+    """The name used in ids: the PD's name, or `#offset` (where it is declared) for a PD without one."""
+    return pd.name if pd.name is not None else f"#{pd.el.start}"
 
 
 def _arrow(end: ChannelEnd) -> str:

@@ -31,7 +31,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         print(f"sdf-lsp: {err}", file=sys.stderr)
         return 1
     try:
-        dot = to_dot(analysis, args.view, search_paths)
+        dot = to_dot(analysis, args.view)
     except GraphError as e:
         line, col = analysis.lines.position(analysis.errors[0].span.start) if analysis.errors else (0, 0)
         print(f"{args.system}:{line + 1}:{col + 1}: {e}", file=sys.stderr)

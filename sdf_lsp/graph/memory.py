@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sdf_lsp.elf import ElfError, ElfImage
-from sdf_lsp.files import find_on_paths
 from sdf_lsp.graph.authority import pd_key
 from sdf_lsp.graph.dot import Dot, Html, html
 from sdf_lsp.layout.memory import MemoryBudget
-from sdf_lsp.model.types import Map, MemoryRegion, ProtectionDomain, System, VirtualMachine
+from sdf_lsp.model.types import Map, MemoryRegion, ProtectionDomain, VirtualMachine
 from sdf_lsp.model.values import human_size
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import Target
 
 MAP_ROWS = 16  # maps of one address space listed one by one; more are summarised by sharer
@@ -64,12 +63,10 @@ def _range(start: int | None, end: int | None) -> str:
 
 
 class MemoryGraph:
-    def __init__(self, system: System, target: Target, budget: MemoryBudget | None, search_paths: tuple[str, ...]):
+    def __init__(self, system: System, target: Target, budget: MemoryBudget | None):
         self.s = system
         self.target = target
         self.budget = budget
-        self.search_paths = list(search_paths)
-        self.images: dict[str, ElfImage | str] = {}  # found path -> image or why it cannot be read
         self.spaces: dict[int, Space] = {}  # id(PD or VM) -> its address space
         self.users: dict[int, frozenset[str]] = {}  # id(memory region) -> titles of the spaces mapping it
         self.g = Dot(
@@ -140,32 +137,24 @@ class MemoryGraph:
             self.g.close_cluster()
 
     def image_rows(self, pd: ProtectionDomain) -> list[Row]:
-        """The program image's loadable segments, when the image is on the search paths."""
+        """The program image's loadable segments, when the image was found."""
         path = pd.program_image
         if path is None:
             return [Row(None, None, "", "", "no program image", "missing")]
-        found = find_on_paths(path, self.search_paths)
-        if found is None:
-            return [Row(None, None, "", "", f"{path} (not found on the search paths)", "missing")]
-        image = self.images.get(found)
-        if image is None:
-            try:
-                image = ElfImage.load(found)
-            except ElfError as err:
-                image = str(err)
-            self.images[found] = image
-        if isinstance(image, str):
-            return [Row(None, None, "", "", f"{path}: {image}", "missing")]
+        program = self.s.programs.get(pd)
+        if program is None or not program.found:
+            why = program.error if program is not None else "not found on the search paths"
+            return [Row(None, None, "", "", f"{path} ({why})", "missing")]
         return [
             Row(
                 seg.vaddr,
-                seg.end,
-                ("r" if seg.readable else "-") + ("w" if seg.writable else "-") + ("x" if seg.executable else "-"),
+                seg.vaddr + seg.memsz,
+                seg.perms,
                 "",
                 f"{path} segment {i} ({human_size(seg.memsz)})",
                 "image",
             )
-            for i, seg in enumerate(image.segments)
+            for i, seg in enumerate(program.segments)
         ]
 
     def _sharers(self, m: Map) -> tuple[str, ...] | None:
@@ -175,7 +164,7 @@ class MemoryGraph:
             return None
         users = self.users.get(id(mr))
         if users is None:
-            users = self.users[id(mr)] = frozenset(_title(u.owner) for u in mr.users)
+            users = self.users[id(mr)] = frozenset(_title(u.owner) for u in self.s.region(mr).maps)
         return tuple(sorted(users - {_title(m.owner)}))
 
     def map_rows(self, space: Space) -> list[Row]:
@@ -217,8 +206,9 @@ class MemoryGraph:
         mr = self.s.mr_by_name.get(m.mr) if m.mr else None
         if mr is None:
             return Row(m.vaddr, None, _perms(m.perms), "", f"{m.mr or '?'} (no such memory region)", "missing", port)
-        end = m.vaddr + mr.size if m.vaddr is not None and mr.size is not None else None
-        size = human_size(mr.size) if mr.size is not None else "? bytes"
+        mr_size = self.s.size_of(mr)
+        end = m.vaddr + mr_size if m.vaddr is not None and mr_size is not None else None
+        size = human_size(mr_size) if mr_size is not None else "? bytes"
         phys = f" @ {mr.phys_addr:#x}" if mr.phys_addr is not None else ""
         return Row(
             m.vaddr,
@@ -236,11 +226,12 @@ class MemoryGraph:
         starts, ends = [], []
         for m in maps:
             mr = self.s.mr_by_name.get(m.mr) if m.mr else None
-            if mr is not None and mr.size is not None:
-                size += mr.size
+            mr_size = self.s.size_of(mr) if mr is not None else None
+            if mr_size is not None:
+                size += mr_size
                 if m.vaddr is not None:
                     starts.append(m.vaddr)
-                    ends.append(m.vaddr + mr.size)
+                    ends.append(m.vaddr + mr_size)
         cached = {m.cached for m in maps}
         return Row(
             min(starts) if starts else None,
@@ -278,11 +269,12 @@ class MemoryGraph:
         regions that land on the same two rows share one link."""
         links: dict[tuple[str, str], tuple[Space, Space, list[tuple[MemoryRegion, int]]]] = {}
         for mr in self.s.mrs:
-            if mr.name is None or self.s.mr_by_name.get(mr.name) is not mr or len(mr.users) < 2:
+            if not self.s.defines(self.s.mr_by_name, mr) or len(self.s.region(mr).maps) < 2:
                 continue
-            first = mr.users[0]
+            users = self.s.region(mr).maps
+            first = users[0]
             anchor = self.spaces.get(id(first.owner))
-            for k, m in enumerate(mr.users[1:], 1):
+            for k, m in enumerate(users[1:], 1):
                 if m.owner is first.owner:
                     continue
                 other = self.spaces.get(id(m.owner))
@@ -302,10 +294,10 @@ class MemoryGraph:
                     head,
                     f"share:{mr.name}:{k}",
                     "share",
-                    tooltip=f"memory region {mr.name} ({human_size(mr.size) if mr.size is not None else '?'})",
+                    tooltip=f"memory region {mr.name} ({human_size(self.s.size_of(mr) or 0)})",
                 )
             else:
-                total = human_size(sum(mr.size or 0 for mr, _ in regions))
+                total = human_size(sum(self.s.size_of(mr) or 0 for mr, _ in regions))
                 self.g.edge(
                     0,
                     "shared-region links",
@@ -370,5 +362,5 @@ def _title(owner: object) -> str:
     return f"PD {pd_key(owner)}"
 
 
-def memory_dot(system: System, target: Target, budget: MemoryBudget | None, search_paths: tuple[str, ...] = ()) -> str:
-    return MemoryGraph(system, target, budget, search_paths).build()
+def memory_dot(system: System, target: Target, budget: MemoryBudget | None) -> str:
+    return MemoryGraph(system, target, budget).build()

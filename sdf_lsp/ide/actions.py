@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from sdf_lsp.analysis import Analysis
 from sdf_lsp.diagnostics import Diagnostic
-from sdf_lsp.ide.completion import _lowest, channel_ids, child_ids
+from sdf_lsp.ide.completion import channel_ids, child_ids
+from sdf_lsp.layout.cspace import lowest_free_id
 from sdf_lsp.model import values
 from sdf_lsp.model.types import ProtectionDomain
 
@@ -76,7 +77,7 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
             return []
         space = d.data["space"]
         used = channel_ids(analysis, pd) if space == "channel" else child_ids(analysis, pd)
-        nxt = _lowest(used)
+        nxt = lowest_free_id(used)
         return (
             [Fix(f"Use the next free id {nxt}", [(d.span.start, d.span.end, str(nxt))], d, True)]
             if nxt is not None
@@ -174,7 +175,7 @@ def _receive_all_untypeds(analysis: Analysis, d: Diagnostic) -> list[Fix]:
     cnode = f'{indent}<cnode name="untypeds" size_bits="9" post_capdl_untypeds="true" />\n'
     line_start = text.rfind("\n", 0, el.start) + 1
     edits.append((line_start, line_start, cnode))
-    for m in mr.users:
+    for m in analysis.system.region(mr).maps:
         pd = m.owner
         if not isinstance(pd, ProtectionDomain):
             continue

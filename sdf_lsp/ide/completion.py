@@ -13,7 +13,7 @@ from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.hover import symbol_pd
 from sdf_lsp.ide.locate import locate
-from sdf_lsp.model.lower import PD_MAX_ID
+from sdf_lsp.layout.cspace import channel_id_users, child_id_users, lowest_free_id
 from sdf_lsp.model.types import ProtectionDomain
 
 # snippet bodies for elements whose useful form has children
@@ -269,16 +269,20 @@ def next_free(analysis: Analysis, el, attr: str) -> int | None:
         pd = s.pd_by_name.get(el.get("pd")) if tag == "end" else analysis.model_of(el.parent)
         if not isinstance(pd, ProtectionDomain):
             return None
-        return _lowest(channel_ids(analysis, pd, exclude=el))
+        return lowest_free_id(channel_ids(analysis, pd, exclude=el))
     if attr == "id" and tag == "ioport":
         pd = analysis.model_of(el.parent)
-        return _lowest({io.id for io in pd.ioports if io.el is not el}) if isinstance(pd, ProtectionDomain) else None
+        return (
+            lowest_free_id({io.id for io in pd.ioports if io.el is not el})
+            if isinstance(pd, ProtectionDomain)
+            else None
+        )
     if (attr == "id" and tag in ("protection_domain", "vcpu")) or attr == "fault_id":
         owner_el = el.parent.parent if tag == "vcpu" else el.parent
         pd = analysis.model_of(owner_el) if attr == "id" else s.pd_by_name.get(el.get("fault_handler"))
         if not isinstance(pd, ProtectionDomain):
             return None
-        return _lowest(child_ids(analysis, pd, exclude=el))
+        return lowest_free_id(child_ids(analysis, pd, exclude=el))
     if attr == "slot" and el.parent is not None and el.parent.local == "cspace":
         pd = analysis.model_of(el.parent.parent)
         lay = analysis.layout.cspace(pd) if analysis.layout and isinstance(pd, ProtectionDomain) else None
@@ -292,26 +296,12 @@ def next_free(analysis: Analysis, el, attr: str) -> int | None:
 
 
 def channel_ids(analysis: Analysis, pd: ProtectionDomain, exclude=None) -> set[int]:
-    used = {i.id for i in pd.irqs if i.id is not None and i.el is not exclude}
-    for ch in analysis.system.channels:
-        for end in ch.ends:
-            if end.pd == pd.name and end.id is not None and end.el is not exclude:
-                used.add(end.id)
-    return used
+    """Ids of `pd`'s channel space in use (IRQs and channel ends), but the one being typed."""
+    assert analysis.system is not None
+    return {i for i, obj in channel_id_users(analysis.system, pd) if obj.el is not exclude}
 
 
 def child_ids(analysis: Analysis, pd: ProtectionDomain, exclude=None) -> set[int]:
-    used = {c.id for c in pd.children if c.id is not None and c.el is not exclude}
-    if pd.vm is not None:
-        used |= {v.id for v in pd.vm.vcpus if v.id is not None and v.el is not exclude}
-    for other in analysis.system.pds:
-        if other.fault_handler == pd.name and other.fault_id is not None and other.el is not exclude:
-            used.add(other.fault_id)
-    return used
-
-
-def _lowest(used: set[int]) -> int | None:
-    for i in range(PD_MAX_ID + 1):
-        if i not in used:
-            return i
-    return None
+    """Ids of `pd`'s child space in use (children, vCPUs, fault ids), but the one being typed."""
+    assert analysis.system is not None
+    return {i for i, obj in child_id_users(analysis.system, pd) if obj.el is not exclude}

@@ -7,7 +7,8 @@ from sdf_lsp import schema
 from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.locate import locate
-from sdf_lsp.layout.cspace import CSpaceLayout
+from sdf_lsp.layout.cspace import CSpaceLayout, Slot, sub_cnode_guard
+from sdf_lsp.layout.memory import PdCost
 from sdf_lsp.model import values
 from sdf_lsp.model.types import (
     CapGrant,
@@ -94,7 +95,7 @@ def _type_words(t: str) -> str:
         "enum": "one of the values",
     }
     if t.startswith("ref:"):
-        from sdf_lsp.ide.index import KIND_WORDS
+        from sdf_lsp.resolve.names import KIND_WORDS
 
         return f"name of a {KIND_WORDS.get(t[4:], t[4:])}"
     return words.get(t, t)
@@ -190,7 +191,40 @@ def pd_summary(analysis: Analysis, pd: ProtectionDomain) -> str:
     lay = analysis.layout.cspace(pd) if analysis.layout else None
     if lay is not None:
         lines.append(cspace_summary_line(lay))
+        lines.append(used_slots_table(lay))
+    cost = analysis.layout.budget.by_pd.get(pd) if analysis.layout else None
+    if cost is not None:
+        lines.append(memory_line(cost))
     return "\n\n".join(lines)
+
+
+def memory_line(cost: PdCost) -> str:
+    """What the build allocates for a PD, by kind (as `layout.memory` counts it)."""
+    size = values.human_size
+    parts = [
+        f"kernel objects {size(cost.objects)}",
+        f"VSpace and {cost.page_tables} page table{'s' if cost.page_tables != 1 else ''} {size(cost.vspace)}",
+        f"CNodes {size(cost.cnodes)}",
+        f"IPC buffer and stack {size(cost.ipc_and_stack)}",
+    ]
+    if cost.vm:
+        parts.append(f"VM {size(cost.vm)}")
+    if cost.image is not None:
+        parts.append(f"program image {size(cost.image)}")
+    head = f"memory: **{size(cost.total)}**" if cost.exact else f"memory: about **{size(cost.total)}**"
+    tail = "" if cost.exact else " (program image not found: its frames are not counted and its page tables estimated)"
+    return f"{head} = " + " + ".join(parts) + tail
+
+
+def _rights(slot: Slot) -> str:
+    return slot.rights or "–"
+
+
+def used_slots_table(lay: CSpaceLayout) -> str:
+    """The filled slots of both CNodes in one table (the PD hover; the full tables are on `<cspace>`)."""
+    rows = [f"| root {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.root]
+    rows += [f"| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.microkit]
+    return "| slot | CPtr | rights | holds |\n|---:|---|---|---|\n" + "\n".join(rows)
 
 
 def cspace_summary_line(lay: CSpaceLayout) -> str:
@@ -208,22 +242,26 @@ def cspace_table(lay: CSpaceLayout) -> str:
         f"### CSpace of `{pd.name}`",
         cspace_summary_line(lay),
         f"Microkit CNode at root slot 0, guard {lay.guard}; a root slot *s* has CPtr `s << {64 - lay.root_bits}`.",
-        "**Root CNode**\n\n| slot | CPtr | holds |\n|---:|---|---|",
+        "**Root CNode**\n\n| slot | CPtr | rights | holds |\n|---:|---|---|---|",
     ]
-    out[-1] += "".join(f"\n| {s.index} | `{s.cptr:#x}` | {s.label} |" for s in lay.root)
+    out[-1] += "".join(f"\n| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.root)
     out.append(
-        "**Microkit CNode**\n\n| slot | holds |\n|---:|---|"
-        + "".join(f"\n| {s.index} | {s.label} |" for s in lay.microkit)
+        "**Microkit CNode**\n\n| slot | rights | holds |\n|---:|---|---|"
+        + "".join(f"\n| {s.index} | {_rights(s)} | {s.label} |" for s in lay.microkit)
     )
     return "\n\n".join(out)
 
 
 def mr_summary(analysis: Analysis, mr: MemoryRegion) -> str:
     lines = [f"### memory region `{mr.name}`"]
-    if mr.size is not None:
-        ps = mr.optimised_page_size or mr.page_size
+    facts = analysis.system.region(mr) if analysis.system is not None else None
+    if facts is None:
+        return lines[0]
+    size = facts.size
+    if size is not None:
+        ps = facts.page_size
         lines.append(
-            f"size {mr.size:#x} = {values.human_size(mr.size)}, {mr.size // ps if ps else 0} page(s) of {values.human_size(ps)}"
+            f"size {size:#x} = {values.human_size(size)}, {size // ps if ps else 0} page(s) of {values.human_size(ps)}"
             + ("" if mr.page_size_given or ps == mr.page_size else " (raised to 2 MiB pages by the tool)")
         )
     if mr.phys_addr is not None:
@@ -231,15 +269,16 @@ def mr_summary(analysis: Analysis, mr: MemoryRegion) -> str:
     elif mr.prefill_bootinfo is None:
         lines.append("physical address chosen by the tool")
     if mr.prefill_path:
-        lines.append(f"prefilled from `{mr.prefill_path}`" + (f" ({mr.prefill_len} bytes)" if mr.prefill_len else ""))
+        length = facts.prefill_length
+        lines.append(f"prefilled from `{mr.prefill_path}`" + (f" ({length} bytes)" if length else ""))
     if mr.prefill_bootinfo:
         lines.append(f"filled with boot information `{mr.prefill_bootinfo}`")
-    if mr.users:
+    if facts.maps:
         rows = []
-        for m in mr.users:
+        for m in facts.maps:
             owner = m.owner
             who = f"PD `{owner.name}`" if isinstance(owner, ProtectionDomain) else f"VM `{owner.name}`"
-            end = f"{m.vaddr + mr.size:#x}" if m.vaddr is not None and mr.size else "?"
+            end = f"{m.vaddr + size:#x}" if m.vaddr is not None and size else "?"
             rows.append(
                 f"| {who} | {m.vaddr:#x}..{end} | {m.perms or '-'} | {'yes' if m.cached else 'no'} |"
                 if m.vaddr is not None
@@ -273,13 +312,13 @@ def end_summary(analysis: Analysis, ch, end: ChannelEnd) -> str:
 
 def map_summary(analysis: Analysis, m: Map) -> str:
     s = analysis.system
-    mr = s.mr_by_name.get(m.mr) if s and m.mr else None
-    if mr is None or m.vaddr is None or mr.size is None:
+    hit = s.region_named(m.mr) if s is not None else None
+    if hit is None or m.vaddr is None or hit[1].size is None:
         return f"map of `{m.mr}`"
-    ps = mr.optimised_page_size or mr.page_size
+    size, ps = hit[1].size, hit[1].page_size
     return (
-        f"### map of `{m.mr}`\n\n{m.vaddr:#x}..{m.vaddr + mr.size:#x} ({values.human_size(mr.size)}, "
-        f"{mr.size // ps} page(s) of {values.human_size(ps)}), perms `{m.perms or 'none'}`, {'cached' if m.cached else 'uncached'}"
+        f"### map of `{m.mr}`\n\n{m.vaddr:#x}..{m.vaddr + size:#x} ({values.human_size(size)}, "
+        f"{size // ps} page(s) of {values.human_size(ps)}), perms `{m.perms or 'none'}`, {'cached' if m.cached else 'uncached'}"
     )
 
 
@@ -302,20 +341,20 @@ def cap_summary(analysis: Analysis, cap: CapGrant) -> str:
         if cap.kind == "CNode" and analysis.system and cap.cnode in analysis.system.cnode_by_name:
             b = analysis.system.cnode_by_name[cap.cnode].size_bits
             if b is not None:
-                out += f"; its slot *i* has CPtr `{lay.cptr(cap.slot):#x} | i` (guard {64 - lay.root_bits - b})"
+                guard = sub_cnode_guard(lay.root_bits, b)
+                out += f"; its slot *i* has CPtr `{lay.cptr(cap.slot):#x} | i` (guard {guard})"
     return out
 
 
 def reserve_summary(analysis: Analysis, r: Reserve) -> str:
     lay = analysis.layout.cspace(r.holder) if analysis.layout else None
-    if r.placed is None or r.count is None:
+    start = lay.reserve_start(r) if lay is not None else None
+    if lay is None or start is None or r.count is None:
         return "reserved root slots"
-    out = f"### reserve: root slots {r.placed}..{r.placed + r.count - 1} of `{r.holder.name}` stay empty"
+    out = f"### reserve: root slots {start}..{start + r.count - 1} of `{r.holder.name}` stay empty"
     if r.slot is None:
         out += " (placed automatically)"
-    if lay is not None:
-        out += f"\n\nfirst CPtr `{lay.cptr(r.placed):#x}`"
-    return out
+    return out + f"\n\nfirst CPtr `{lay.cptr(start):#x}`"
 
 
 def irq_summary(analysis: Analysis, irq: Irq) -> str:

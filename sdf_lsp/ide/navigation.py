@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.hover import symbol_pd
-from sdf_lsp.ide.index import KIND_WORDS
 from sdf_lsp.ide.locate import locate
+from sdf_lsp.resolve.names import KIND_WORDS
 from sdf_lsp.schema import element as schema_element
 from sdf_lsp.syntax.tree import Attribute
 

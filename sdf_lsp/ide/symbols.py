@@ -58,7 +58,8 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
         out.append((pd.el.start, pd_symbol(pd)))
     for mr in s.mrs:
         ss, se = _name_range(mr.el)
-        detail = values.human_size(mr.size) if mr.size is not None else ""
+        size = s.size_of(mr)
+        detail = values.human_size(size) if size is not None else ""
         out.append((mr.el.start, Symbol(mr.name or "(unnamed region)", detail, "mr", mr.el.start, mr.el.end, ss, se)))
     for ch in s.channels:
         ends = [f"{e.pd}:{e.id}" for e in ch.ends]
@@ -161,11 +162,11 @@ def inlay_hints(analysis: Analysis, start: int, end: int) -> list[Hint]:
         if not within(mr.el):
             continue
         a = mr.el.attr("size")
-        if a is not None and mr.size is not None and mr.size >= 1024:
-            ps = mr.optimised_page_size or mr.page_size
-            pages = mr.size // ps if ps else 0
+        facts = s.region(mr)
+        if a is not None and facts.size is not None and facts.size >= 1024:
+            pages = facts.page_count or 0
             out.append(
-                Hint(a.value_span.end + 1, f"{values.human_size(mr.size)}, {pages} page{'s' if pages != 1 else ''}")
+                Hint(a.value_span.end + 1, f"{values.human_size(facts.size)}, {pages} page{'s' if pages != 1 else ''}")
             )
     lay_of = analysis.layout.cspace if analysis.layout else None
     for pd in s.pds:
@@ -177,11 +178,10 @@ def inlay_hints(analysis: Analysis, start: int, end: int) -> list[Hint]:
             if a is not None and cap.slot is not None:
                 out.append(Hint(a.value_span.end + 1, f"cptr {lay.cptr(cap.slot):#x}"))
         for r in pd.cspace.reserves:
-            if r.placed is None or r.count is None:
+            placed = lay.reserve_start(r)
+            if placed is None or r.count is None:
                 continue
             if r.slot is None:
-                out.append(
-                    Hint(r.el.name_span.end, f" slots {r.placed}..{r.placed + r.count - 1}", "placed automatically")
-                )
+                out.append(Hint(r.el.name_span.end, f" slots {placed}..{placed + r.count - 1}", "placed automatically"))
     out.sort(key=lambda h: h.offset)
     return [h for h in out if start <= h.offset <= end]

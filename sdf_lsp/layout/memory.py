@@ -1,9 +1,12 @@
 """The system's memory budget: what the build will carve out of the board's RAM.
 
-An estimate made before any ELF is read (program images are counted by the build,
-not here): memory regions without `phys_addr`, non-device untypeds, and per PD its
-kernel objects (TCB, SC, endpoint/notification/reply, VSpace and page tables, CNodes,
-IPC buffer, stack).
+Per PD: its kernel objects (TCB, SC, notification, reply, endpoint when it needs one, the VSpace
+root and every page table below it), its CNodes, its IPC buffer and stack, its program image's
+frames and its VM's objects — counted as the build makes them (`sdf_lsp.backend.builder`), with
+the same page-table geometry (`sdf_lsp.layout.paging`). The program image's segments come from
+the resolved system when the image was found; without it the image's frames are unknown and
+its page tables are estimated for an image at upstream's usual link address. Plus memory
+regions without `phys_addr` and non-device untypeds. The monitor is not counted.
 """
 
 from __future__ import annotations
@@ -11,22 +14,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sdf_lsp.layout.cspace import CSpaceLayout
-from sdf_lsp.model.types import ProtectionDomain, System
+from sdf_lsp.layout.paging import Paging, PagingError
+from sdf_lsp.memo import Memo
+from sdf_lsp.model.consts import MICROKIT_CNODE_BITS, SCHED_CONTEXT_BITS, SLOT_BITS
+from sdf_lsp.model.types import Map, ProtectionDomain, Untyped
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import Target
 
-SC_BYTES = 256
+#: Where an unknown program image is assumed to be (upstream's linker script starts at 2 MiB).
+ASSUMED_IMAGE = (0x200000, 0x400000)
 
 
 @dataclass
 class PdCost:
     pd: ProtectionDomain
-    kernel_objects: int  # TCB, SC, EP/notification/reply, VSpace, page tables
+    objects: int  # TCB, SC, notification, reply, endpoint
+    vspace: int  # the VSpace root and the page tables below it
+    page_tables: int  # how many tables below the root
     cnodes: int
     ipc_and_stack: int
+    image: int | None  # frames of the program image (None: the image was not found)
+    vm: int = 0  # the VM's vCPUs (TCB, SC, vCPU, CNode, IPC buffer) and its address space
+
+    @property
+    def kernel_objects(self) -> int:
+        return self.objects + self.vspace + self.vm
 
     @property
     def total(self) -> int:
-        return self.kernel_objects + self.cnodes + self.ipc_and_stack
+        return self.kernel_objects + self.cnodes + self.ipc_and_stack + (self.image or 0)
+
+    @property
+    def exact(self) -> bool:
+        """The program image was read, so every figure is what the build will allocate."""
+        return self.image is not None or not self.pd.program_image
 
 
 @dataclass
@@ -35,6 +56,7 @@ class MemoryBudget:
     regions: int  # memory regions without phys_addr
     untypeds: int  # non-device untypeds
     pds: list[PdCost] = field(default_factory=list)
+    by_pd: dict[ProtectionDomain, PdCost] = field(default_factory=dict)
 
     @property
     def kernel_objects(self) -> int:
@@ -48,86 +70,95 @@ class MemoryBudget:
         return sorted(((f"PD '{c.pd.name}'", c.total) for c in self.pds), key=lambda t: -t[1])[:n]
 
 
-def _chunks(ranges: list[tuple[int, int]], shift: int) -> int:
-    """How many 2^shift-aligned chunks the ranges touch together."""
-    spans = sorted((s >> shift, (e - 1) >> shift) for s, e in ranges if e > s)
-    count = 0
-    cur_s = cur_e = None
-    for s, e in spans:
-        if cur_e is not None and s <= cur_e + 1:
-            cur_e = max(cur_e, e)
-        else:
-            if cur_e is not None:
-                count += cur_e - cur_s + 1
-            cur_s, cur_e = s, e
-    if cur_e is not None:
-        count += cur_e - cur_s + 1
-    return count
+def _pages(start: int, end: int, page: int) -> tuple[int, int]:
+    return start - start % page, -(-end // page) * page
 
 
-def page_table_bytes(ranges: list[tuple[int, int]], target: Target) -> int:
-    """Page tables below the VSpace root for the given virtual ranges (one table per
-    2^(12+9k)-aligned chunk at each level under the root)."""
-    levels = (
-        3
-        if target.arch == "aarch64" and target.hypervisor and (target.arm_pa_size_bits or 40) == 40
-        else (3 if target.arch == "riscv64" else 4)
-    )
-    pt = 1 << target.object_bits("page_table")
-    total = 0
-    for level in range(1, levels):  # tables under the root: chunks of 2MiB, 1GiB, (512GiB)
-        total += _chunks(ranges, 12 + 9 * level) * pt
-    return total
+def map_ranges(system: System, maps: list[Map]) -> list[tuple[int, int, int]]:
+    """(start, end, page size) of every map that the build can make."""
+    out = []
+    for m in maps:
+        hit = system.region_named(m.mr)
+        if hit is None or m.vaddr is None:
+            continue
+        facts = hit[1]
+        if not facts.size or not facts.page_size or m.vaddr % facts.page_size:
+            continue
+        out.append((m.vaddr, m.vaddr + facts.size, facts.page_size))
+    return out
 
 
-def pd_cost(pd: ProtectionDomain, system: System, target: Target, lay: CSpaceLayout, needs_ep: bool) -> PdCost:
+def _tables(paging: Paging, ranges: list[tuple[int, int, int]]) -> int:
+    try:
+        return paging.tables_below_root(ranges)
+    except PagingError:
+        return 0
+
+
+def pd_cost(
+    pd: ProtectionDomain, system: System, target: Target, lay: CSpaceLayout, paging: Paging, memo: Memo
+) -> PdCost:
     bits = target.object_bits
-    objs = (1 << bits("tcb")) + SC_BYTES + (1 << bits("notification")) + (1 << bits("reply")) + (1 << bits("vspace"))
-    if needs_ep:
-        objs += 1 << bits("endpoint")
-    memo = pd.memo.get("page_tables")
-    if memo is not None and memo[0] == system.mr_key:
-        tables = memo[1]
-    else:
-        ranges = [(0x200000, 0x400000)]  # the program image (typical link address)
-        stack_top = target.pd_stack_top()
-        ranges.append((stack_top - pd.stack_size, target.ipc_buffer_vaddr + 0x1000))
-        for m in pd.maps:
-            mr = system.mr_by_name.get(m.mr) if m.mr else None
-            if mr is not None and m.vaddr is not None and mr.size:
-                ranges.append((m.vaddr, m.vaddr + mr.size))
-        tables = page_table_bytes(ranges, target)
-        pd.memo["page_tables"] = (system.mr_key, tables)
-    objs += tables
+    page = 1 << bits("small_page")
+    objects = (1 << bits("tcb")) + (1 << SCHED_CONTEXT_BITS) + (1 << bits("notification")) + (1 << bits("reply"))
+    if system.needs_endpoint(pd):
+        objects += 1 << bits("endpoint")
+    program = system.programs.get(pd)
+    ranges: list[tuple[int, int, int]] = []
+    image: int | None = None
+    if program is not None and program.found:
+        image = 0
+        for seg in program.segments:
+            if seg.memsz:
+                start, end = _pages(seg.vaddr, seg.vaddr + seg.memsz, page)
+                ranges.append((start, end, page))
+                image += end - start
+    elif pd.program_image:
+        ranges.append((*ASSUMED_IMAGE, page))
+    ipc = target.ipc_buffer_vaddr
+    ranges.append((ipc, ipc + page, page))
+    ranges.append((target.pd_stack_bottom(pd.stack_size), target.pd_stack_top(), page))
+    key = (system.regions_version, program)
+    tables = memo.get("page_tables", pd, key)
+    if tables is Memo.MISSING:
+        ranges += map_ranges(system, pd.maps)
+        tables = memo.put("page_tables", pd, key, _tables(paging, ranges))
+    vspace = (1 << bits("vspace")) + tables * (1 << bits("page_table"))
+    vm = 0
     if pd.vm is not None:
-        vcpu_bits = target.object_sizes.get("vcpu", 12)
-        for _ in pd.vm.vcpus:
-            objs += (1 << vcpu_bits) + (1 << bits("tcb")) + SC_BYTES + (1 << 14) + 0x1000
-        vm_ranges = []
-        for m in pd.vm.maps:
-            mr = system.mr_by_name.get(m.mr) if m.mr else None
-            if mr is not None and m.vaddr is not None and mr.size:
-                vm_ranges.append((m.vaddr, m.vaddr + mr.size))
-        objs += (1 << bits("vspace")) + page_table_bytes(vm_ranges, target)
-    return PdCost(pd, objs, lay.memory, 0x1000 + pd.stack_size)
+        x86 = target.arch == "x86_64"
+        per_vcpu = 1 << bits("vcpu", 12)  # a RISC-V hypervisor kernel's size is not in the built-in table
+        if not x86:
+            per_vcpu += (1 << bits("tcb")) + (1 << SCHED_CONTEXT_BITS) + (1 << (MICROKIT_CNODE_BITS + SLOT_BITS)) + page
+        vm = per_vcpu * len(pd.vm.vcpus)
+        vm_tables = memo.get("vm_page_tables", pd, system.regions_version)
+        if vm_tables is Memo.MISSING:
+            vm_tables = memo.put(
+                "vm_page_tables", pd, system.regions_version, _tables(paging, map_ranges(system, pd.vm.maps))
+            )
+        vm += (1 << bits("vspace")) + vm_tables * (1 << bits("page_table"))
+    return PdCost(pd, objects, vspace, tables, lay.memory, page + pd.stack_size, image, vm)
 
 
-def memory_budget(system: System, target: Target, layouts: dict, ep_pds: set[int]) -> MemoryBudget:
+def memory_budget(
+    system: System, target: Target, layouts: dict[ProtectionDomain, CSpaceLayout], memo: Memo | None = None
+) -> MemoryBudget:
     regions = sum(
-        mr.size or 0
-        for mr in system.mrs
-        if mr.phys_addr is None and mr.name is not None and system.mr_by_name.get(mr.name) is mr
+        system.size_of(mr) or 0 for mr in system.mrs if mr.phys_addr is None and system.defines(system.mr_by_name, mr)
     )
     untypeds = 0
-    ram = target.ram_bytes
     for ut in system.untypeds:
         if ut.size_bits is None:
             continue
         if is_device_untyped(ut, target) is False:
             untypeds += 1 << ut.size_bits
-    budget = MemoryBudget(ram, regions, untypeds)
+    budget = MemoryBudget(target.ram_bytes, regions, untypeds)
+    paging = Paging(target)
+    memo = memo or Memo()
     for pd in system.pds:
-        budget.pds.append(pd_cost(pd, system, target, layouts[id(pd)], id(pd) in ep_pds))
+        cost = pd_cost(pd, system, target, layouts[pd], paging, memo)
+        budget.pds.append(cost)
+        budget.by_pd[pd] = cost
     return budget
 
 
@@ -137,7 +168,7 @@ def in_ram(start: int, end: int, target: Target) -> bool | None:
     return any(r.start <= start and end <= r.end for r in target.normal_regions)
 
 
-def is_device_untyped(ut, target: Target) -> bool | None:
+def is_device_untyped(ut: Untyped, target: Target) -> bool | None:
     """`device` as given, else inferred: device iff the fixed range is outside RAM."""
     if ut.device is not None:
         return ut.device

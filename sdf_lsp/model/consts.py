@@ -20,6 +20,8 @@ LARGE_PAGE = 0x200000
 MICROKIT_CNODE_BITS = 9
 MICROKIT_ROOT_BITS = 6
 SLOT_BITS = 5  # log2 of a capability slot's size in bytes
+#: log2 of a scheduling context's size in bytes (the tool's fixed choice).
+SCHED_CONTEXT_BITS = 8
 
 #: Slots of the Microkit CNode (upstream `consts.rs`).
 INPUT_CAP = 1

@@ -24,33 +24,14 @@ def span_of(el: Element, attr: str | None = None, *, name_if_missing: bool = Tru
 class MemoryRegion:
     el: Element
     name: str | None
-    size: int | None  # None until a prefilled size is known
+    declared_size: int | None  # the `size` attribute (None: absent or invalid); the resolved size is `System.size_of`
     page_size: int  # as declared, or 0x1000
     page_size_given: bool
     phys_addr: int | None
     prefill_path: str | None = None
     prefill_bootinfo: str | None = None
     receive_all_untypeds: bool = False
-    prefill_len: int | None = None  # resolved by the checks (file read through the file access)
     size_given: bool = True
-    optimised_page_size: int = 0  # after upstream's page-size optimisation
-    users: list = field(default_factory=list)  # maps (PD and VM) that use it
-
-    def reset(self):
-        """Forget what the previous analysis derived (the object is cached with its block)."""
-        self.users = []
-        self.optimised_page_size = 0
-        if self.prefill_path is not None:
-            self.prefill_len = None
-            if not self.size_given:
-                self.size = None
-
-    @property
-    def page_count(self) -> int | None:
-        ps = self.optimised_page_size or self.page_size
-        if self.size is None or not ps:
-            return None
-        return self.size // ps
 
 
 @dataclass(eq=False, slots=True)
@@ -156,7 +137,6 @@ class Reserve:
     count: int | None
     setvar_slot: str | None = None
     setvar_cptr: str | None = None
-    placed: int | None = None  # the slot it got (explicit or auto)
     holder: object = None
 
 
@@ -205,8 +185,6 @@ class ProtectionDomain:
     index: int = -1  # global (flattened, pre-order) index
     # every setvar symbol of this PD in registration order: symbol -> (kind, element, attribute name)
     symbols: dict = field(default_factory=dict)
-    # results of whole-system checks on this (cached, unchanged) PD, keyed by what they read
-    memo: dict = field(default_factory=dict)
 
     @property
     def is_child(self) -> bool:
@@ -298,31 +276,3 @@ class CNodeDecl:
     name: str | None
     size_bits: int | None
     post_capdl_untypeds: bool = False
-
-
-@dataclass(eq=False)
-class System:
-    """The whole model, in document order."""
-
-    root: Element | None
-    root_pds: list[ProtectionDomain] = field(default_factory=list)
-    pds: list[ProtectionDomain] = field(default_factory=list)  # flattened, pre-order
-    mrs: list[MemoryRegion] = field(default_factory=list)
-    channels: list[Channel] = field(default_factory=list)
-    io_spaces: list[IoAddressSpace] = field(default_factory=list)
-    domains: Domains | None = None  # the effective <domains>
-    all_domains: list[Domains] = field(default_factory=list)
-    untypeds: list[Untyped] = field(default_factory=list)
-    cnodes: list[CNodeDecl] = field(default_factory=list)
-    # name tables (first definition wins)
-    pd_by_name: dict[str, ProtectionDomain] = field(default_factory=dict)
-    mr_by_name: dict[str, MemoryRegion] = field(default_factory=dict)
-    untyped_by_name: dict[str, Untyped] = field(default_factory=dict)
-    cnode_by_name: dict[str, CNodeDecl] = field(default_factory=dict)
-    domain_by_name: dict[str, Domain] = field(default_factory=dict)
-    mr_key: int = 0  # hash of the identity and size of every memory region (memo key of per-PD checks)
-
-    def vms(self):
-        for pd in self.pds:
-            if pd.vm is not None:
-                yield pd, pd.vm

@@ -109,13 +109,16 @@ class Target:
     def vm_map_max_vaddr(self) -> int:
         return self.vspace_user_top + 1
 
-    def object_bits(self, name: str) -> int:
-        """Size in bits of a kernel object kind (SDK value, else the built-in table)."""
+    def object_bits(self, name: str, default: int | None = None) -> int:
+        """Size in bits of a kernel object kind (SDK value, else the built-in table, else `default`)."""
         if name in self.object_sizes:
             return self.object_sizes[name]
         from sdf_lsp.target.boards import default_object_sizes
 
-        return default_object_sizes(self.arch, self.config or "release", self)[name]
+        bits = default_object_sizes(self.arch, self.config or "release", self).get(name, default)
+        if bits is None:
+            raise KeyError(name)
+        return bits
 
     @property
     def min_untyped_bits(self) -> int:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from sdf_lsp.backend.symbols import pd_setvars
 from sdf_lsp.elf import EM_AARCH64, EM_RISCV, EM_X86_64
-from sdf_lsp.layout.cspace import channel_ends_by_pd
 
 MACHINES = {"aarch64": EM_AARCH64, "riscv64": EM_RISCV, "x86_64": EM_X86_64}
 MICROKIT_SYMBOLS = {
@@ -111,7 +110,7 @@ def standin_elf(symbols: dict[str, int], machine: int = EM_AARCH64, tag: str = "
 def image_symbols(analysis) -> dict[str, dict[str, int]]:
     """program_image -> the symbols (name -> size) every PD using it patches."""
     system, layout = analysis.system, analysis.layout
-    ends = channel_ends_by_pd(system)
+    ends = system.channel_ends
     out: dict[str, dict[str, int]] = {}
     for pd in system.pds:
         syms = out.setdefault(pd.program_image, dict(MICROKIT_SYMBOLS))

@@ -392,7 +392,7 @@ def expected_objects(b: Built) -> tuple[Counter, set[str]]:
                 if not x86:
                     thread(f"{vm.name}_{v.id}")
     for mr in system.mr_by_name.values():
-        for i in range(mr.page_count):
+        for i in range(system.region(mr).page_count):
             add("Frame", f"frame_mr_{mr.name}_{i:09}")
     for ut in system.untypeds:
         add("Untyped", f"untyped_{ut.name}")
@@ -550,8 +550,9 @@ def test_objects_are_those_of_the_model(built):
         assert kind_of(built.object(name)) == "PageTable", name
         assert re.fullmatch(r"[a-z0-9]+_(.+)_vaddr_0x[0-9a-f]+", name)[1] in spaces, name
     for mr in built.system.mr_by_name.values():
-        frames = [built.object(f"frame_mr_{mr.name}_{i:09}")["Frame"] for i in range(mr.page_count)]
-        assert sum(1 << f["size_bits"] for f in frames) == mr.size
+        facts = built.system.region(mr)
+        frames = [built.object(f"frame_mr_{mr.name}_{i:09}")["Frame"] for i in range(facts.page_count)]
+        assert sum(1 << f["size_bits"] for f in frames) == facts.size
         if mr.phys_addr is not None:
             assert [f["paddr"] for f in frames] == [mr.phys_addr + (i << f["size_bits"]) for i, f in enumerate(frames)]
     for pd in built.system.pds:
@@ -572,29 +573,29 @@ def _slot_target(b: Built, pd: ProtectionDomain, slot) -> tuple[str, str]:
     """(cap kind, name of the object) a Microkit CNode slot of the layout must hold."""
     root = root_table(b.target)
     ref = slot.ref
-    if slot.kind == "endpoint":
+    if slot.cap == "Endpoint":
         return "Endpoint", "ep_fault_monitor" if ref is None else f"ep_{ref.name}"
-    if slot.kind == "notification":
+    if slot.cap == "Notification":
         return "Notification", f"ntfn_{ref.name}"
-    if slot.kind == "vspace":
+    if slot.cap == "PageTable":
         return "PageTable", f"{root}_{ref.name}"
-    if slot.kind == "reply":
+    if slot.cap == "Reply":
         return "Reply", f"reply_{pd.name}"
-    if slot.kind == "smc":
+    if slot.cap == "ArmSmc":
         return "ArmSmc", "arm_smc"
-    if slot.kind == "tcb" and isinstance(ref, Vcpu):
+    if slot.cap == "Tcb" and isinstance(ref, Vcpu):
         return "Tcb", f"tcb_{pd.vm.name}_{ref.id}"
-    if slot.kind == "tcb":
+    if slot.cap == "Tcb":
         return "Tcb", f"tcb_{ref.name}"
-    if slot.kind == "vcpu":
+    if slot.cap == "VCpu":
         return "VCpu", f"vcpu_{pd.vm.name}_{ref.id}"
-    if slot.kind == "irq":
+    if slot.cap == "IrqHandler":
         assert isinstance(ref, Irq)
         handler = {"ioapic": "IrqIOApicHandler", "msi": "IrqMsiHandler"}.get(
             ref.kind, "RiscvIrqHandler" if b.target.arch == "riscv64" else "ArmIrqHandler"
         )
         return handler, f"irq_{ref.number}_{pd.name}"
-    assert slot.kind == "ioport" and isinstance(ref, IoPort), slot.kind
+    assert slot.cap == "IOPorts" and isinstance(ref, IoPort), slot.cap
     return "IOPorts", f"ioports_0x{ref.addr:x}_{pd.name}"
 
 
@@ -633,7 +634,7 @@ def test_cnode_slots_follow_the_layout(built):
         assert root_slots[0] == {
             "CNode": {"object": built.ix[f"cnode_{pd.name}"], "guard": 0, "guard_size": 64 - 9 - lay.root_bits}
         }
-        grants = [s for s in lay.root if s.index and s.kind != "reserve"]
+        grants = [s for s in lay.root if s.index and s.cap is not None]
         assert sorted(root_slots) == [0] + [s.index for s in grants]
         for s in grants:
             kind, body = next(iter(root_slots[s.index].items()))
@@ -685,7 +686,7 @@ def expected_setvars(b: Built, pd: ProtectionDomain) -> dict[str, int]:
             m = model(el)
             mr = b.system.mr_by_name[m.mr]
             put(el, "setvar_vaddr", m.vaddr)
-            put(el, "setvar_size", mr.size)
+            put(el, "setvar_size", b.system.size_of(mr))
             if el.get("setvar_prefill_size"):
                 put(el, "setvar_prefill_size", Path(find_on_paths(mr.prefill_path, b.search)).stat().st_size)
         elif kind == "irq":
@@ -961,7 +962,9 @@ def test_x86_64_builds_the_boot_module_without_placement(builds, case):
     assert rkyv.deserialize(typed_segment(b.out / "loader.img", PT_SEL4_CAPDL_SPEC))["objects"]
     assert "# Kernel Objects Details: ID, Type, Name\n" in b.report and " @ 0x" not in b.report
     for mr in b.system.mr_by_name.values():
-        paddrs = {b.object(f"frame_mr_{mr.name}_{i:09}")["Frame"]["paddr"] for i in range(mr.page_count)}
+        paddrs = {
+            b.object(f"frame_mr_{mr.name}_{i:09}")["Frame"]["paddr"] for i in range(b.system.region(mr).page_count)
+        }
         if mr.phys_addr is None:
             assert paddrs == {None}, mr.name
         else:

@@ -45,10 +45,11 @@ def corpus_target(path: Path) -> Target:
     return default_target()
 
 
-def analyse_file(path: Path, target: Target | None = None, dialect: str = "extended") -> Analysis:
-    return analyse(
-        path.read_text(), Context(target or corpus_target(path), dialect), SearchPathFiles([str(path.parent)])
-    )
+def analyse_file(
+    path: Path, target: Target | None = None, dialect: str = "extended", search_paths: tuple[str, ...] = ()
+) -> Analysis:
+    files = SearchPathFiles([*search_paths, str(path.parent)])
+    return analyse(path.read_text(), Context(target or corpus_target(path), dialect), files)
 
 
 def analyse_text(text: str, dialect: str = "extended") -> Analysis:

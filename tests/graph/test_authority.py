@@ -10,7 +10,7 @@ import pytest
 
 from sdf_lsp.graph import VIEWS, render, to_dot
 from sdf_lsp.graph.authority import MAX_EDGES, MAX_PDS
-from sdf_lsp.model.types import System
+from sdf_lsp.resolve.system import System
 from tests.graph.svg import EXAMPLES, LARGEST, analyse_file, analyse_text, inside, parse_svg, require_graphviz
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.system"))
