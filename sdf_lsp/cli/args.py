@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from sdf_lsp import __version__, schema
+from sdf_lsp.cli.printer import FORMATS
 
 #: Exit status of a command that cannot run (usage, unusable target or SDK), as argparse's own.
 USAGE_ERROR = 2
@@ -62,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check SDF files and print every diagnostic")
     add_system_options(c)
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--format", choices=tuple(FORMATS), default="text")
     c.add_argument(
         "-v", "--verbose", action="store_true", help="text format: also print information and hint diagnostics"
     )
