@@ -9,8 +9,8 @@ from sdf_lsp.elf import ElfImage
 from sdf_lsp.graph import render, to_dot
 from sdf_lsp.graph.memory import MAP_ROWS
 from sdf_lsp.model.types import ProtectionDomain
-from sdf_lsp.resolve.system import System
 from sdf_lsp.model.values import human_size
+from sdf_lsp.resolve.system import System
 from sdf_lsp.target import default_target
 from tests.conftest import SHARED
 from tests.graph.svg import EXAMPLES, LARGEST, analyse_file, analyse_text, parse_svg, require_graphviz

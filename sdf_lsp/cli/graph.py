@@ -1,4 +1,4 @@
-"""`sdf-lsp graph SYSTEM [target options] [--view authority|memory] [--format svg|dot|png] -o FILE`."""
+"""`sdf-lsp graph SYSTEM [--view authority|memory] [--format svg|dot|png] -o FILE`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from sdf_lsp.cli import USAGE_ERROR, _search_paths, check_file, resolve_target_from_args
-from sdf_lsp.graph import GraphError, GraphvizMissing, render, to_dot
-from sdf_lsp.model.lower import Context
+from sdf_lsp.cli.args import USAGE_ERROR
+from sdf_lsp.cli.load import load, setup
+from sdf_lsp.cli.printer import TextPrinter, place
 
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
@@ -20,21 +20,22 @@ def output_format(args: argparse.Namespace) -> str:
     return SUFFIX_FORMATS.get(os.path.splitext(args.output)[1].lower(), "svg")
 
 
-def cmd_graph(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """0: written; 1: the SDF cannot be read or has nothing to draw; 2: the command cannot run."""
+    from sdf_lsp.graph import GraphError, GraphvizMissing, render, to_dot
+
     fmt = output_format(args)
-    target = resolve_target_from_args(args)
-    ctx = Context(target, args.dialect, not args.no_authority_hints)
-    search_paths = _search_paths(args, args.system)
-    _, analysis, err = check_file(args.system, ctx, search_paths)
-    if err is not None:
-        print(f"sdf-lsp: {err}", file=sys.stderr)
+    loaded = load(args.system, setup(args))
+    analysis = loaded.analysis
+    if analysis is None:
+        TextPrinter(sys.stderr).report(loaded.source, loaded.diagnostics)
         return 1
     try:
         dot = to_dot(analysis, args.view)
     except GraphError as e:
-        line, col = analysis.lines.position(analysis.errors[0].span.start) if analysis.errors else (0, 0)
-        print(f"{args.system}:{line + 1}:{col + 1}: {e}", file=sys.stderr)
+        # nothing to draw: say so at the first error, which is why
+        at = analysis.errors[0].span.start if analysis.errors else 0
+        print(f"{place(loaded.source, at)}: {e}", file=sys.stderr)
         return 1
     try:
         data = dot.encode("utf-8") if fmt == "dot" else render(dot, fmt)

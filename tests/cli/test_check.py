@@ -7,8 +7,7 @@ import sys
 import pytest
 
 from sdf_lsp.cli import main
-
-from .conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED
 
 BROKEN = ROOT / "examples/echo/echo_broken.system"
 FIXED = ROOT / "examples/echo/echo.system"

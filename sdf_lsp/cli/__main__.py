@@ -1,0 +1,3 @@
+from sdf_lsp.cli import main
+
+raise SystemExit(main())

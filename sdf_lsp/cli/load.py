@@ -1,0 +1,120 @@
+"""The load-and-analyse step every command that takes a system shares.
+
+`setup(args)` resolves what systems are checked against (target, dialect, search paths)
+once per run; `load(file, setup)` reads and analyses one SDF. The result keeps the
+analysis as `analyse()` made it: the program-image diagnostics, which need the files on
+the search paths, are a separate list, and `Loaded.diagnostics` merges them in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+
+from sdf_lsp.analysis import Analysis, analyse
+from sdf_lsp.cli.printer import Source
+from sdf_lsp.diagnostics import ERROR, Diagnostic
+from sdf_lsp.files import SearchPathFiles, read_sdf
+from sdf_lsp.model.lower import Context
+from sdf_lsp.syntax.lines import LineIndex
+from sdf_lsp.syntax.tree import Block, Span
+from sdf_lsp.target import Target
+
+#: Code of the diagnostic for an SDF file that cannot be read.
+UNREADABLE = "IO001"
+
+
+class UsageError(Exception):
+    """The command cannot run (exit status 2, the message on stderr, nothing on stdout)."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every system of one run is analysed against."""
+
+    target: Target
+    ctx: Context
+    search_paths: tuple[str, ...]  # the --search-path options, absolute
+
+    def paths_for(self, file: str) -> list[str]:
+        """Where `file`'s program images and prefill files are looked for: the search
+        paths, then the file's own directory."""
+        return [*self.search_paths, os.path.dirname(os.path.abspath(file))]
+
+
+def setup(args: argparse.Namespace) -> Setup:
+    """The run's target, context and search paths from the shared options (`args.add_system_options`).
+    Raises UsageError for a target or SDK that cannot be used."""
+    from sdf_lsp.target.load import TargetError, resolve_target
+
+    def warn(msg: str) -> None:
+        print(f"warning: {msg}", file=sys.stderr)
+
+    try:
+        target = resolve_target(target_file=args.target, sdk=args.sdk, board=args.board, config=args.config, warn=warn)
+    except TargetError as err:
+        raise UsageError(str(err)) from None
+    ctx = Context(target, args.dialect, not args.no_authority_hints)
+    # relative search paths are taken from the working directory
+    return Setup(target, ctx, tuple(os.path.abspath(p) for p in args.search_path))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One SDF file, read and analysed (or why it could not be read)."""
+
+    file: str  # as the user gave it
+    search_paths: list[str]
+    analysis: Analysis | None  # None when the file cannot be read
+    unreadable: Diagnostic | None = None  # IO001, when it cannot
+
+    @cached_property
+    def source(self) -> Source:
+        return Source(self.file, self.analysis.lines if self.analysis is not None else LineIndex(""))
+
+    @cached_property
+    def program_diagnostics(self) -> list[Diagnostic]:
+        """What the program images on the search paths say (missing images, symbols);
+        made on first use, since it reads every ELF the system names."""
+        if self.analysis is None:
+            return []
+        from sdf_lsp.ide.env import Environment
+        from sdf_lsp.ide.env_checks import program_diagnostics
+
+        return program_diagnostics(self.analysis, Environment(self.search_paths))
+
+    @cached_property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every diagnostic of the file: the analysis's with the program-image ones merged in
+        by position (a stable sort: at the same position the analysis's come first)."""
+        if self.analysis is None:
+            return [self.unreadable] if self.unreadable is not None else []
+        extra = self.program_diagnostics
+        if not extra:
+            return list(self.analysis.diagnostics)
+        return sorted([*self.analysis.diagnostics, *extra], key=_position)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+
+def _position(d: Diagnostic) -> tuple[int, int]:
+    return d.span.start, d.span.end
+
+
+def load(file: str, setup: Setup) -> Loaded:
+    """Read and analyse one SDF file; a file that cannot be read is an IO001 error at its start."""
+    search_paths = setup.paths_for(file)
+    try:
+        text, encoding_error = read_sdf(file)
+    except OSError as err:
+        problem = Diagnostic(
+            Span(Block(0, "head"), 0, 0), ERROR, UNREADABLE, f"cannot read '{file}': {err.strerror or err}"
+        )
+        return Loaded(file, search_paths, None, problem)
+    analysis = analyse(text, setup.ctx, SearchPathFiles(search_paths), encoding_error=encoding_error)
+    return Loaded(file, search_paths, analysis)
