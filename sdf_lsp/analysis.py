@@ -15,6 +15,9 @@ The core does no I/O: files the SDF names (prefill files, program images) are re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sdf_lsp.checks.extensions import check_extensions
 from sdf_lsp.checks.system import Checker
 from sdf_lsp.diagnostics import ERROR, Diagnostic, Related
@@ -26,6 +29,7 @@ from sdf_lsp.resolve.names import NameIndex
 from sdf_lsp.resolve.system import System
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.scanner import Document, parse, reparse
+from sdf_lsp.syntax.tree import Element, Text
 
 __all__ = ["Analysis", "Context", "FileAccess", "NoFiles", "PrefillInfo", "ProgramInfo", "Session", "analyse"]
 
@@ -85,45 +89,43 @@ def _names_of(doc: Document) -> NameIndex:
     return build_index(doc.root)
 
 
-def _model_map(system: System | None) -> dict:
-    out: dict = {}
+def _model_map(system: System | None) -> dict[int, Any]:
+    out: dict[int, Any] = {}
     if system is None:
         return out
 
-    def put(obj):
-        out[id(obj.el)] = obj
+    def put(objects: Iterable[Any]) -> None:
+        for obj in objects:
+            out[id(obj.el)] = obj
 
     for pd in system.pds:
-        put(pd)
-        for group in (pd.maps, pd.irqs, pd.ioports, pd.setvars):
-            for o in group:
-                put(o)
+        put((pd,))
+        put(pd.maps)
+        put(pd.irqs)
+        put(pd.ioports)
+        put(pd.setvars)
         if pd.vm is not None:
-            put(pd.vm)
-            for o in pd.vm.vcpus:
-                put(o)
-            for o in pd.vm.maps:
-                put(o)
+            put((pd.vm,))
+            put(pd.vm.vcpus)
+            put(pd.vm.maps)
         if pd.cspace is not None:
-            put(pd.cspace)
-            for o in pd.cspace.caps:
-                put(o)
-            for o in pd.cspace.reserves:
-                put(o)
-    for group in (system.mrs, system.channels, system.io_spaces, system.untypeds, system.cnodes, system.all_domains):
-        for o in group:
-            put(o)
+            put((pd.cspace,))
+            put(pd.cspace.caps)
+            put(pd.cspace.reserves)
+    put(system.mrs)
+    put(system.channels)
+    put(system.io_spaces)
+    put(system.untypeds)
+    put(system.cnodes)
+    put(system.all_domains)
     for ch in system.channels:
         for end in ch.ends:
             out[id(end.el)] = (ch, end)
     for ios in system.io_spaces:
-        for m in ios.iomaps:
-            put(m)
+        put(ios.iomaps)
     for doms in system.all_domains:
-        for d in doms.domains:
-            put(d)
-        for e in doms.schedule:
-            put(e)
+        put(doms.domains)
+        put(doms.schedule)
     return out
 
 
@@ -178,7 +180,7 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
         item = b.item
         if item is None:
             continue
-        if item.kind == "text":
+        if isinstance(item, Text):
             if not item.is_blank:
                 tag = "system" if first_node else ""
                 diags.append(
@@ -192,14 +194,14 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
             first_node = False
             continue
         first_node = False
-        if item.kind != "element":
+        if not isinstance(item, Element):
             continue
-        cached = b.lowered
+        cached: Any = b.lowered
         if cached is not None and cached[0] is ctx:
             kind, obj, item_diags = cached[1]
         else:
             res = lower_item(item, ctx)
-            b.lowered = (ctx, res)
+            b.lowered = (ctx, res)  # type: ignore[assignment]
             kind, obj, item_diags = res
         if item_diags:
             diags.extend(item_diags)
@@ -231,15 +233,15 @@ class Session:
             self._lines = LineIndex(self.doc.text)
         return self._lines
 
-    def edit(self, start: int, end: int, new_text: str):
+    def edit(self, start: int, end: int, new_text: str) -> None:
         """Replace text[start:end] (offsets) and re-scan what the edit touched."""
         old = self.doc.text
         text = old[:start] + new_text + old[end:]
         self.doc = reparse(self.doc, text, start, end, len(new_text))
 
-    def replace(self, text: str):
+    def replace(self, text: str) -> None:
         self.analysis = None  # drop the old tree before building the new one (peak memory)
-        self.doc = None
+        del self.doc
         self.doc = parse(text)
 
     def analyse(self) -> Analysis:

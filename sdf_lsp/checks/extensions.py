@@ -15,9 +15,10 @@ from sdf_lsp.layout import Layout
 from sdf_lsp.layout.cspace import CSpaceLayout, child_id_users
 from sdf_lsp.layout.memory import MemoryBudget, in_ram, is_device_untyped
 from sdf_lsp.model.lower import Context
-from sdf_lsp.model.types import ProtectionDomain, span_of
+from sdf_lsp.model.types import CapGrant, ProtectionDomain, span_of
 from sdf_lsp.model.values import human_size
 from sdf_lsp.resolve.system import System
+from sdf_lsp.syntax.tree import Element
 
 
 class ExtensionChecker:
@@ -139,7 +140,7 @@ class ExtensionChecker:
         for pd in s.pds:
             if pd.cspace is None:
                 continue
-            seen = {}
+            seen: dict[tuple[str, str], CapGrant] = {}
             for cap in pd.cspace.caps:
                 if cap.kind in ("Tcb", "Sc", "VSpace", "Notification") and cap.pd:
                     key = (cap.kind, cap.pd)
@@ -191,6 +192,7 @@ class ExtensionChecker:
             if pd.fault_handler is None:
                 continue
             a = pd.el.attr("fault_handler")
+            assert a is not None  # lowering sets fault_handler from it
             h = s.pd_by_name.get(pd.fault_handler)
             if h is None:
                 self.report(
@@ -220,7 +222,7 @@ class ExtensionChecker:
                 )
         for h in handlers:
             # fault ids share the handler's child id space with its children and vCPUs
-            seen: dict[int, tuple[str, object]] = {}
+            seen: dict[int, tuple[str, Element]] = {}
             for id_, obj in child_id_users(s, h):
                 if isinstance(obj, ProtectionDomain) and obj.parent is h:
                     seen.setdefault(id_, (f"child '{obj.name}'", obj.el))
@@ -270,8 +272,8 @@ class ExtensionChecker:
             for mr in s.mrs
             if mr.phys_addr is not None and s.size_of(mr)
         ]
-        for ut in s.untyped_by_name.values():
-            holders = grants.get(ut.name, [])
+        for name, ut in s.untyped_by_name.items():
+            holders = grants.get(name, [])
             if not holders:
                 self.report(
                     span_of(ut.el, "name"),
@@ -341,8 +343,8 @@ class ExtensionChecker:
                 related=(Related(span_of(post[0].el, "post_capdl_untypeds"), "the first one"),),
             )
         n_caps = self.target.max_num_bootinfo_untypeds
-        for cn in s.cnode_by_name.values():
-            holders = grants.get(cn.name, [])
+        for name, cn in s.cnode_by_name.items():
+            holders = grants.get(name, [])
             if len(holders) > 1:
                 pa = holders[0][0]
                 for pd, cap in holders[1:]:

@@ -17,7 +17,7 @@ from sdf_lsp.layout.ranges import Item, overlaps
 from sdf_lsp.memo import Memo
 from sdf_lsp.model.consts import IOVA_LIMIT, LARGE_PAGE, MAX_PDS, PD_MAX_ID
 from sdf_lsp.model.lower import Context
-from sdf_lsp.model.types import ChannelEnd, Irq, Map, ProtectionDomain, Vcpu, span_of
+from sdf_lsp.model.types import ChannelEnd, Domains, IoAddressSpace, IoPort, Irq, Map, ProtectionDomain, Vcpu, span_of
 from sdf_lsp.model.values import pci_display
 from sdf_lsp.resolve.system import System
 
@@ -84,7 +84,7 @@ class Checker:
     def pd_domains(self):
         """P10: a PD's domain against the <domains> parsed before it (upstream's order)."""
         s = self.sys
-        first = None
+        first: Domains | None = None
         for doms in sorted(s.all_domains, key=lambda d: d.el.start):
             if first is not None:
                 self.report(
@@ -96,12 +96,12 @@ class Checker:
             elif doms.domains:
                 first = doms
         for root_pd in s.root_pds:
-            doms = s.domains_at.get(root_pd)
-            names = {d.name for d in doms.domains} if doms is not None else None
+            scope = s.domains_at.get(root_pd)
+            names = {d.name for d in scope.domains} if scope is not None else None
             for pd in root_pd.walk():
                 self.pd_domain(pd, names)
 
-    def pd_domain(self, pd: ProtectionDomain, names: set | None):
+    def pd_domain(self, pd: ProtectionDomain, names: set[str | None] | None):
         a = pd.el.attr("domain")
         if names is None:
             later = [d for d in self.sys.all_domains if d.el.start > pd.el.start and d.domains]
@@ -279,7 +279,7 @@ class Checker:
                 else:
                     numbers[irq.number] = (pd, irq)
         for pd in s.pds:
-            seen: dict[int, object] = {}
+            seen: dict[int, Irq | ChannelEnd] = {}
             for id_, obj in channel_id_users(s, pd):
                 first = seen.get(id_)
                 if first is None:
@@ -337,9 +337,9 @@ class Checker:
         )
 
     def ioports(self):
-        ranges = []
+        ranges: list[Item[tuple[ProtectionDomain, IoPort]]] = []
         for pd in self.sys.pds:
-            seen = {}
+            seen: dict[int, IoPort] = {}
             for io in pd.ioports:
                 if io.id is not None:
                     if io.id in seen:
@@ -392,7 +392,8 @@ class Checker:
         report_duplicates(
             enabled, s.io_space_by_name, self.report, "MK-I3", "duplicate name '{}' on element 'io_address_space'"
         )
-        domain_ids, peripherals = {}, {}
+        domain_ids: dict[int, IoAddressSpace] = {}
+        peripherals: dict[tuple[int, int, int], IoAddressSpace] = {}
         for ios in enabled:
             if ios.domain_id is not None:
                 if ios.domain_id in domain_ids:

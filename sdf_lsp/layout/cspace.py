@@ -33,7 +33,7 @@ from sdf_lsp.model.consts import (
     TCB_CAP,
     VSPACE_CAP,
 )
-from sdf_lsp.model.types import CapGrant, ProtectionDomain, Reserve
+from sdf_lsp.model.types import CapGrant, ChannelEnd, Irq, ProtectionDomain, Reserve, Vcpu
 from sdf_lsp.resolve.system import System
 
 #: The capDL cap each `<cspace>` grant becomes (a VSpace is a root page table).
@@ -129,19 +129,19 @@ class CSpaceLayout:
 
 
 # -- id spaces -----------------------------------------------------------------------------
-def channel_id_users(system: System, pd: ProtectionDomain) -> list[tuple[int, object]]:
+def channel_id_users(system: System, pd: ProtectionDomain) -> list[tuple[int, Irq | ChannelEnd]]:
     """Who uses which id of `pd`'s channel space (the IRQs, then its channel ends in channel
     order): ids select the notification, PPC and IRQ slots of its Microkit CNode."""
-    out: list[tuple[int, object]] = [(irq.id, irq) for irq in pd.irqs if irq.id is not None]
+    out: list[tuple[int, Irq | ChannelEnd]] = [(irq.id, irq) for irq in pd.irqs if irq.id is not None]
     if pd.name is not None:
         out += [(end.id, end) for end, _ in system.channel_ends.get(pd.name, ()) if end.id is not None]
     return out
 
 
-def child_id_users(system: System, pd: ProtectionDomain) -> list[tuple[int, object]]:
+def child_id_users(system: System, pd: ProtectionDomain) -> list[tuple[int, ProtectionDomain | Vcpu]]:
     """Who uses which id of `pd`'s child space: its children, its VM's vCPUs, then the PDs whose
     faults it handles (a child's TCB slot, a vCPU's TCB slot and a fault badge share it)."""
-    out: list[tuple[int, object]] = [(c.id, c) for c in pd.children if c.id is not None]
+    out: list[tuple[int, ProtectionDomain | Vcpu]] = [(c.id, c) for c in pd.children if c.id is not None]
     if pd.vm is not None:
         out += [(v.id, v) for v in pd.vm.vcpus if v.id is not None]
     if pd.name is not None and system.pd_by_name.get(pd.name) is pd:

@@ -83,7 +83,7 @@ def build_index(root: Element | None) -> NameIndex:
             if kind is not None:
                 refs.setdefault((kind, a.value), []).append(a)
         for c in el.children:
-            if c.kind == "element":
+            if isinstance(c, Element):
                 stack.append(c)
     for lst in defs.values():
         lst.sort(key=lambda a: a.element.start)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from sdf_lsp.target.model import MemRange, Target
+from sdf_lsp.target.model import MemRange, Target, default_object_sizes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -97,48 +97,6 @@ def vspace_index_bits(arch: str, hypervisor: bool, arm_pa_size_bits: int | None)
     if arch != "aarch64":
         return None
     return 10 if hypervisor and arm_pa_size_bits == 40 else 9
-
-
-def default_object_sizes(arch: str, config: str, target: Target | None = None) -> dict[str, int]:
-    """Kernel object sizes in bits, keyed like the SDK's `object_sizes.json`.
-
-    Used when no SDK supplies them (reference section 7). The VSpace size on aarch64
-    and the presence of a VCPU on x86_64 depend on the kernel features of `target`
-    (a hypervisor kernel with 40-bit PA by default).
-    """
-    hypervisor = target.hypervisor if target is not None else arch == "aarch64"
-    pa_bits = target.arm_pa_size_bits if target is not None else 40
-    common = {
-        "endpoint": 4,
-        "notification": 6,
-        "reply": 5,
-        "small_page": 12,
-        "large_page": 21,
-        "huge_page": 30,
-        "page_table": 12,
-        "asid_pool": 12,
-        "asid_table": 9,
-        "slot": 5,
-        "min_untyped_bits": 4,
-    }
-    if arch == "aarch64":
-        debug = config in ("debug", "smp-debug")  # Microkit's debug kernel has HardwareDebugAPI
-        return common | {
-            "tcb": 12 if debug else 11,
-            "vspace": 13 if hypervisor and pa_bits == 40 else 12,
-            "max_untyped_bits": 47,
-            "vcpu": 12,
-            "io_page_table": 12,
-        }
-    if arch == "riscv64":
-        # Microkit builds RISC-V kernels with the F and D extensions, so TCBs hold FPU state.
-        return common | {"tcb": 11, "vspace": 12, "max_untyped_bits": 38}
-    if arch == "x86_64":
-        sizes = common | {"tcb": 11, "vspace": 12, "max_untyped_bits": 47, "io_page_table": 12}
-        if hypervisor:
-            sizes["vcpu"] = 14
-        return sizes
-    raise ValueError(f"unknown architecture '{arch}'")
 
 
 def _ranges(*pairs: tuple[int, int]) -> tuple[MemRange, ...]:
