@@ -452,10 +452,8 @@ class Checker:
 
     def unused_regions(self):
         s = self.sys
-        for mr in s.mrs:
-            if not s.defines(s.mr_by_name, mr):
-                continue
-            facts = s.region(mr)
+        for mr in s.mr_by_name.values():  # each name once, in document order
+            facts = s.regions[mr]
             if not facts.maps:
                 if mr.prefill_bootinfo == "post_capdl_untypeds":
                     continue  # checked with the untyped hand-off (UH004)

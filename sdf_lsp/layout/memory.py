@@ -143,9 +143,8 @@ def pd_cost(
 def memory_budget(
     system: System, target: Target, layouts: dict[ProtectionDomain, CSpaceLayout], memo: Memo | None = None
 ) -> MemoryBudget:
-    regions = sum(
-        system.size_of(mr) or 0 for mr in system.mrs if mr.phys_addr is None and system.defines(system.mr_by_name, mr)
-    )
+    facts = system.regions
+    regions = sum(facts[mr].size or 0 for mr in system.mr_by_name.values() if mr.phys_addr is None)
     untypeds = 0
     for ut in system.untypeds:
         if ut.size_bits is None:

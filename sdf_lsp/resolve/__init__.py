@@ -104,6 +104,7 @@ def _domains(s: System) -> None:
 
 
 def _regions(s: System, files: FileAccess) -> None:
+    regions = s.regions
     for mr in s.mrs:
         size = mr.declared_size
         prefill = None
@@ -111,20 +112,22 @@ def _regions(s: System, files: FileAccess) -> None:
             prefill = files.prefill(mr.prefill_path)
             if not mr.size_given and prefill.error is None and prefill.length:
                 size = -(-prefill.length // mr.page_size) * mr.page_size
-        s.regions[mr] = RegionFacts(size, mr.page_size, prefill)
+        regions[mr] = RegionFacts(size, mr.page_size, prefill)
+    # the maps of every region, by name (the hot loop on large systems: plain dict lookups)
+    by_name = {name: regions[mr].maps for name, mr in s.mr_by_name.items()}
     for pd in s.pds:
         for m in pd.maps:
-            hit = s.region_named(m.mr)
-            if hit is not None:
-                hit[1].maps.append(m)
+            users = by_name.get(m.mr)  # type: ignore[arg-type]
+            if users is not None:
+                users.append(m)
         if pd.vm is not None:
             for m in pd.vm.maps:
-                hit = s.region_named(m.mr)
-                if hit is not None:
-                    hit[1].maps.append(m)
+                users = by_name.get(m.mr)  # type: ignore[arg-type]
+                if users is not None:
+                    users.append(m)
     iomapped = {m.mr for ios in s.io_spaces for m in ios.iomaps}
-    for mr, facts in s.regions.items():
-        if _takes_large_pages(mr, facts, iomapped):
+    for mr, facts in regions.items():
+        if not mr.page_size_given and _takes_large_pages(mr, facts, iomapped):
             facts.page_size = LARGE_PAGE
     s.regions_key = tuple((mr, s.regions[mr].size, s.regions[mr].page_size) for mr in s.mr_by_name.values())
 
