@@ -46,6 +46,8 @@ def configure_logging(log_file: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pygls logs every message it sends or receives at INFO: only DEBUG shows that traffic
+    logging.getLogger("pygls").setLevel(level if level == "DEBUG" else max(logging.WARNING, root.level))
     for name in _PYGLS_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, ExpectedErrors) for f in logger.filters):

