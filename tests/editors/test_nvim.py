@@ -17,6 +17,7 @@ from tests.editors.conftest import (
     PYTHON,
     ROOT,
     make_workspace,
+    python_without_sdf_lsp,
     server_has_command,
 )
 
@@ -50,9 +51,10 @@ def nvim(request, tmp_path_factory) -> Path:
     return path
 
 
-def run_nvim(nvim: Path, tmp_path: Path, checks: str, **env_extra) -> str:
+def run_nvim(nvim: Path, tmp_path: Path, checks: str, venv: bool = True, **env_extra) -> str:
     ws = make_workspace(tmp_path)
-    os.symlink(Path(PYTHON).parent.parent, ws / ".venv")  # the plugin's default interpreter
+    if venv:
+        os.symlink(Path(PYTHON).parent.parent, ws / ".venv")  # the plugin's interpreter for the project
     (ws / ".git").mkdir()  # root marker
     home = tmp_path / "home"
     env = dict(
@@ -100,6 +102,36 @@ def test_build_command(nvim, tmp_path):
     """:SdfBuild builds a real system image (stand-in ELF, fixture SDK)."""
     require(server_has_command("sdf.build"), "the server has no sdf.build command yet")
     run_nvim(nvim, tmp_path, "build")
+
+
+def user_path(tmp_path: Path, sdf_lsp: bool) -> str:
+    """PATH as a user has it: a Python without sdf_lsp, and `sdf-lsp` (installed) or not."""
+    python = python_without_sdf_lsp()
+    require(python is not None, "no Python >= 3.11 without sdf_lsp (e.g. /usr/bin/python3)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(python, bin_dir / "python3")
+    if sdf_lsp:
+        os.symlink(ROOT / ".venv" / "bin" / "sdf-lsp", bin_dir / "sdf-lsp")
+    return str(bin_dir)
+
+
+def test_plain_setup_with_sdf_lsp_on_path(nvim, tmp_path):
+    """setup{} with no options in a project without .venv: `sdf-lsp` from PATH; a failed
+    :SdfBuild says why."""
+    run_nvim(nvim, tmp_path, "plain,buildfail", venv=False, PATH=user_path(tmp_path, sdf_lsp=True))
+
+
+def test_lsp_enable_without_setup(nvim, tmp_path):
+    """Neovim 0.11+: vim.lsp.enable("sdf_lsp") with only the plugin folder on 'runtimepath'."""
+    if nvim == NVIMS["nvim-0.7"]:
+        pytest.skip("vim.lsp.enable is Neovim 0.11+")
+    run_nvim(nvim, tmp_path, "enable", venv=False, PATH=user_path(tmp_path, sdf_lsp=True))
+
+
+def test_no_server_installed_is_explained(nvim, tmp_path):
+    """Neither sdf-lsp nor sdf_lsp: one message saying what to install, no error trace."""
+    run_nvim(nvim, tmp_path, "absent", venv=False, PATH=user_path(tmp_path, sdf_lsp=False))
 
 
 def test_missing_package_is_explained(nvim, tmp_path):

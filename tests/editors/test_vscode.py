@@ -656,7 +656,9 @@ def test_select_target_quick_pick(wb):
         wb.page.locator(".quick-input-list", has_text="Microkit SDK").wait_for(timeout=WAIT)  # the workspace's
         wb.page.locator(".quick-input-widget input").fill("qemu_virt_riscv64")
         wb.pick("qemu_virt_riscv64", closes=False)  # a second pick follows: the kernel configuration
-        wb.page.locator(".quick-input-widget", has_text="Kernel configuration of qemu_virt_riscv64").wait_for(timeout=WAIT)
+        wb.page.locator(".quick-input-widget", has_text="Kernel configuration of qemu_virt_riscv64").wait_for(
+            timeout=WAIT
+        )
         wb.page.locator(".quick-input-widget input").fill("debug")
         wb.pick("debug")
         wb.status("qemu_virt_riscv64 (debug)", timeout=LONG)
