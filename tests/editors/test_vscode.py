@@ -685,8 +685,12 @@ def test_build_without_sdk_offers_the_sdk_picker(wb):
         box = wb.page.locator(".quick-input-widget input")
         box.wait_for(state="visible", timeout=WAIT)
         box.fill(str(GOLDEN / "sdk") + "/")
-        wb.page.locator(".quick-input-list .monaco-list-row").first.wait_for(timeout=WAIT)
+        # the picker lists the folder's entries once it has read it: only then is OK taken
+        wb.page.locator(
+            ".quick-input-list .monaco-list-row", has=wb.page.locator(".label-name", has_text=re.compile("^board$"))
+        ).first.wait_for(timeout=WAIT)
         wb.page.locator(".quick-input-widget .monaco-button", has_text="Use this Microkit SDK").click()
+        wb.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
         wb.notification("SDF: built hello.system", timeout=LONG)
         saved = json.loads(settings.read_text())
         assert saved["sdf.target.sdk"] == str(GOLDEN / "sdk") and saved["sdf.target.board"] == BOARD
