@@ -21,7 +21,7 @@ python_setup() {
     "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
     say "installing sdf_lsp into $VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" 2>&1 | grep -v "is ignored" || true
-    "$VENV/bin/python" -c 'import sdf_lsp, pygls, lxml, elftools' # fails loudly if the install did not work
+    "$VENV/bin/python" -c 'import sdf_lsp, pygls, lxml, elftools, graphviz' # fails loudly if the install did not work
 }
 
 full_setup() {

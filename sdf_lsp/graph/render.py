@@ -4,6 +4,13 @@ from __future__ import annotations
 
 FORMATS = ("svg", "png")
 
+# What to install, by platform: the Python binding is a declared dependency, the program is not on PyPI.
+INSTALL_DOT = (
+    "install Graphviz (Debian/Ubuntu: `sudo apt install graphviz`; Fedora: `sudo dnf install graphviz`; "
+    "Arch: `sudo pacman -S graphviz`; macOS: `brew install graphviz`; Windows: `winget install graphviz`; "
+    "or conda: `conda install -c conda-forge graphviz`)"
+)
+
 
 class GraphError(Exception):
     """A graph cannot be made (the document has no system, or Graphviz failed)."""
@@ -20,13 +27,13 @@ def render(dot: str, fmt: str = "svg") -> bytes:
     try:
         import graphviz
     except ImportError:
-        raise GraphvizMissing("the Python package 'graphviz' is not installed (pip install graphviz)") from None
+        raise GraphvizMissing(
+            "the Python package 'graphviz' is not installed (`pip install graphviz`, or reinstall sdf-lsp)"
+        ) from None
     try:
         return graphviz.pipe("dot", fmt, dot.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
-        raise GraphvizMissing(
-            "Graphviz's 'dot' program was not found on PATH (Debian: apt-get install graphviz)"
-        ) from None
+        raise GraphvizMissing(f"Graphviz's `dot` program was not found on PATH: {INSTALL_DOT}") from None
     except graphviz.CalledProcessError as err:
         detail = (err.stderr or b"").decode("utf-8", "replace").strip()
         raise GraphError(f"Graphviz failed: {detail or err}") from None

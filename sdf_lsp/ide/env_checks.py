@@ -1,7 +1,11 @@
 """Checks that read the program images the SDF names (outside the I/O-free core).
 
 A missing program image is information (upstream's parser never looks for it; the build
-needs it); a setvar symbol missing from a found image is a warning (the build fails on it).
+needs it), and only when some other program image of the system *is* found: then the search
+paths are set up for this system and the missing one is misspelt or not built yet. When none
+is found (nothing built yet, or no search path set), nothing is said: every `program_image`
+would be marked, and the build says it anyway. A setvar symbol missing from a found image is a
+warning (the build fails on it).
 """
 
 from __future__ import annotations
@@ -12,29 +16,34 @@ from sdf_lsp.elf import ElfError
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.model.types import span_of
 
+CLI_SEARCH_HINT = "add its folder with --search-path"
+EDITOR_SEARCH_HINT = "add its folder to the sdf.searchPaths setting"
 
-def program_diagnostics(analysis: Analysis, env: Environment) -> list[Diagnostic]:
+
+def program_diagnostics(analysis: Analysis, env: Environment, search_hint: str = CLI_SEARCH_HINT) -> list[Diagnostic]:
+    """`search_hint` says how this user adds a search path (a CLI flag, an editor setting)."""
     s = analysis.system
     if s is None:
         return []
     out: list[Diagnostic] = []
     images = {}
-    for pd in s.pds:
-        if not pd.program_image or pd.program_image_el is None:
-            continue
+    named = [pd for pd in s.pds if pd.program_image and pd.program_image_el is not None]
+    any_found = any(env.find(pd.program_image) is not None for pd in named)
+    for pd in named:
         el = pd.program_image_el
         img, problem = env.elf(pd.program_image)
         if img is None:
             if env.find(pd.program_image) is None:
-                out.append(
-                    Diagnostic(
-                        span_of(el, "path"),
-                        INFORMATION,
-                        "SDF016",
-                        f"program image '{pd.program_image}' is not on the search paths "
-                        f"({', '.join(env.search_paths) or 'none'}); `sdf-lsp build` needs it",
+                if any_found:
+                    out.append(
+                        Diagnostic(
+                            span_of(el, "path"),
+                            INFORMATION,
+                            "SDF016",
+                            f"program image '{pd.program_image}' is not on the search paths "
+                            f"({', '.join(env.search_paths) or 'none'}); a build needs it: {search_hint}",
+                        )
                     )
-                )
             else:
                 out.append(
                     Diagnostic(span_of(el, "path"), WARNING, "SDF016", problem or f"cannot read '{pd.program_image}'")
@@ -48,7 +57,9 @@ def program_diagnostics(analysis: Analysis, env: Environment) -> list[Diagnostic
                         span_of(el, "path_for_symbols"),
                         INFORMATION,
                         "SDF016",
-                        problem or f"'{pd.path_for_symbols}' is not on the search paths",
+                        f"'{pd.path_for_symbols}' is not on the search paths; {search_hint}"
+                        if problem is None or "not on the search paths" in problem
+                        else problem,
                     )
                 )
                 continue

@@ -21,6 +21,11 @@ class Symbol:
     children: list[Symbol] = field(default_factory=list)
 
 
+def _known(value) -> str:
+    """A value for a label: `?` while it is still being typed (never `None`)."""
+    return "?" if value is None or value == "" else str(value)
+
+
 def _name_range(el) -> tuple[int, int]:
     a = el.attr("name")
     span = a.value_span if a is not None else el.name_span
@@ -34,7 +39,7 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
 
     def pd_symbol(pd: ProtectionDomain) -> Symbol:
         ss, se = _name_range(pd.el)
-        detail = f"priority {pd.priority}" + (f", child id {pd.id}" if pd.parent is not None else "")
+        detail = f"priority {_known(pd.priority)}" + (f", child id {_known(pd.id)}" if pd.parent is not None else "")
         sym = Symbol(pd.name or "(unnamed PD)", detail, "pd", pd.el.start, pd.el.end, ss, se)
         for c in pd.children:
             sym.children.append(pd_symbol(c))
@@ -62,7 +67,7 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
         detail = values.human_size(size) if size is not None else ""
         out.append((mr.el.start, Symbol(mr.name or "(unnamed region)", detail, "mr", mr.el.start, mr.el.end, ss, se)))
     for ch in s.channels:
-        ends = [f"{e.pd}:{e.id}" for e in ch.ends]
+        ends = [f"{_known(e.pd)}:{_known(e.id)}" for e in ch.ends]
         name = " ↔ ".join(ends) if ends else "channel"
         ns = ch.el.name_span
         out.append((ch.el.start, Symbol(name, "channel", "channel", ch.el.start, ch.el.end, ns.start, ns.end)))
@@ -73,7 +78,9 @@ def document_symbols(analysis: Analysis) -> list[Symbol]:
         )
         for d in doms.domains:
             ds, de = _name_range(d.el)
-            sym.children.append(Symbol(d.name or "?", f"id {d.assigned}", "domain", d.el.start, d.el.end, ds, de))
+            sym.children.append(
+                Symbol(d.name or "?", f"id {_known(d.assigned)}", "domain", d.el.start, d.el.end, ds, de)
+            )
         out.append((doms.el.start, sym))
     for ut in s.untypeds:
         ss, se = _name_range(ut.el)
@@ -157,7 +164,9 @@ def inlay_hints(analysis: Analysis, start: int, end: int) -> list[Hint]:
         for end_, other in ((a, b), (b, a)):
             ida = end_.el.attr("id")
             if ida is not None and other.pd is not None:
-                out.append(Hint(ida.value_span.end + 1, f"→ {other.pd}:{other.id}", "the other end of the channel"))
+                out.append(
+                    Hint(ida.value_span.end + 1, f"→ {other.pd}:{_known(other.id)}", "the other end of the channel")
+                )
     for mr in s.mrs:
         if not within(mr.el):
             continue

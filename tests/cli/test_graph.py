@@ -54,7 +54,7 @@ def test_dot_needs_no_graphviz(tmp_path, no_graphviz):
 def test_missing_dot_program(tmp_path, monkeypatch, capsys):
     require_graphviz()
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(GraphvizMissing, match="'dot' program"):
+    with pytest.raises(GraphvizMissing, match=r"`dot` program.*apt install graphviz.*brew install graphviz"):
         render("digraph {}")
     assert main(["graph", HIERARCHY, "-o", str(tmp_path / "x.svg")]) == 2
     assert "--format dot" in capsys.readouterr().err

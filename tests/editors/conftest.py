@@ -1,7 +1,9 @@
 """Shared pieces of the editor end-to-end tests: where the tools are, a scratch workspace
 with the examples and a buildable system, and process-tree cleanup."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -75,15 +77,11 @@ def stop_tree(proc: subprocess.Popen, grace: float = 5.0):
     (also those that left the group), by PID."""
     pids = [proc.pid] + descendants(proc.pid)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             proc.poll()
@@ -150,5 +148,23 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def images() -> Path:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    return IMAGES
+    """Where screenshots for the docs go: tests/artifacts/images/, or docs/images/ (the README's)
+    when SDF_LSP_UPDATE_SCREENSHOTS=1 asks for them to be refreshed."""
+    out = IMAGES if os.environ.get("SDF_LSP_UPDATE_SCREENSHOTS") == "1" else ARTIFACTS / "images"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def python_without_sdf_lsp() -> Path | None:
+    """A Python >= 3.11 that cannot import sdf_lsp (nor pygls): what a new user has."""
+    for candidate in (Path("/usr/bin/python3"), Path(sys.base_prefix) / "bin" / "python3"):
+        if not candidate.exists():
+            continue
+        probe = "import sys, importlib.util as u; sys.exit(sys.version_info < (3, 11) or any(u.find_spec(m) for m in ('sdf_lsp', 'pygls')))"
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        if (
+            subprocess.run([str(candidate), "-c", probe], capture_output=True, cwd="/", env=env, check=False).returncode
+            == 0
+        ):
+            return candidate
+    return None

@@ -1,8 +1,10 @@
 -- Headless Neovim end to end for editors/nvim (run by test_nvim.py with Neovim 0.7 and a current one):
 --   nvim --headless --clean --cmd "set rtp^=editors/nvim" -c "luafile tests/editors/nvim_e2e.lua"
 -- Env: SDF_WS (workspace: echo/, hello/, elf/, .venv), SDF_SDK, SDF_RECORD (file the stand-in
--- viewer writes), SDF_VIEWER_PY, SDF_CHECKS (comma list of: lsp, cspace, graph, build, missing),
--- SDF_FAKE_PY (an interpreter without sdf_lsp, for "missing").
+-- viewer writes), SDF_VIEWER_PY, SDF_CHECKS (comma list of: lsp, cspace, graph, build, missing,
+-- plain, enable, buildfail, absent), SDF_FAKE_PY (an interpreter without sdf_lsp, for "missing").
+-- "plain", "enable", "buildfail" and "absent" run in a workspace without .venv, as a user has it:
+-- `sdf-lsp` on PATH (plain setup{}, vim.lsp.enable without setup, a failed :SdfBuild) or nothing.
 -- Prints one line per check ("ok   ..." / "FAIL ...") and exits 0 only when all passed.
 local ws = assert(os.getenv("SDF_WS"), "SDF_WS")
 local sdk = assert(os.getenv("SDF_SDK"), "SDF_SDK")
@@ -127,8 +129,74 @@ local function count(s, needle)
   end
 end
 
+local function diagnostics_arrive(buf)
+  return wait(20000, function()
+    return #vim.diagnostic.get(buf) > 0
+  end)
+end
+
+local function messages()
+  return vim.fn.execute("messages")
+end
+
+local function user_checks()
+  if want.plain or want.buildfail then
+    sdf.setup({})
+    local buf, attached = open("echo/echo_broken.system")
+    local cmd = sdf.server_cmd(ws)
+    check(attached and cmd[1] == "sdf-lsp", "plain setup{}: sdf-lsp from PATH", inspect(cmd))
+    check(diagnostics_arrive(buf), "plain setup{}: diagnostics")
+    if want.buildfail then
+      local seen = {}
+      local notify = vim.notify
+      vim.notify = function(msg, level)
+        table.insert(seen, msg)
+        return notify(msg, level)
+      end
+      sdf.last_build = nil
+      open("echo/echo.system")
+      vim.cmd("SdfBuild")
+      wait(30000, function()
+        return sdf.last_build ~= nil and table.concat(seen, "\n"):find("failed", 1, true) ~= nil
+      end)
+      vim.notify = notify
+      local msg = table.concat(seen, "\n")
+      check(msg:find("build of echo.system failed:", 1, true) and msg:find("needs a Microkit SDK", 1, true)
+        and msg:find("sdf.target.sdk", 1, true) and not msg:find("nil", 1, true), ":SdfBuild says why it failed", msg)
+    end
+  end
+  if want.enable then
+    -- no setup(): lsp/sdf_lsp.lua on 'runtimepath' is the whole configuration
+    vim.lsp.enable("sdf_lsp")
+    local buf, attached = open("echo/echo_broken.system")
+    check(attached, "vim.lsp.enable('sdf_lsp'): server attached")
+    check(diagnostics_arrive(buf), "vim.lsp.enable('sdf_lsp'): diagnostics")
+  end
+  if want.absent then
+    -- neither sdf-lsp nor a Python with sdf_lsp: one clear message, no error from filetype detection
+    sdf.setup({})
+    vim.v.errmsg = ""
+    vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/echo/echo.system"))
+    wait(3000, function()
+      return messages():find("is not installed", 1, true) ~= nil
+    end)
+    local msgs = messages()
+    check(msgs:find("Python package 'sdf_lsp' is not installed", 1, true) and msgs:find("pip install sdf-lsp", 1, true),
+      "no server installed: says what to install", msgs)
+    -- (the message itself is an error message: Neovim 0.7 heads it "Error detected while processing")
+    check(not msgs:find("stack traceback", 1, true) and not msgs:find("filetype.lua", 1, true)
+      and not msgs:find("E5108", 1, true) and not vim.v.errmsg:find("filetype", 1, true),
+      "no server installed: no error from filetype detection",
+      msgs .. "\n" .. vim.v.errmsg)
+    check(vim.bo.filetype == "sdf" and client_of(0) == nil, "no server installed: the file opens, no client")
+  end
+end
+
 local function main()
   out("nvim", tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch)
+  if want.plain or want.enable or want.buildfail or want.absent then
+    return user_checks()
+  end
   if want.missing then
     -- an interpreter without sdf_lsp: a clear message, and no server
     local messages = {}

@@ -1,10 +1,15 @@
-"""Real VS Code end to end: code-server (VS Code in the browser) from .tools/, the packaged
-extension (vscode-extension/sdf-lsp.vsix) and the language server from .venv, driven by
-Playwright in Debian's Chromium. One code-server and one browser page serve the whole
-module; the tests run in file order and each leaves the workspace as it found it.
+"""Real VS Code end to end, as a new user has it: code-server (VS Code in the browser) from
+.tools/ with a fresh profile, the packaged extension (vscode-extension/sdf-lsp.vsix) installed
+into it, and a workspace without any .venv. code-server's PATH holds only a Python >= 3.11
+that has no sdf_lsp and Node (no Graphviz): the language server that runs is the one bundled
+in the .vsix, and the graph is laid out in the webview. Driven by Playwright in Debian's
+Chromium. One code-server and one browser page serve the whole module; the tests run in file
+order and each leaves the workspace as it found it.
 
-Screenshots for the docs go to docs/images/, failure screenshots and logs to tests/artifacts/.
+Screenshots go to tests/artifacts/ (docs/images/ with SDF_LSP_UPDATE_SCREENSHOTS=1), failure
+screenshots and logs to tests/artifacts/.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,12 +28,15 @@ from tests.editors.conftest import (
     BOARD,
     CODE_SERVER_ENTRY,
     EXTENSION,
+    GOLDEN,
     NODE24_BIN,
     PYTHON,
+    ROOT,
     VSIX,
     find,
     free_port,
     make_workspace,
+    python_without_sdf_lsp,
     server_has_command,
     stop_tree,
     workspace_settings,
@@ -67,7 +75,14 @@ USER_SETTINGS = {
 
 
 def sources_newer_than_vsix() -> bool:
-    newest = max(p.stat().st_mtime for p in [*EXTENSION.glob("src/*.ts"), *EXTENSION.glob("*.json"), *EXTENSION.glob("syntaxes/*")])
+    sources = [
+        *EXTENSION.glob("src/**/*.ts"),
+        *EXTENSION.glob("*.json"),
+        *EXTENSION.glob("syntaxes/*"),
+        *(ROOT / "sdf_lsp").rglob("*.py"),
+        ROOT / "pyproject.toml",
+    ]  # the server is bundled in the .vsix
+    newest = max(p.stat().st_mtime for p in sources)
     return not VSIX.exists() or VSIX.stat().st_mtime < newest
 
 
@@ -75,8 +90,13 @@ def sources_newer_than_vsix() -> bool:
 def vsix() -> Path:
     if sources_newer_than_vsix() and (EXTENSION / "node_modules").is_dir():
         # keep the package in step with the sources while iterating (the setup script builds it once)
-        subprocess.run(["npx", "vsce", "package", "--no-dependencies", "-o", VSIX.name], cwd=EXTENSION, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            ["npx", "vsce", "package", "--no-dependencies", "-o", VSIX.name],
+            cwd=EXTENSION,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     require(VSIX.exists(), f"{VSIX} is missing: run scripts/install-editors.sh")
     return VSIX
 
@@ -86,20 +106,43 @@ def code_server(tmp_path_factory, vsix, artifacts):
     require(CODE_SERVER_ENTRY.exists(), f"code-server is missing ({CODE_SERVER_ENTRY}): run scripts/install-editors.sh")
     require((NODE24_BIN / "node").exists(), f"Node 24 is missing ({NODE24_BIN}): run scripts/install-editors.sh")
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium")
+    python = python_without_sdf_lsp()
+    require(python is not None, "no Python >= 3.11 without sdf_lsp to stand for a new user's (e.g. /usr/bin/python3)")
     root = tmp_path_factory.mktemp("vscode")
     ws = make_workspace(root)
-    # the extension's default interpreter: the workspace's .venv
-    os.symlink(Path(PYTHON).parent.parent, ws / ".venv")
     write_json(ws / ".vscode" / "settings.json", workspace_settings())
+    # everything the extension host finds on PATH: a Python without sdf_lsp, and Node
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    os.symlink(python, bin_dir / "python3")
+    os.symlink(NODE24_BIN / "node", bin_dir / "node")
     data, exts = root / "data", root / "exts"
     write_json(data / "User" / "settings.json", USER_SETTINGS)
     (root / "config.yaml").write_text("bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n")
     xdg = root / "xdg"  # code-server keeps logs and state under the XDG folders: not in the user's home
-    env = dict(os.environ, PATH=f"{NODE24_BIN}{os.pathsep}{os.environ['PATH']}", XDG_DATA_HOME=str(xdg / "data"),
-               XDG_CONFIG_HOME=str(xdg / "config"), XDG_CACHE_HOME=str(xdg / "cache"), XDG_STATE_HOME=str(xdg / "state"))
-    env.pop("VSCODE_IPC_HOOK_CLI", None)
-    base = ["node", str(CODE_SERVER_ENTRY), "--config", str(root / "config.yaml"),
-            "--user-data-dir", str(data), "--extensions-dir", str(exts)]
+    env = dict(
+        os.environ,
+        PATH=str(bin_dir),
+        XDG_DATA_HOME=str(xdg / "data"),
+        XDG_CONFIG_HOME=str(xdg / "config"),
+        XDG_CACHE_HOME=str(xdg / "cache"),
+        XDG_STATE_HOME=str(xdg / "state"),
+    )
+    # VS Code would add the PATH of the user's login shell (pyenv, Graphviz, ...) unless told that
+    # its environment is already complete, as when it is started from a terminal
+    env["VSCODE_CLI"] = "1"
+    for name in ("VSCODE_IPC_HOOK_CLI", "PYTHONPATH", "VIRTUAL_ENV", "MICROKIT_SDK", "SDF_LSP_LOG_LEVEL"):
+        env.pop(name, None)
+    base = [
+        str(NODE24_BIN / "node"),
+        str(CODE_SERVER_ENTRY),
+        "--config",
+        str(root / "config.yaml"),
+        "--user-data-dir",
+        str(data),
+        "--extensions-dir",
+        str(exts),
+    ]
     subprocess.run(base + ["--install-extension", str(vsix)], env=env, check=True, capture_output=True, timeout=120)
     log = root / "code-server.log"
     shutil.rmtree(artifacts / "vscode-logs", ignore_errors=True)
@@ -109,16 +152,41 @@ def code_server(tmp_path_factory, vsix, artifacts):
             port = free_port()
             with open(log, "w") as out:
                 proc = subprocess.Popen(
-                    base + ["--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
-                            "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override",
-                            "--reconnection-grace-time", "5", "--log", "info", str(ws)],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+                    base
+                    + [
+                        "--auth",
+                        "none",
+                        "--bind-addr",
+                        f"127.0.0.1:{port}",
+                        "--disable-telemetry",
+                        "--disable-update-check",
+                        "--disable-workspace-trust",
+                        "--disable-getting-started-override",
+                        "--reconnection-grace-time",
+                        "5",
+                        "--log",
+                        "info",
+                        str(ws),
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=root,
+                )
             if wait_healthy(proc, port):
                 break
             stop_tree(proc)
         else:
             raise RuntimeError(f"code-server did not start:\n{log.read_text()}")
-        yield {"url": f"http://127.0.0.1:{port}/?folder={ws}", "ws": ws, "root": root}
+        yield {
+            "url": f"http://127.0.0.1:{port}/?folder={ws}",
+            "ws": ws,
+            "root": root,
+            "bin": bin_dir,
+            "python": python,
+            "data": data,
+        }
     finally:
         if proc is not None:
             stop_tree(proc)
@@ -161,19 +229,23 @@ class Workbench:
         box.fill(text)
         return box
 
-    def pick(self, label: str, timeout: int = WAIT):
+    def pick(self, label: str, timeout: int = WAIT, closes: bool = True):
         """Accept the quick-input row labelled exactly `label` once it is the focused one
         (the list re-renders while results arrive, so a click could hit a stale row)."""
         exact = re.compile("^" + re.escape(label) + "$")
-        focused = self.page.locator(".quick-input-list .monaco-list-row.focused", has=self.page.locator(".label-name", has_text=exact))
+        focused = self.page.locator(
+            ".quick-input-list .monaco-list-row.focused", has=self.page.locator(".label-name", has_text=exact)
+        )
         focused.first.wait_for(timeout=timeout)
         self.page.keyboard.press("Enter")
-        self.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
+        if closes:
+            self.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
 
-    def command(self, title: str):
-        """Run a command from the palette by its exact title, e.g. 'SDF: Show CSpace'."""
+    def command(self, title: str, closes: bool = True):
+        """Run a command from the palette by its exact title, e.g. 'SDF: Show CSpace'
+        (`closes=False`: the command opens a quick pick of its own)."""
         self.quick_input("F1", ">" + title)
-        self.pick(title)
+        self.pick(title, closes=closes)
 
     def open(self, rel: str):
         """Open a workspace file with Quick Open and wait until its editor is active."""
@@ -240,15 +312,28 @@ def vscode(code_server, artifacts):
     xdg = code_server["root"] / "browser"  # Chromium's crash reports and dconf: not in the user's home
     env = dict(os.environ, XDG_CONFIG_HOME=str(xdg / "config"), XDG_CACHE_HOME=str(xdg / "cache"))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, env=env, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            env=env,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 860})
             page.goto(code_server["url"])
             page.locator(".monaco-workbench").wait_for(timeout=LONG)
             page.locator(".explorer-folders-view .monaco-list-row", has_text="echo").first.wait_for(timeout=LONG)
-            yield Workbench(page, code_server["ws"])
+            wb = Workbench(page, code_server["ws"])
+            wb.server = code_server
+            yield wb
         finally:
             browser.close()
 
@@ -270,8 +355,9 @@ BROKEN = (Path(__file__).resolve().parents[2] / "examples" / "echo" / "echo_brok
 # -- the package, without an editor -----------------------------------------------------------
 def test_grammar_is_generated_from_the_schema():
     """syntaxes/sdf.tmLanguage.json lists exactly the schema's element and attribute names."""
-    r = subprocess.run([PYTHON, str(EXTENSION / "scripts" / "gen_grammar.py"), "--check"], capture_output=True, text=True,
-                       check=False)
+    r = subprocess.run(
+        [PYTHON, str(EXTENSION / "scripts" / "gen_grammar.py"), "--check"], capture_output=True, text=True, check=False
+    )
     assert r.returncode == 0, r.stderr
     from sdf_lsp import schema
 
@@ -286,18 +372,61 @@ def test_manifest_matches_the_shared_names():
     from sdf_lsp import schema
 
     props = manifest["contributes"]["configuration"]["properties"]
-    for key in ("sdf.target.file", "sdf.target.board", "sdf.target.config", "sdf.target.sdk", "sdf.searchPaths",
-                "sdf.dialect", "sdf.hints.authority", "sdf.build.outDir", "sdf.server.python", "sdf.server.command"):
+    for key in (
+        "sdf.target.file",
+        "sdf.target.board",
+        "sdf.target.config",
+        "sdf.target.sdk",
+        "sdf.searchPaths",
+        "sdf.dialect",
+        "sdf.hints.authority",
+        "sdf.build.outDir",
+        "sdf.server.python",
+        "sdf.server.command",
+    ):
         assert key in props, key
     assert props["sdf.target.config"]["default"] == "release"
     assert props["sdf.hints.authority"]["default"] is True
-    assert set(props["sdf.dialect"]["enum"]) == set(schema.DIALECTS) and props["sdf.dialect"]["default"] == schema.EXTENDED
+    assert (
+        set(props["sdf.dialect"]["enum"]) == set(schema.DIALECTS) and props["sdf.dialect"]["default"] == schema.EXTENDED
+    )
     commands = {c["command"] for c in manifest["contributes"]["commands"]}
     assert {"sdf-lsp.build", "sdf-lsp.showCSpace", "sdf-lsp.showGraph", "sdf-lsp.restartServer"} <= commands
     assert not any(c.startswith("sdf.") for c in commands)  # those ids belong to the server's commands
     assert manifest["activationEvents"] == ["onLanguage:sdf"]
     lang = manifest["contributes"]["languages"][0]
     assert lang["id"] == "sdf" and lang["extensions"] == [".system"] and lang["configuration"]
+    assert manifest["publisher"] == "sdf-lsp"
+    assert manifest["repository"]["url"] == "https://github.com/sdf-lsp/sdf-lsp.git"
+    assert "sdf-lsp.selectTarget" in commands and "sdf-lsp.selectSdk" in commands
+    from sdf_lsp.target import BOARDS
+
+    assert props["sdf.target.board"]["examples"] == list(BOARDS)  # suggestions in settings.json
+    assert props["sdf.server.importStrategy"]["default"] == "useBundled"
+    assert (EXTENSION / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+
+
+def test_vsix_carries_the_server(vsix):
+    """sdf_lsp and its dependencies, pure Python only (one package for every platform), and the
+    WebAssembly Graphviz for the graph view."""
+    import zipfile
+
+    names = zipfile.ZipFile(vsix).namelist()
+    libs = "extension/bundled/libs/"
+    for module in (
+        "sdf_lsp/__init__.py",
+        "sdf_lsp/server.py",
+        "pygls/__init__.py",
+        "lsprotocol/types.py",
+        "attrs/__init__.py",
+        "cattrs/__init__.py",
+        "elftools/__init__.py",
+        "graphviz/__init__.py",
+    ):
+        assert libs + module in names, module
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".pyc"))]
+    assert not [n for n in names if n.startswith(libs + "bin/")]
+    assert "extension/dist/graph-view.js" in names and "extension/LICENSE.txt" in names
 
 
 # -- in VS Code, in order ------------------------------------------------------------------------
@@ -305,7 +434,9 @@ def test_diagnostics_squiggle_and_problems(wb, images):
     wb.open("echo/echo_broken.system")
     wb.page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=LONG)
     wb.problems()
-    row = wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name 'echo_bufer' on 'map'")
+    row = wb.page.locator(
+        ".markers-panel .monaco-list-row", has_text="invalid memory region name 'echo_bufer' on 'map'"
+    )
     row.first.wait_for(timeout=WAIT)
     assert "MK-MAP1" in row.first.inner_text()
     rows = wb.page.locator(".markers-panel .monaco-list-row .marker-message-details, .markers-panel .monaco-list-row")
@@ -365,7 +496,9 @@ def test_closing_tag_is_inserted(wb):
     wb.page.locator(".monaco-editor .view-line", has_text="<channel></channel></system>").first.wait_for(timeout=WAIT)
     wb.status(f"Ln {line + 1}, Col 10")  # the cursor stays between the tags
     wb.revert()
-    wb.page.locator(".monaco-editor .view-line", has_text="<channel></channel>").first.wait_for(state="detached", timeout=WAIT)
+    wb.page.locator(".monaco-editor .view-line", has_text="<channel></channel>").first.wait_for(
+        state="detached", timeout=WAIT
+    )
 
 
 def test_quick_fix_changes_region_name(wb):
@@ -379,12 +512,16 @@ def test_quick_fix_changes_region_name(wb):
     action = wb.page.locator(".action-widget .monaco-list-row", has_text="Change to 'echo_buffer'")
     action.first.wait_for(timeout=WAIT)
     action.first.click()
-    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").wait_for(state="detached", timeout=WAIT)
+    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").wait_for(
+        state="detached", timeout=WAIT
+    )
     assert "echo_bufer" not in wb.editor_text()
     # the other three errors stay
     wb.page.locator(".markers-panel .monaco-list-row", has_text="duplicate channel id").first.wait_for(timeout=WAIT)
     wb.revert()
-    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").first.wait_for(timeout=WAIT)
+    wb.page.locator(".markers-panel .monaco-list-row", has_text="invalid memory region name").first.wait_for(
+        timeout=WAIT
+    )
 
 
 def test_show_cspace(wb, images):
@@ -411,6 +548,27 @@ def test_show_graph_webview(wb, images):
     svg.wait_for(timeout=WAIT)
     assert "uart_driver" in svg.inner_html()
     wb.shot(images / "vscode-graph.png")
+    # zoom (buttons, mouse wheel) and pan (drag)
+    canvas = view.locator("#canvas")
+    scale = lambda: float(canvas.get_attribute("data-scale"))  # noqa: E731
+    before = scale()
+    view.locator("#zoom-in").click()
+    assert scale() > before * 1.2
+    box = view.locator("#viewport").bounding_box()
+    wb.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    zoomed = scale()
+    wb.page.mouse.wheel(0, 300)
+    view.locator("#canvas").evaluate(
+        "(e, s) => new Promise(r => { const t = () => parseFloat(e.dataset.scale) < s ? r() : setTimeout(t, 50); t(); })",
+        zoomed,
+    )
+    assert scale() < zoomed
+    moved = canvas.evaluate("e => e.style.transform")
+    wb.page.mouse.down()
+    wb.page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2 + 40, steps=4)
+    wb.page.mouse.up()
+    assert canvas.evaluate("e => e.style.transform") != moved
+    view.locator("#zoom-fit").click()
     # the view switch inside the webview asks the server for the memory view
     view.locator("button[data-view=memory]").click()
     view.locator(".graph[data-view=memory] svg").wait_for(timeout=WAIT)
@@ -469,19 +627,131 @@ def test_status_bar_follows_configuration(wb):
     wb.status(f"{BOARD} (release)")
 
 
-def test_missing_package_is_explained(wb, tmp_path):
-    # an interpreter that cannot import sdf_lsp: the venv's python without site-packages
-    fake = tmp_path / "python-without-sdf-lsp"
-    fake.write_text(f"#!/bin/sh\nexec {PYTHON} -S \"$@\"\n")
-    fake.chmod(0o755)
+def test_status_bar_warns_when_a_setting_fell_back(wb):
+    wb.open("echo/echo.system")
     settings = wb.ws / ".vscode" / "settings.json"
-    wb.clear_notifications()
-    write_json(settings, workspace_settings(**{"sdf.server.python": str(fake)}))
+    write_json(settings, workspace_settings(**{"sdf.target.sdk": "", "sdf.target.board": "no_such_board"}))
     try:
-        toast = wb.notification("Python package 'sdf_lsp' is not installed")
-        assert str(fake) in toast.inner_text()
+        item = wb.status(f"{BOARD} (release)")
+        item.locator(".codicon-warning").wait_for(timeout=WAIT)
+        item.hover()
+        wb.page.locator(
+            ".monaco-hover, .statusbar-item-hover, .workbench-hover", has_text="unknown board 'no_such_board'"
+        ).first.wait_for(timeout=WAIT)
+    finally:
+        write_json(settings, workspace_settings())
+    wb.status(f"{BOARD} (release)").locator(".codicon-circuit-board").wait_for(timeout=WAIT)
+    wb.page.mouse.move(1, 1)
+
+
+def test_select_target_quick_pick(wb):
+    wb.open("echo/echo.system")
+    settings = wb.ws / ".vscode" / "settings.json"
+    try:
+        wb.command("SDF: Select target", closes=False)
+        wb.page.locator(".quick-input-widget", has_text="Select target board").wait_for(timeout=WAIT)
+        rows = wb.page.locator(".quick-input-list .monaco-list-row")
+        rows.first.wait_for(timeout=WAIT)
+        wb.page.locator(".quick-input-list", has_text="Built-in boards").wait_for(timeout=WAIT)
+        wb.page.locator(".quick-input-list", has_text="Microkit SDK").wait_for(timeout=WAIT)  # the workspace's
+        wb.page.locator(".quick-input-widget input").fill("qemu_virt_riscv64")
+        wb.pick("qemu_virt_riscv64", closes=False)  # a second pick follows: the kernel configuration
+        wb.page.locator(".quick-input-widget", has_text="Kernel configuration of qemu_virt_riscv64").wait_for(
+            timeout=WAIT
+        )
+        wb.page.locator(".quick-input-widget input").fill("debug")
+        wb.pick("debug")
+        wb.status("qemu_virt_riscv64 (debug)", timeout=LONG)
+        saved = json.loads(settings.read_text())
+        assert saved["sdf.target.board"] == "qemu_virt_riscv64" and saved["sdf.target.config"] == "debug"
+        assert not saved.get("sdf.target.sdk")  # not in the SDK: the built-in table checks it
+    finally:
+        write_json(settings, workspace_settings())
+    wb.status(f"{BOARD} (release)", timeout=LONG)
+
+
+def test_build_without_sdk_offers_the_sdk_picker(wb):
+    settings = wb.ws / ".vscode" / "settings.json"
+    write_json(settings, {k: v for k, v in workspace_settings().items() if not k.startswith("sdf.target")})
+    try:
+        wb.open("hello/hello.system")
+        wb.status(f"{BOARD} (release)", timeout=LONG)
+        wb.clear_notifications()
+        wb.command("SDF: Build image")
+        toast = wb.notification("needs a Microkit SDK", timeout=LONG)
+        assert "sdf.target.sdk" in toast.inner_text() and "--sdk" not in toast.inner_text()
+        toast.locator(".monaco-button", has_text="Select Microkit SDK").click()
+        # code-server's folder picker: a path box; type the SDK's folder and accept it
+        box = wb.page.locator(".quick-input-widget input")
+        box.wait_for(state="visible", timeout=WAIT)
+        box.fill(str(GOLDEN / "sdk") + "/")
+        # the picker lists the folder's entries once it has read it: only then is OK taken
+        wb.page.locator(
+            ".quick-input-list .monaco-list-row", has=wb.page.locator(".label-name", has_text=re.compile("^board$"))
+        ).first.wait_for(timeout=WAIT)
+        wb.page.locator(".quick-input-widget .monaco-button", has_text="Use this Microkit SDK").click()
+        wb.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
+        wb.notification("SDF: built hello.system", timeout=LONG)
+        saved = json.loads(settings.read_text())
+        assert saved["sdf.target.sdk"] == str(GOLDEN / "sdk") and saved["sdf.target.board"] == BOARD
+    finally:
+        write_json(settings, workspace_settings())
+        wb.clear_notifications()
+        wb.close_editors()
+
+
+def test_missing_package_is_explained(wb):
+    # the interpreter's own sdf_lsp (importStrategy fromEnvironment): this one has none
+    settings = wb.ws / ".vscode" / "settings.json"
+    python = str(wb.server["bin"] / "python3")
+    wb.open("echo/echo.system")
+    wb.clear_notifications()
+    write_json(
+        settings, workspace_settings(**{"sdf.server.python": python, "sdf.server.importStrategy": "fromEnvironment"})
+    )
+    try:
+        toast = wb.notification("Python package 'sdf_lsp' is not installed", timeout=LONG)
+        assert python in toast.inner_text()
+        toast.locator(".monaco-button", has_text="Open Settings").wait_for(timeout=WAIT)
         wb.status("SDF")
     finally:
         write_json(settings, workspace_settings())
     wb.status(f"{BOARD} (release)", timeout=LONG)
-    wb.page.locator(".monaco-editor .view-lines").first.wait_for()
+    wb.clear_notifications()
+
+
+def test_no_python_is_explained(wb):
+    link = wb.server["bin"] / "python3"
+    wb.open("echo/echo.system")
+    wb.clear_notifications()
+    link.unlink()
+    try:
+        wb.command("SDF: Restart Language Server")
+        toast = wb.notification("needs Python 3.11 or newer", timeout=LONG)
+        toast.locator(".monaco-button", has_text="Download Python").wait_for(timeout=WAIT)
+        toast.locator(".monaco-button", has_text="Open Settings").wait_for(timeout=WAIT)
+    finally:
+        os.symlink(wb.server["python"], link)
+    wb.clear_notifications()
+    wb.command("SDF: Restart Language Server")
+    wb.status(f"{BOARD} (release)", timeout=LONG)
+
+
+def test_log_has_the_server_lines_at_their_level(wb):
+    """The output channel *SDF Language Server*: the server's INFO lines as [info], a refused
+    request (Show CSpace outside a PD) as one line without a traceback."""
+    wb.open("echo/echo.system")
+    wb.goto(0, 0)
+    wb.clear_notifications()
+    wb.command("SDF: Show CSpace")
+    wb.notification("put the cursor in a protection domain")
+    wb.clear_notifications()
+    logs = sorted(wb.server["data"].glob("logs/**/*SDF Language Server*.log"))
+    assert logs, list(wb.server["data"].glob("logs/**/*"))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "request refused" not in logs[-1].read_text():
+        time.sleep(0.5)
+    text = "\n".join(p.read_text() for p in logs)
+    assert re.search(r"\[info\] sdf_lsp\.server: target: ", text), text
+    assert re.search(r"\[info\] pygls[\w.]*: request refused: put the cursor in a protection domain", text), text
+    assert "Traceback" not in text and not re.search(r"\[error\] (INFO|WARNING) ", text), text

@@ -2,6 +2,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as readline from "readline";
 import * as vscode from "vscode";
 import {
   ExecuteCommandRequest,
@@ -16,7 +17,7 @@ import {
 } from "vscode-languageclient/node";
 import { registerAutoClose } from "./autoclose";
 import { GraphPanel, GraphView, MarkdownPanel } from "./panels";
-import { checkPython, resolveServerCommand } from "./server";
+import { checkServer, levelledLines, PYTHON_DOWNLOAD, resolveServerCommand, ServerProblem } from "./server";
 
 const LANGUAGE = "sdf";
 
@@ -27,6 +28,17 @@ interface TargetInfo {
   config?: string | null;
   source: string;
   dialect?: string;
+  /** why the configured target was not used (the status bar then warns) */
+  problem?: string | null;
+  /** the Microkit SDK in use, if any */
+  sdk?: string | null;
+}
+
+interface BoardInfo {
+  board: string;
+  source: "sdk" | "builtin";
+  configs: string[];
+  arch?: string | null;
 }
 
 interface BuildResult {
@@ -36,6 +48,7 @@ interface BuildResult {
   report?: string;
   message?: string;
   errors?: string[];
+  needsSdk?: boolean;
 }
 
 let client: LanguageClient | undefined;
@@ -45,6 +58,7 @@ let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 let target: TargetInfo | undefined;
 let statusTimer: NodeJS.Timeout | undefined;
+let extensionPath = "";
 
 /** The `sdf` settings as the server reads them (initializationOptions and didChangeConfiguration). */
 function sdfSettings(): Record<string, unknown> {
@@ -65,30 +79,39 @@ function sdfSettings(): Record<string, unknown> {
 
 // -- the client -----------------------------------------------------------------------------
 async function createClient(): Promise<LanguageClient | undefined> {
-  const server = resolveServerCommand();
-  output.info(`starting the server: ${[server.command, ...server.args].join(" ")} (from ${server.origin})`);
-  if (server.python) {
-    const check = await checkPython(server.python, server.origin, server.cwd);
-    if (!check.ok) {
-      startProblem = check.message;
-      output.error(check.message);
-      output.error(check.detail);
-      updateStatus();
-      void vscode.window.showErrorMessage(check.message, "Open Settings", "Show Log").then((choice) => {
-        if (choice === "Open Settings") {
-          void vscode.commands.executeCommand("workbench.action.openSettings", "sdf.server");
-        } else if (choice === "Show Log") {
-          output.show(true);
-        }
-      });
-      return undefined;
+  let server;
+  try {
+    server = await resolveServerCommand(extensionPath, (msg) => output.info(msg));
+    output.info(
+      `starting the server: ${[server.command, ...server.args].join(" ")} (from ${server.origin}` +
+        `${server.bundled ? ", sdf_lsp bundled with the extension" : ""})`,
+    );
+    await checkServer(server);
+  } catch (err) {
+    startProblem = err instanceof Error ? err.message : String(err);
+    output.error(startProblem);
+    if (err instanceof ServerProblem && err.detail) {
+      output.debug(err.detail); // the interpreter's own words (a traceback): only at the debug level
     }
+    updateStatus();
+    const kind = err instanceof ServerProblem ? err.kind : "notInstalled";
+    const buttons = kind === "noPython" || kind === "oldPython" ? ["Download Python", "Open Settings"] : ["Open Settings", "Show Log"];
+    void vscode.window.showErrorMessage(startProblem, ...buttons).then((choice) => {
+      if (choice === "Open Settings") {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "sdf.server");
+      } else if (choice === "Download Python") {
+        void vscode.env.openExternal(vscode.Uri.parse(PYTHON_DOWNLOAD));
+      } else if (choice === "Show Log") {
+        output.show(true);
+      }
+    });
+    return undefined;
   }
-  // stdio without a transport option: the server takes no `--stdio` argument
+  // stdio without a transport option: `sdf-lsp serve` speaks LSP on stdin/stdout by default
   const serverOptions: ServerOptions = {
     command: server.command,
     args: server.args,
-    options: { cwd: server.cwd, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+    options: { cwd: server.cwd, env: server.env },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
@@ -99,6 +122,11 @@ async function createClient(): Promise<LanguageClient | undefined> {
     initializationOptions: () => ({ sdf: sdfSettings() }),
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
+    // the server starts each log line with its level: file it at that level, not all as errors
+    stdioOptions: {
+      stdout: (input, channel) => lines(input, (line) => channel.info(line)),
+      stderr: (input, channel) => lines(input, levelledLines(channel)),
+    },
   };
   const c = new LanguageClient("sdf", "SDF Language Server", serverOptions, clientOptions);
   c.onDidChangeState((e) => {
@@ -124,6 +152,10 @@ async function createClient(): Promise<LanguageClient | undefined> {
     return undefined;
   }
   return c;
+}
+
+function lines(input: NodeJS.ReadableStream, sink: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on("line", sink);
 }
 
 function startClient(): Promise<LanguageClient | undefined> {
@@ -175,20 +207,27 @@ function errorText(err: unknown): string {
 function updateStatus(): void {
   const editor = vscode.window.activeTextEditor;
   const visible = editor?.document.languageId === LANGUAGE;
+  status.backgroundColor = undefined;
   if (startProblem) {
     status.text = "$(error) SDF";
+    status.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
     status.tooltip = startProblem;
     status.command = "sdf-lsp.showOutput";
   } else if (target) {
-    status.text = `$(circuit-board) ${target.label}`;
+    const problem = target.problem ?? undefined;
+    status.text = `${problem ? "$(warning)" : "$(circuit-board)"} ${target.label}`;
+    status.backgroundColor = problem ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
     const md = new vscode.MarkdownString(
       `**SDF target** ${target.label}\n\n` +
+        (problem ? `$(warning) ${problem}\n\n` : "") +
         `arch \`${target.arch}\`, from ${target.source}` +
+        (target.sdk ? `, SDK \`${target.sdk}\`` : "") +
         (target.dialect ? `, dialect \`${target.dialect}\`` : "") +
-        `\n\nClick to change the \`sdf.target\` settings.`,
+        `\n\nClick to select the target board.`,
+      true,
     );
     status.tooltip = md;
-    status.command = { title: "SDF target settings", command: "workbench.action.openSettings", arguments: ["sdf.target"] };
+    status.command = "sdf-lsp.selectTarget";
   } else {
     status.text = "$(loading~spin) SDF";
     status.tooltip = "SDF: starting the language server";
@@ -334,6 +373,19 @@ async function build(): Promise<BuildResult | undefined> {
     });
     return undefined;
   }
+  if (result.needsSdk) {
+    const why = result.errors?.[0] ?? "building needs a Microkit SDK";
+    output.warn(`build of ${name}: ${why}`);
+    const choice = await vscode.window.showErrorMessage(`SDF: cannot build ${name}: ${why}`, SELECT_SDK, "Open Settings");
+    if (choice === SELECT_SDK) {
+      if (await selectSdk()) {
+        return build();
+      }
+    } else if (choice === "Open Settings") {
+      void vscode.commands.executeCommand("workbench.action.openSettings", "sdf.target");
+    }
+    return result;
+  }
   const files = result.files ?? [];
   output.info(`build of ${name}: ${result.ok ? "ok" : "failed"}, ${files.length} files in ${result.outDir ?? "?"}`);
   for (const f of files) {
@@ -368,14 +420,135 @@ async function build(): Promise<BuildResult | undefined> {
   return result;
 }
 
+// -- target and SDK -------------------------------------------------------------------------
+const SELECT_SDK = "Select Microkit SDK…";
+
+function settingsScope(): vscode.ConfigurationTarget {
+  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+}
+
+/** A folder picker for the Microkit SDK; writes `sdf.target.sdk` and makes sure the board is one of its boards. */
+async function selectSdk(): Promise<boolean> {
+  const cfg = vscode.workspace.getConfiguration("sdf");
+  const current = cfg.get<string>("target.sdk", "") || process.env.MICROKIT_SDK || "";
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    openLabel: "Use this Microkit SDK",
+    title: "Select a Microkit SDK folder (the one with board/<board>/<config>/)",
+    defaultUri: current && fs.existsSync(current) ? vscode.Uri.file(current) : undefined,
+  });
+  if (!picked || picked.length === 0) {
+    return false;
+  }
+  const dir = picked[0].fsPath;
+  if (!fs.existsSync(path.join(dir, "board"))) {
+    void vscode.window.showWarningMessage(`SDF: ${dir} is not a Microkit SDK: it has no board/ folder.`);
+    return false;
+  }
+  // the board first, so that the server never sees the SDK without one of its boards
+  const boards = (await serverCommand<BoardInfo[]>("sdf.listBoards", { sdk: dir })).filter((b) => b.source === "sdk");
+  const board = cfg.get<string>("target.board", "") || "qemu_virt_aarch64";
+  const config = cfg.get<string>("target.config", "release");
+  const same = boards.find((b) => b.board === board);
+  if (same && same.configs.includes(config)) {
+    if (!cfg.get<string>("target.board", "")) {
+      await cfg.update("target.board", board, settingsScope());
+    }
+  } else if (boards.length === 1) {
+    await writeTarget(boards[0], boards[0].configs.includes(config) ? config : boards[0].configs[0]);
+  } else if (!(await selectTarget(dir, true))) {
+    return false;
+  }
+  await cfg.update("target.sdk", dir, settingsScope());
+  output.info(`sdf.target.sdk set to ${dir}`);
+  return true;
+}
+
+async function writeTarget(board: BoardInfo, config: string): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration("sdf");
+  await cfg.update("target.board", board.board, settingsScope());
+  await cfg.update("target.config", config, settingsScope());
+  output.info(`target set to ${board.board} (${config})`);
+  if (cfg.get<string>("target.file", "")) {
+    void vscode.window.showWarningMessage(`SDF: "sdf.target.file" is set and takes precedence over the board.`);
+  }
+}
+
+/** *SDF: Select target*: the boards of the SDK (if any) and the built-in table, then a config. */
+async function selectTarget(sdk?: string, sdkOnly = false): Promise<boolean> {
+  const cfg = vscode.workspace.getConfiguration("sdf");
+  let boards: BoardInfo[];
+  try {
+    boards = await serverCommand<BoardInfo[]>("sdf.listBoards", sdk ? { sdk } : {});
+  } catch (err) {
+    void vscode.window.showErrorMessage(errorText(err));
+    return false;
+  }
+  const currentBoard = cfg.get<string>("target.board", "") || "qemu_virt_aarch64";
+  const sdkDir = sdk ?? (target?.sdk || cfg.get<string>("target.sdk", "") || undefined);
+  type Item = vscode.QuickPickItem & { info?: BoardInfo };
+  const items: Item[] = [];
+  const section = (label: string, list: BoardInfo[]) => {
+    if (list.length) {
+      items.push({ label, kind: vscode.QuickPickItemKind.Separator });
+      for (const b of list) {
+        items.push({
+          label: b.board,
+          description: [b.arch, b.board === currentBoard ? "current" : ""].filter((x) => x).join(" · "),
+          detail: b.configs.join(", "),
+          info: b,
+        });
+      }
+    }
+  };
+  section(`Microkit SDK ${sdkDir ?? ""}`.trim(), boards.filter((b) => b.source === "sdk"));
+  if (!sdkOnly) {
+    section("Built-in boards (checking; building needs an SDK)", boards.filter((b) => b.source === "builtin"));
+  }
+  const pick = await vscode.window.showQuickPick(items, {
+    title: "SDF: Select target board",
+    placeHolder: `board (now ${currentBoard})`,
+    matchOnDetail: true,
+  });
+  if (!pick?.info) {
+    return false;
+  }
+  const board = pick.info;
+  const config = cfg.get<string>("target.config", "release");
+  let chosen = config;
+  if (board.configs.length > 1) {
+    const ordered = [...board.configs].sort((a, b) => (a === config ? -1 : b === config ? 1 : 0));
+    const c = await vscode.window.showQuickPick(ordered, { title: `SDF: Kernel configuration of ${board.board}`, placeHolder: `config (now ${config})` });
+    if (!c) {
+      return false;
+    }
+    chosen = c;
+  } else if (board.configs.length === 1) {
+    chosen = board.configs[0];
+  }
+  if (board.source === "builtin" && cfg.get<string>("target.sdk", "")) {
+    const inSdk = boards.some((b) => b.source === "sdk" && b.board === board.board);
+    if (!inSdk) {
+      await cfg.update("target.sdk", undefined, settingsScope());
+      void vscode.window.showInformationMessage(`SDF: ${board.board} is not in the Microkit SDK: checking with the built-in table; building needs an SDK with that board.`);
+    }
+  }
+  await writeTarget(board, chosen);
+  return true;
+}
+
 // -- activation -----------------------------------------------------------------------------
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionPath = context.extensionPath;
   output = vscode.window.createOutputChannel("SDF Language Server", { log: true });
   status = vscode.window.createStatusBarItem("sdf-lsp.target", vscode.StatusBarAlignment.Right, 100);
   status.name = "SDF target";
   const cspace = new MarkdownPanel("sdf-lsp.cspace");
   const graph = new GraphPanel(
-    (uri, view) => serverCommand<string>("sdf.showGraph", { uri: uri.toString(), view }),
+    context.extensionUri,
+    (uri, view) => serverCommand<string>("sdf.showGraph", { uri: uri.toString(), view, format: "dot" }),
     (msg) => output.warn(msg),
   );
   context.subscriptions.push(
@@ -393,6 +566,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("sdf-lsp.showOutput", () => output.show(true)),
     vscode.commands.registerCommand("sdf-lsp.showCSpace", (pd?: unknown) => showCSpace(cspace, typeof pd === "string" ? pd : undefined)),
     vscode.commands.registerCommand("sdf-lsp.build", () => build()),
+    vscode.commands.registerCommand("sdf-lsp.selectTarget", () => selectTarget()),
+    vscode.commands.registerCommand("sdf-lsp.selectSdk", () => selectSdk()),
     vscode.commands.registerCommand("sdf-lsp.showGraph", async (view?: unknown) => {
       const editor = needEditor();
       if (editor) {

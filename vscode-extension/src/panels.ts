@@ -81,22 +81,37 @@ export class MarkdownPanel {
 }
 
 export type GraphView = "authority" | "memory";
+/** DOT text of a view of a document (from the language server). */
 export type GraphSource = (uri: vscode.Uri, view: GraphView) => Promise<string>;
 
-/** Strip everything before the <svg> root (XML declaration, DOCTYPE, comments). */
-export function svgBody(svg: string): string {
-  const at = svg.search(/<svg[\s>]/);
-  return at >= 0 ? svg.slice(at) : svg;
-}
+const GRAPH_STYLE = `
+  html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
+  body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
+         color: var(--vscode-foreground); background: var(--vscode-editor-background); }
+  .toolbar { display: flex; gap: 6px; align-items: center; padding: 6px 8px; flex-wrap: wrap; }
+  .toolbar .title { margin-right: auto; opacity: 0.8; }
+  .toolbar .zoom { min-width: 3.5em; text-align: right; opacity: 0.8; font-variant-numeric: tabular-nums; }
+  button { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 3px 10px; cursor: pointer; }
+  button.secondary { color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); }
+  button:hover { background: var(--vscode-button-hoverBackground); }
+  .graph { position: relative; flex: 1; overflow: hidden; background: #fff; margin: 0 8px 8px 8px; border-radius: 4px;
+           cursor: grab; touch-action: none; }
+  .graph.dragging { cursor: grabbing; }
+  #canvas { position: absolute; left: 0; top: 0; transform-origin: 0 0; }
+  #canvas svg { display: block; }
+  .error { color: var(--vscode-errorForeground); white-space: pre-wrap; margin: 0 8px 8px 8px; }
+`;
 
 export class GraphPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private uri: vscode.Uri | undefined;
   private view: GraphView = "authority";
   private generation = 0;
+  private last: object | undefined; // the last graph message, sent again when the webview (re)loads
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
+    private readonly extensionUri: vscode.Uri,
     private readonly source: GraphSource,
     private readonly log: (msg: string) => void,
   ) {
@@ -119,14 +134,16 @@ export class GraphPanel implements vscode.Disposable {
       this.view = view;
     }
     if (!this.panel) {
+      const dist = vscode.Uri.joinPath(this.extensionUri, "dist");
       this.panel = vscode.window.createWebviewPanel(
         "sdf-lsp.graph",
         this.title(),
         { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { enableScripts: true, enableFindWidget: true, retainContextWhenHidden: false },
+        { enableScripts: true, enableFindWidget: true, retainContextWhenHidden: false, localResourceRoots: [dist] },
       );
       this.panel.onDidDispose(() => {
         this.panel = undefined;
+        this.last = undefined;
       });
       this.panel.webview.onDidReceiveMessage((msg) => {
         if (msg && msg.type === "view" && (msg.view === "authority" || msg.view === "memory")) {
@@ -134,8 +151,11 @@ export class GraphPanel implements vscode.Disposable {
           void this.refresh();
         } else if (msg && msg.type === "refresh") {
           void this.refresh();
+        } else if (msg && msg.type === "ready" && this.last) {
+          void this.panel?.webview.postMessage(this.last);
         }
       });
+      this.panel.webview.html = this.html(this.panel.webview);
     } else {
       this.panel.reveal(undefined, true);
     }
@@ -147,6 +167,38 @@ export class GraphPanel implements vscode.Disposable {
     return `System graph: ${name}`;
   }
 
+  private html(webview: vscode.Webview): string {
+    const nonce = crypto.randomBytes(16).toString("base64");
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "graph-view.js"));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource} 'unsafe-inline'`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+      // Graphviz is WebAssembly: compiling it needs 'wasm-unsafe-eval' (not 'unsafe-eval')
+      `script-src 'nonce-${nonce}' 'wasm-unsafe-eval'`,
+    ].join("; ");
+    const button = (view: GraphView, label: string) =>
+      `<button class="${view === this.view ? "" : "secondary"}" data-view="${view}">${label}</button>`;
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${escapeHtml(this.title())}</title><style>${GRAPH_STYLE}</style></head>
+<body>
+<div class="toolbar"><span class="title" id="title"></span>
+${button("authority", "Authority")}${button("memory", "Memory")}
+<button class="secondary" id="zoom-out" title="Zoom out (-)">&minus;</button><span class="zoom" id="zoom">100%</span>
+<button class="secondary" id="zoom-in" title="Zoom in (+)">+</button>
+<button class="secondary" id="zoom-fit" title="Fit to the panel (0)">Fit</button>
+<button class="secondary" id="zoom-reset" title="Actual size">1:1</button>
+<button class="secondary" id="refresh" title="Redraw">Refresh</button></div>
+<div class="error" id="error" hidden></div>
+<div class="graph" id="viewport" data-view="${this.view}"><div id="canvas"></div></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body></html>`;
+  }
+
   async refresh(): Promise<void> {
     const panel = this.panel;
     const uri = this.uri;
@@ -154,32 +206,22 @@ export class GraphPanel implements vscode.Disposable {
       return;
     }
     const generation = ++this.generation;
+    const view = this.view;
     panel.title = this.title();
-    let content: string;
+    let msg: object;
     try {
-      const svg = await this.source(uri, this.view);
-      content = `<div class="graph" data-view="${this.view}">${svgBody(svg)}</div>`;
+      const dot = await this.source(uri, view);
+      msg = { type: "graph", view, dot, key: `${uri.toString()}#${view}`, title: this.title() };
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      this.log(`showGraph failed: ${msg}`);
-      content = `<p class="error">Could not draw the ${this.view} graph: ${escapeHtml(msg)}</p>`;
+      const text = err instanceof Error ? err.message : String(err);
+      this.log(`showGraph failed: ${text}`);
+      msg = { type: "error", view, message: `Could not draw the ${view} graph: ${text}`, title: this.title() };
     }
     if (generation !== this.generation || this.panel !== panel) {
       return; // a newer refresh is on its way
     }
-    const button = (view: GraphView, label: string) =>
-      `<button class="${view === this.view ? "" : "secondary"}" data-view="${view}">${label}</button>`;
-    const body =
-      `<div class="toolbar"><span class="title">${escapeHtml(this.title())} (${this.view})</span>` +
-      `${button("authority", "Authority")}${button("memory", "Memory")}` +
-      `<button class="secondary" id="refresh" title="Redraw">Refresh</button></div>${content}`;
-    const script = `
-      const vscode = acquireVsCodeApi();
-      for (const b of document.querySelectorAll("button[data-view]")) {
-        b.addEventListener("click", () => vscode.postMessage({ type: "view", view: b.dataset.view }));
-      }
-      document.getElementById("refresh").addEventListener("click", () => vscode.postMessage({ type: "refresh" }));`;
-    panel.webview.html = page(panel.webview, this.title(), body, script);
+    this.last = msg;
+    await panel.webview.postMessage(msg);
   }
 
   dispose(): void {

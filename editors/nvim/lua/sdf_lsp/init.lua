@@ -1,8 +1,9 @@
 -- Neovim client for the sdf_lsp language server (seL4 Microkit System Description Files).
 --
 --   require("sdf_lsp").setup({
---     python = nil,          -- interpreter running `-m sdf_lsp serve` (default: <root>/.venv/bin/python, else python3)
---     cmd = nil,             -- full command instead, e.g. { "sdf-lsp", "serve" }
+--     cmd = nil,             -- full command; default: `sdf-lsp serve` when sdf-lsp is on PATH, else
+--                            -- `<python> -m sdf_lsp serve` with <root>/.venv/bin/python or python3
+--     python = nil,          -- that interpreter instead (then sdf-lsp on PATH is not used)
 --     settings = {           -- the `sdf` settings section
 --       target = { board = "qemu_virt_aarch64", config = "release", sdk = nil, file = nil },
 --       searchPaths = { "build" }, dialect = "extended", hints = { authority = true },
@@ -42,8 +43,12 @@ local has = function(feature)
   return vim.fn.has(feature) == 1
 end
 
+-- Deferred: an error message from inside an autocommand (filetype detection starts the
+-- server) would otherwise abort it with a Lua stack trace on Neovim 0.11+.
 local function notify(msg, level)
-  vim.notify("sdf-lsp: " .. msg, level or vim.log.levels.INFO)
+  vim.schedule(function()
+    vim.notify("sdf-lsp: " .. msg, level or vim.log.levels.INFO)
+  end)
 end
 
 local function is_executable_file(path)
@@ -88,7 +93,8 @@ function M.python_for(root)
   return "python3"
 end
 
---- The command line that starts the server for a root.
+--- The command line that starts the server for a root: `cmd`, else `sdf-lsp serve` from PATH
+--- (unless `python` is set), else `<python> -m sdf_lsp serve`.
 function M.server_cmd(root)
   local cmd = M.options.cmd
   if type(cmd) == "string" then
@@ -97,16 +103,20 @@ function M.server_cmd(root)
   if type(cmd) == "table" and #cmd > 0 then
     return cmd
   end
+  if not (M.options.python and M.options.python ~= "") and vim.fn.executable("sdf-lsp") == 1 then
+    return { "sdf-lsp", "serve" }
+  end
   return { M.python_for(root), "-m", "sdf_lsp", "serve" }
 end
 
 local checked = {}
 --- Whether the server's interpreter can import sdf_lsp; explains what to install when not.
 function M.check_python(root)
-  if M.options.cmd then
-    return true
+  local cmd = M.server_cmd(root)
+  if cmd[2] ~= "-m" or cmd[3] ~= "sdf_lsp" then
+    return true -- not `<python> -m sdf_lsp`: nothing to check
   end
-  local python = M.python_for(root)
+  local python = cmd[1]
   if checked[python] ~= nil then
     return checked[python]
   end
@@ -125,8 +135,9 @@ function M.check_python(root)
       local missing = last:match("No module named '([%w_.]+)'")
       local what = missing and ("the Python package '" .. missing .. "' is not installed") or ("'import sdf_lsp' failed: " .. last)
       notify(
-        ("%s for %s. Install sdf_lsp into that interpreter (`%s -m pip install -e <sdf-lsp checkout>`), "
-          .. "or point `python` in require('sdf_lsp').setup() at one that has it"):format(what, python, python),
+        ("%s for %s, and there is no `sdf-lsp` on PATH. Install it (`pipx install sdf-lsp`, or "
+          .. "`%s -m pip install sdf-lsp`), or point `python` in require('sdf_lsp').setup() at an "
+          .. "interpreter that has it"):format(what, python, python),
         vim.log.levels.ERROR
       )
     end
@@ -376,7 +387,13 @@ function M.build(out_dir)
       if result.ok then
         notify(("built %s: %d files in %s (report: %s)"):format(name, #files, tostring(result.outDir), tostring(result.report)))
       else
-        notify(("build of %s failed (report: %s)"):format(name, tostring(result.report)), vim.log.levels.ERROR)
+        local errors = type(result.errors) == "table" and result.errors or {}
+        local why = #errors > 0 and table.concat(vim.list_slice(errors, 1, 5), "\n  ")
+          or (type(result.message) == "string" and result.message or "see the diagnostics")
+        if #errors > 5 then
+          why = why .. ("\n  ... and %d more"):format(#errors - 5)
+        end
+        notify(("build of %s failed:\n  %s"):format(name, why), vim.log.levels.ERROR)
       end
     end
     fire("SdfBuildDone", M.last_build)
