@@ -106,7 +106,8 @@ def _refuse(path: str, st: os.stat_result, kind: Kind, size: int | None = None) 
         raise FileError.refused(path, f"not a regular file ({_file_type(st.st_mode)})")
     size = st.st_size if size is None else size
     if size > kind.limit:
-        raise FileError.refused(path, f"{_size(size)}, more than the {_size(kind.limit)} {kind.noun} may have")
+        shown = _size(size) if _size(size) != _size(kind.limit) else f"{size} bytes"
+        raise FileError.refused(path, f"{shown}, more than the {_size(kind.limit)} {kind.noun} may have")
 
 
 def _open(path: str, kind: Kind) -> tuple[int, os.stat_result]:

@@ -111,8 +111,8 @@ def test_a_file_over_the_limit_of_its_kind_is_refused(tmp_path):
     sdf = sparse(tmp_path / "big.system", 65 * 2**20)
     with pytest.raises(FileError, match=r"is 65 MiB, more than the 64 MiB an SDF file may have$"):
         read_sdf(str(sdf))
-    with pytest.raises(FileError, match="more than the 1 GiB a prefill file may have"):
-        check_file(str(sparse(tmp_path / "big.bin", 2**30 + 4096)), PREFILL)
+    with pytest.raises(FileError, match="is 1073741825 bytes, more than the 1 GiB a prefill file may have"):
+        check_file(str(sparse(tmp_path / "big.bin", 2**30 + 1)), PREFILL)
 
 
 def test_a_file_at_the_limit_is_read_whole(tmp_path):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.backend.standin import standin_elf
-from tests.conftest import ROOT
+from tests.backend.golden import BOARD, SDK
+from tests.backend.standin import MICROKIT_SYMBOLS, standin_elf
+from tests.conftest import ROOT, require
 
 MEMORY = 2 * 2**30  # address space of the checking process: ample for the check, far below a read of /dev/zero
 
@@ -23,10 +24,10 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def check(*args) -> tuple[int, list[dict]]:
+def sdf_lsp(*args) -> subprocess.CompletedProcess:
     try:
         p = subprocess.run(
-            [sys.executable, "-m", "sdf_lsp", "check", "--format", "json", *map(str, args)],
+            [sys.executable, "-m", "sdf_lsp", *map(str, args)],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -34,14 +35,19 @@ def check(*args) -> tuple[int, list[dict]]:
             preexec_fn=_limit_memory,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"sdf-lsp check {' '.join(map(str, args))} did not finish in 60 s")
+        pytest.fail(f"sdf-lsp {' '.join(map(str, args))} did not finish in 60 s")
     assert p.returncode in (0, 1), p.stderr
+    return p
+
+
+def check(*args) -> tuple[int, list[dict]]:
+    p = sdf_lsp("check", "--format", "json", *args)
     return p.returncode, json.loads(p.stdout)
 
 
 def system(tmp_path: Path, prefill: str = "data.bin", image: str = "p.elf") -> Path:
     (tmp_path / "data.bin").write_bytes(b"x" * 16)
-    (tmp_path / "p.elf").write_bytes(standin_elf({"a": 8}))
+    (tmp_path / "p.elf").write_bytes(standin_elf(MICROKIT_SYMBOLS))
     sdf = tmp_path / "s.system"
     sdf.write_text(
         f'<system>\n<memory_region name="m" size="0x1000" prefill_path="{prefill}" />\n'
@@ -125,3 +131,30 @@ def test_an_sdf_file_that_cannot_be_read_is_io001(tmp_path, fifo, name):
             "huge.system": f"'{path}' is 100 MiB, more than the 64 MiB an SDF file may have",
         }[name]
     )
+
+
+def build(sdf: Path, out: Path) -> subprocess.CompletedProcess:
+    require(SDK.is_dir(), f"{SDK} is missing")
+    return sdf_lsp("build", sdf, "--sdk", SDK, "--board", BOARD, "--config", "debug", "-o", out)
+
+
+def test_build_reads_what_check_accepts(tmp_path):
+    p = build(system(tmp_path), tmp_path / "out")
+    assert p.returncode == 0, p.stderr
+
+
+def test_build_refuses_a_program_image_that_is_no_regular_file(tmp_path, fifo):
+    sdf = system(tmp_path, image="fifo.bin")
+    p = build(sdf, tmp_path / "out")
+    assert p.returncode == 1
+    line, ch = column(sdf, '<program_image path="')
+    errors = [e for e in p.stderr.splitlines() if not e.startswith("[")]  # not the progress lines
+    assert errors == [
+        f"{sdf}:{line + 1}:{ch + 1}: error: failed to read the program image of PD 'p': "
+        f"'{fifo}' is not a regular file (a FIFO) [BLD003]"
+    ]
+
+
+def test_build_refuses_a_prefill_file_that_is_no_regular_file(tmp_path, fifo):
+    p = build(system(tmp_path, prefill="fifo.bin"), tmp_path / "out")
+    assert p.returncode == 1 and "failed to read file 'fifo.bin' at prefill_path" in p.stderr and "[MK-R4]" in p.stderr
