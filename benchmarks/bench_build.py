@@ -71,7 +71,7 @@ def main() -> int:
             print(f"{args.system.name}: {len(analysis.errors)} errors, first: {analysis.errors[0].message}")
             return 1
         write_standins(analysis, tmp_path / "elf")
-        search = [str(tmp_path / "elf"), str(args.system.parent)]
+        files = SearchPathFiles([str(tmp_path / "elf"), str(args.system.parent)], files.images)
         phases: dict[str, list[float]] = {}
         analyse_ms, build_ms, result = [], [], None
         for i in range(args.repeat):
@@ -87,7 +87,7 @@ def main() -> int:
                     phases.setdefault(last[1], []).append((now - last[0]) * 1000)
                 last[:] = [now, message]
 
-            result = build(analysis, target, search, str(tmp_path / f"out{i}"), progress=progress)
+            result = build(analysis, target, files, str(tmp_path / f"out{i}"), progress=progress)
             t2 = time.perf_counter()
             if not result.ok:
                 print(f"build failed: {result.errors[0].message}")
@@ -96,7 +96,7 @@ def main() -> int:
             build_ms.append((t2 - t1) * 1000)
         if args.profile:
             prof = cProfile.Profile()
-            prof.runcall(build, analysis, target, search, str(tmp_path / "profiled"))
+            prof.runcall(build, analysis, target, files, str(tmp_path / "profiled"))
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         spec_objects = (tmp_path / "out0" / "report.txt").read_text().count(" @ 0x")
         sizes = {Path(f).name: Path(f).stat().st_size for f in result.files if "/elf/" not in f}

@@ -27,7 +27,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from sdf_lsp import __version__
 from sdf_lsp.analysis import Analysis, Session
 from sdf_lsp.diagnostics import Diagnostic
-from sdf_lsp.files import SearchPathFiles
+from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
 from sdf_lsp.ide import actions, completion, hover, navigation, symbols
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
@@ -51,12 +51,11 @@ class RequestFailed(JsonRpcException):
 class Document:
     """One open SDF: its editing session, version and the pending analysis."""
 
-    def __init__(self, uri: str, text: str, version: int, ctx: Context, env: Environment, files: SearchPathFiles):
+    def __init__(self, uri: str, text: str, version: int, ctx: Context, env: Environment):
         self.uri = uri
         self.version = version
-        self.env = env
-        self.files = files
-        self.session = Session(text, ctx, files)
+        self.env = env  # the files the analysis and the features read
+        self.session = Session(text, ctx, env)
         self.analysed_version: int | None = None
         self.task: asyncio.Task | None = None
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
@@ -104,7 +103,8 @@ class SdfLanguageServer(LanguageServer):
         self.root: str | None = None
         self.encoding = "utf-16"
         self.snippets = True
-        self._workspace_symbols: dict[str, tuple[float, list]] = {}
+        self.images = ProgramImages()  # parsed program images, shared by every document and build
+        self._workspace_symbols: dict[str, tuple[tuple, list]] = {}
         self._gc_task: asyncio.Task | None = None
 
     # -- settings --------------------------------------------------------------------
@@ -125,19 +125,19 @@ class SdfLanguageServer(LanguageServer):
                 self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
         log.info("target: %s (%s), dialect %s", target.label, target.source, settings.dialect)
         for doc in self.docs.values():
-            doc.env, doc.files = self.environment(doc.uri)
+            doc.env = self.environment(doc.uri)
             doc.session.ctx = self.ctx
-            doc.session.files = doc.files
+            doc.session.files = doc.env
             doc.analysed_version = None
             self.schedule(doc, 0)
 
-    def environment(self, uri: str) -> tuple[Environment, SearchPathFiles]:
-        """Search paths of a document: the configured ones, then the document's folder."""
+    def environment(self, uri: str) -> Environment:
+        """The files of a document, on its search paths: the configured ones, then the document's folder."""
         paths = self.settings.paths(self.root)
         path = uri_path(uri)
         if path:
             paths.append(os.path.dirname(path))
-        return Environment(paths), SearchPathFiles(paths)
+        return Environment(paths, self.images)
 
     # -- analysis ----------------------------------------------------------------------
     def schedule(self, doc: Document, delay: float | None = None):
@@ -333,10 +333,10 @@ def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
     item = params.text_document
     if not is_sdf(item.uri, item.language_id, item.text):
         return
-    env, files = ls.environment(item.uri)
+    env = ls.environment(item.uri)
     gc.disable()
     try:
-        doc = Document(item.uri, item.text, item.version, ls.ctx, env, files)
+        doc = Document(item.uri, item.text, item.version, ls.ctx, env)
     finally:
         gc.enable()
     ls.docs[item.uri] = doc
@@ -380,8 +380,7 @@ def did_save(ls: SdfLanguageServer, params: lsp.DidSaveTextDocumentParams):
     doc = ls.docs.get(params.text_document.uri)
     if doc is None:
         return
-    doc.files.invalidate()  # prefill files may have changed on disk
-    doc.analysed_version = None
+    doc.analysed_version = None  # files the SDF names are checked again by every analysis
     ls.analyse_now(doc)
 
 
@@ -650,18 +649,18 @@ def workspace_symbols(ls: SdfLanguageServer):
             yield path, _symbols_of(a.names, a.lines, ls.encoding)
             continue
         try:
-            mtime = os.path.getmtime(path)
+            stamp = stamp_of(os.stat(path))
         except OSError:
             continue
         hit = ls._workspace_symbols.get(path)
-        if hit is None or hit[0] != mtime:
+        if hit is None or hit[0] != stamp:
             try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()
-            except OSError:
+                text, _ = read_sdf(path)
+            except FileError as err:  # a FIFO, a device, a huge file: not an SDF to list
+                log.debug("workspace symbols: skipping %s", err)
                 continue
             d = parse(text)
-            hit = (mtime, _symbols_of(build_index(d.root), LineIndex(text), ls.encoding))
+            hit = (stamp, _symbols_of(build_index(d.root), LineIndex(text), ls.encoding))
             ls._workspace_symbols[path] = hit
         yield path, hit[1]
 
@@ -786,7 +785,7 @@ async def build_command(ls: SdfLanguageServer, *args):
         log.info("build of %s: %s", path, msg)
         return {"ok": False, "needsSdk": True, "outDir": out_dir, "files": [], "report": None, "errors": [msg]}
     text, version, ctx, target = doc.session.text, doc.version, ls.ctx, ls.target
-    paths = list(doc.env.search_paths)
+    files = SearchPathFiles(doc.env.search_paths, ls.images)  # its own caches: the build runs in a thread
     loop = asyncio.get_running_loop()
     token = f"sdf-build-{id(doc)}-{version}-{time.monotonic_ns()}"
     progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
@@ -807,8 +806,8 @@ async def build_command(ls: SdfLanguageServer, *args):
 
     def run():
         # its own analysis of this text: the document may change while the build runs
-        snapshot = analyse(text, ctx, SearchPathFiles(paths))
-        return build(snapshot, target, paths, out_dir, progress=report)
+        snapshot = analyse(text, ctx, files)
+        return build(snapshot, target, files, out_dir, progress=report)
 
     try:
         result = await asyncio.to_thread(run)

@@ -35,7 +35,7 @@ from sdf_lsp.backend.spec import dump_json, object_paddr, physical_size_bits
 from sdf_lsp.backend.symbols import patch_monitor, patch_program, pd_setvars
 from sdf_lsp.diagnostics import Diagnostic, Related
 from sdf_lsp.elf import ElfError, ElfImage
-from sdf_lsp.files import find_on_paths
+from sdf_lsp.files import ELF, JSON, PREFILL, FileError, ProgramImages, SearchPathFiles, read_file
 from sdf_lsp.image.boot import BootConfig, BootError, BootPlan, KernelFacts, plan_boot
 from sdf_lsp.image.initialiser import PackedSpec, pack_spec_into_initial_task
 from sdf_lsp.image.loader import KernelImage, LoaderError, LoaderFacts, build_loader_image
@@ -91,14 +91,16 @@ def default_image_type(target: Target) -> str:
 def build(
     analysis,
     target: Target,
-    search_paths: list[str],
+    files: SearchPathFiles,
     outdir: str,
     image_type: str | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build the analysed system into `outdir` (replaced atomically).
 
-    Refuses when the analysis has errors (they are the result's errors).
+    Refuses when the analysis has errors (they are the result's errors). `files` are the files
+    the analysis read (the same `SearchPathFiles`, or one sharing its `ProgramImages`), so that
+    the build parses no program image again.
     `progress(message, percent)` is called as the build goes on.
     """
     notify = progress or (lambda message, percent: None)
@@ -109,10 +111,16 @@ def build(
     gc.disable()  # the build makes millions of acyclic dicts; collecting during it only costs time
     try:
         notify("Loading program images", 5)
-        product = make(analysis.system, analysis.layout, target, search_paths, notify)
+        product = make(analysis.system, analysis.layout, target, files, notify)
         notify("Writing outputs", 90)
-        files = write_outputs(
-            product, analysis.system, analysis.layout, target, out_dir, image_type or default_image_type(target)
+        written = write_outputs(
+            product,
+            analysis.system,
+            analysis.layout,
+            target,
+            out_dir,
+            image_type or default_image_type(target),
+            files.images,
         )
     except BuildError as err:
         return BuildResult(False, out_dir, errors=err.diagnostics)
@@ -120,22 +128,23 @@ def build(
         if collecting:
             gc.enable()
     notify("Done", 100)
-    return BuildResult(True, out_dir, files, os.path.join(out_dir, "report.txt"))
+    return BuildResult(True, out_dir, written, os.path.join(out_dir, "report.txt"))
 
 
 # ---------------------------------------------------------------------------- passes
 
 
-def make(system: System, layout: Layout, target: Target, search_paths: list[str], progress: Progress) -> Product:
+def make(system: System, layout: Layout, target: Target, files: SearchPathFiles, progress: Progress) -> Product:
     """Load, patch, build, pack, boot and allocate until the placed memory regions settle."""
     root = system.root.name_span
     check_supported(system, target)
     sdk = target.sdk
-    monitor = load_sdk_elf(sdk.monitor_elf if sdk else None, "monitor", root)
-    initialiser = load_sdk_elf(sdk.initialiser_elf if sdk else None, "capDL initialiser", root)
-    kernel = boot_inputs(target, root) if target.arch != "x86_64" else None
-    programs = load_programs(system, search_paths)
-    prefills = read_prefills(system, search_paths)
+    images = files.images
+    monitor = load_sdk_elf(images, sdk.monitor_elf if sdk else None, "monitor", root)
+    initialiser = load_sdk_elf(images, sdk.initialiser_elf if sdk else None, "capDL initialiser", root)
+    kernel = boot_inputs(target, root, images) if target.arch != "x86_64" else None
+    programs = load_programs(system, files)
+    prefills = read_prefills(system, files)
     mr_paddr: dict[str, int | None] = {mr.name: mr.phys_addr for mr in system.mr_by_name.values()}
     tool_placed = tool_placed_regions(system)
     ends = {name: [end for end, _ in pairs] for name, pairs in system.channel_ends.items()}
@@ -274,7 +283,7 @@ def check_supported(system: System, target: Target) -> None:
         raise BuildError(problems)
 
 
-def boot_inputs(target: Target, span) -> tuple[BootConfig, KernelFacts]:
+def boot_inputs(target: Target, span, images: ProgramImages) -> tuple[BootConfig, KernelFacts]:
     """The kernel configuration and facts the boot emulation needs (ARM and RISC-V)."""
     sdk = target.sdk
     if target.normal_regions is None:
@@ -297,7 +306,7 @@ def boot_inputs(target: Target, span) -> tuple[BootConfig, KernelFacts]:
         )
     if sdk.kernel_elf is not None:
         try:
-            facts = KernelFacts.from_elf(ElfImage.load(sdk.kernel_elf))
+            facts = KernelFacts.from_elf(images.load(sdk.kernel_elf))
         except ElfError as err:
             raise E.fail(span, E.BAD_ELF, f"failed to read the kernel ELF '{sdk.kernel_elf}': {err}") from None
     else:
@@ -317,21 +326,24 @@ def boot_inputs(target: Target, span) -> tuple[BootConfig, KernelFacts]:
     return config, facts
 
 
-def read_prefills(system: System, search_paths: list[str]) -> dict[str, bytes]:
-    """The bytes of every prefill file, by memory region name."""
+def read_prefills(system: System, files: SearchPathFiles) -> dict[str, bytes]:
+    """The bytes of every prefill file, by memory region name (the analysis found them all; one
+    may have gone or changed since)."""
     out = {}
     for mr in system.mr_by_name.values():
         if mr.prefill_path is None:
             continue
-        path = find_on_paths(mr.prefill_path, search_paths)
+        span = span_of(mr.el, "prefill_path")
+        path = files.find(mr.prefill_path)
+        if path is None:
+            raise E.fail(span, "MK-R4", f"unable to find prefill file: '{mr.prefill_path}' on element 'memory_region'")
         try:
-            with open(path, "rb") as fh:
-                out[mr.name] = fh.read()
-        except (OSError, TypeError):
+            out[mr.name] = read_file(path, PREFILL)
+        except FileError as err:
             raise E.fail(
-                span_of(mr.el, "prefill_path"),
+                span,
                 "MK-R4",
-                f"unable to find prefill file: '{mr.prefill_path}' on element 'memory_region'",
+                f"failed to read file '{mr.prefill_path}' at prefill_path on element 'memory_region': {err}",
             ) from None
     return out
 
@@ -408,7 +420,13 @@ def allocation_error(product: Product, system: System, target: Target) -> BuildE
 
 
 def write_outputs(
-    product: Product, system: System, layout: Layout, target: Target, out_dir: str, image_type: str
+    product: Product,
+    system: System,
+    layout: Layout,
+    target: Target,
+    out_dir: str,
+    image_type: str,
+    images: ProgramImages,
 ) -> list[str]:
     """Write every output into a new directory, then put it in place of `out_dir`."""
     if image_type not in IMAGE_TYPES:
@@ -424,7 +442,7 @@ def write_outputs(
     files["elf/monitor.elf"] = _elf_bytes(product.programs[-1], "the monitor", system.root.name_span)
     initial_task = product.packed.initial_task
     files["initialiser.elf"] = initial_task.to_elf()
-    files["loader.img"] = loader_image(product, target, image_type, system.root.name_span)
+    files["loader.img"] = loader_image(product, target, image_type, system.root.name_span, images)
     files.update(x86_kernels(target, system.root.name_span))
     foreign = foreign_entries(out_dir)
     if foreign:
@@ -473,10 +491,9 @@ def x86_kernels(target: Target, span) -> dict[str, bytes]:
         path = os.path.join(os.path.dirname(kernel), name)
         if os.path.isfile(path):
             try:
-                with open(path, "rb") as fh:
-                    out[name] = fh.read()
-            except OSError as err:
-                raise E.fail(span, E.OUTPUT, f"cannot read the kernel '{path}': {err}") from None
+                out[name] = read_file(path, ELF)
+            except FileError as err:
+                raise E.fail(span, E.OUTPUT, f"cannot read the kernel: {err}") from None
     return out
 
 
@@ -494,7 +511,7 @@ def program_file_names(system: System) -> list[str]:
     return names
 
 
-def loader_image(product: Product, target: Target, image_type: str, span) -> bytes:
+def loader_image(product: Product, target: Target, image_type: str, span, images: ProgramImages) -> bytes:
     """The bootable image: the loader with kernel and initial task (ARM/RISC-V), or on x86_64
     the initialiser as the multiboot boot module."""
     task = product.packed.initial_task
@@ -503,11 +520,11 @@ def loader_image(product: Product, target: Target, image_type: str, span) -> byt
     sdk = target.sdk
     try:
         if sdk.loader_elf:
-            loader = LoaderFacts.from_elf(ElfImage.load(sdk.loader_elf))
+            loader = LoaderFacts.from_elf(images.load(sdk.loader_elf))
         else:
             loader = LoaderFacts.from_facts(sdk.loader_facts)
         if sdk.kernel_elf:
-            kernel = KernelImage.from_elf(ElfImage.load(sdk.kernel_elf))
+            kernel = KernelImage.from_elf(images.load(sdk.kernel_elf))
         else:
             kernel = KernelImage.from_facts(sdk.kernel_facts)
         image = build_loader_image(
@@ -539,8 +556,7 @@ def foreign_entries(out_dir: str) -> list[str]:
     if os.path.islink(out_dir) or not os.path.isdir(out_dir):
         return [os.path.basename(out_dir)]
     try:
-        with open(os.path.join(out_dir, MANIFEST)) as fh:
-            manifest = json.load(fh)
+        manifest = json.loads(read_file(os.path.join(out_dir, MANIFEST), JSON))
         owned = {MANIFEST, *(str(f) for f in manifest.get("files", ()))}
     except (OSError, ValueError, AttributeError, TypeError):
         owned = set()

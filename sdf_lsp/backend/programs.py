@@ -3,8 +3,9 @@
 Upstream finds each image with `get_full_path` (the first search path under
 which it exists) and, with `path_for_symbols`, takes the symbols from a second
 file.  The ELF list is the PDs in global order with the monitor last, so a
-PD's ELF index is its global index.  One file named by several PDs is read
-once; every PD still gets its own patched copy.
+PD's ELF index is its global index.  Images come from the `ProgramImages` the
+analysis read them through, so a build parses each file once (also when several
+PDs name it); every PD still gets its own patched copy.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sdf_lsp.backend import errors as E
 from sdf_lsp.backend.errors import BuildError
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.elf import ElfError, ElfImage
-from sdf_lsp.files import find_on_paths
+from sdf_lsp.files import ProgramImages, SearchPathFiles, UnreadableImage
 from sdf_lsp.model.types import ProtectionDomain, span_of
 from sdf_lsp.resolve.system import System
 
@@ -34,24 +35,23 @@ class Program:
         return self.pd.program_image or self.path
 
 
-def load_programs(system: System, search_paths: list[str]) -> list[Program]:
+def load_programs(system: System, files: SearchPathFiles) -> list[Program]:
     """Every PD's program image, in global PD order; all problems at once as a `BuildError`."""
-    cache: dict[str, ElfImage | Diagnostic] = {}
     programs: list[Program] = []
     problems: list[Diagnostic] = []
     for pd in system.pds:
         el = pd.program_image_el
         image_span = span_of(el, "path")
-        path = find_on_paths(pd.program_image, search_paths)
+        path = files.find(pd.program_image)
         if path is None:
             problems.append(
                 E.problem(image_span, E.PROGRAM_NOT_FOUND, f"unable to find program image: '{pd.program_image}'")
             )
             continue
-        image = _load(path, pd, image_span, cache)
+        image = _load(files.images, path, pd, image_span)
         if pd.path_for_symbols is not None:
             sym_span = span_of(el, "path_for_symbols")
-            sym_path = find_on_paths(pd.path_for_symbols, search_paths)
+            sym_path = files.find(pd.path_for_symbols)
             if sym_path is None:
                 problems.append(
                     E.problem(
@@ -61,7 +61,7 @@ def load_programs(system: System, search_paths: list[str]) -> list[Program]:
                     )
                 )
                 continue
-            symbols = _load(sym_path, pd, sym_span, cache)
+            symbols = _load(files.images, sym_path, pd, sym_span)
             if isinstance(image, ElfImage) and isinstance(symbols, ElfImage):
                 image = image.with_symbols_from(symbols)
             elif isinstance(symbols, Diagnostic):
@@ -75,24 +75,22 @@ def load_programs(system: System, search_paths: list[str]) -> list[Program]:
     return programs
 
 
-def _load(path: str, pd: ProtectionDomain, span, cache: dict) -> ElfImage | Diagnostic:
-    hit = cache.get(path)
-    if hit is None:
-        try:
-            hit = ElfImage.load(path)
-        except ElfError as err:
-            hit = E.problem(span, E.BAD_ELF, f"failed to parse ELF '{path}' for PD '{pd.name}': {err}")
-        cache[path] = hit
-    return hit
+def _load(images: ProgramImages, path: str, pd: ProtectionDomain, span) -> ElfImage | Diagnostic:
+    try:
+        return images.load(path)
+    except UnreadableImage as err:
+        return E.problem(span, E.BAD_ELF, f"failed to read the program image of PD '{pd.name}': {err}")
+    except ElfError as err:
+        return E.problem(span, E.BAD_ELF, f"failed to parse ELF '{path}' for PD '{pd.name}': {err}")
 
 
-def load_sdk_elf(path: str | None, what: str, span) -> ElfImage:
+def load_sdk_elf(images: ProgramImages, path: str | None, what: str, span) -> ElfImage:
     """The monitor or the capDL initialiser of the SDK."""
     if path is None:
         raise E.fail(
             span, E.NO_SDK, f"the target has no {what} ELF: building needs a Microkit SDK (--sdk DIR --board NAME)"
         )
     try:
-        return ElfImage.load(path)
+        return images.load(path)
     except ElfError as err:
         raise E.fail(span, E.BAD_ELF, f"failed to parse the {what} ELF '{path}': {err}") from None

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     result = build(
         loaded.analysis,
         s.target,
-        loaded.search_paths,
+        loaded.files,
         args.output,
         args.image_type,
         progress=lambda message, percent: print(f"[{percent:3d}%] {message}", file=sys.stderr),

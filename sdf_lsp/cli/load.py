@@ -3,7 +3,9 @@
 `setup(args)` resolves what systems are checked against (target, dialect, search paths)
 once per run; `load(file, setup)` reads and analyses one SDF. The result keeps the
 analysis as `analyse()` made it: the program-image diagnostics, which need the files on
-the search paths, are a separate list, and `Loaded.diagnostics` merges them in.
+the search paths, are a separate list, and `Loaded.diagnostics` merges them in. The
+files of every system of a run are read through one `ProgramImages`, so the analysis,
+the program-image diagnostics and the build parse each program image once.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sdf_lsp.analysis import Analysis, analyse
 from sdf_lsp.cli.printer import Source
 from sdf_lsp.diagnostics import ERROR, Diagnostic
-from sdf_lsp.files import SearchPathFiles, read_sdf
+from sdf_lsp.files import FileError, ProgramImages, read_sdf
+from sdf_lsp.ide.env import Environment
 from sdf_lsp.model.lower import Context
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.tree import Block, Span
@@ -38,6 +41,7 @@ class Setup:
     target: Target
     ctx: Context
     search_paths: tuple[str, ...]  # the --search-path options, absolute
+    images: ProgramImages = field(default_factory=ProgramImages, compare=False)  # parsed once per run
 
     def paths_for(self, file: str) -> list[str]:
         """Where `file`'s program images and prefill files are looked for: the search
@@ -67,9 +71,13 @@ class Loaded:
     """One SDF file, read and analysed (or why it could not be read)."""
 
     file: str  # as the user gave it
-    search_paths: list[str]
+    files: Environment  # what the analysis read through: search paths, prefill files, program images
     analysis: Analysis | None  # None when the file cannot be read
     unreadable: Diagnostic | None = None  # IO001, when it cannot
+
+    @property
+    def search_paths(self) -> list[str]:
+        return self.files.search_paths
 
     @cached_property
     def source(self) -> Source:
@@ -77,14 +85,13 @@ class Loaded:
 
     @cached_property
     def program_diagnostics(self) -> list[Diagnostic]:
-        """What the program images on the search paths say (missing images, symbols);
-        made on first use, since it reads every ELF the system names."""
+        """What the program images on the search paths say (missing images, symbols); made
+        on first use, from the images the analysis parsed."""
         if self.analysis is None:
             return []
-        from sdf_lsp.ide.env import Environment
         from sdf_lsp.ide.env_checks import program_diagnostics
 
-        return program_diagnostics(self.analysis, Environment(self.search_paths))
+        return program_diagnostics(self.analysis, self.files)
 
     @cached_property
     def diagnostics(self) -> list[Diagnostic]:
@@ -108,13 +115,10 @@ def _position(d: Diagnostic) -> tuple[int, int]:
 
 def load(file: str, setup: Setup) -> Loaded:
     """Read and analyse one SDF file; a file that cannot be read is an IO001 error at its start."""
-    search_paths = setup.paths_for(file)
+    files = Environment(setup.paths_for(file), setup.images)
     try:
         text, encoding_error = read_sdf(file)
-    except OSError as err:
-        problem = Diagnostic(
-            Span(Block(0, "head"), 0, 0), ERROR, UNREADABLE, f"cannot read '{file}': {err.strerror or err}"
-        )
-        return Loaded(file, search_paths, None, problem)
-    analysis = analyse(text, setup.ctx, SearchPathFiles(search_paths), encoding_error=encoding_error)
-    return Loaded(file, search_paths, analysis)
+    except FileError as err:
+        return Loaded(file, files, None, Diagnostic(Span(Block(0, "head"), 0, 0), ERROR, UNREADABLE, str(err)))
+    analysis = analyse(text, setup.ctx, files, encoding_error=encoding_error)
+    return Loaded(file, files, analysis)

@@ -3,9 +3,11 @@
 This mirrors what the Microkit tool's `elf.rs` takes from an ELF file (entry,
 word size, machine, the `PT_LOAD` segments and the symbol table) and how it
 patches symbols (`write_symbol`), so that the image backend can reproduce the
-tool's output byte for byte.  Reading goes through pyelftools; every failure on
+tool's output byte for byte.  Parsing goes through pyelftools; every failure on
 a malformed file becomes an `ElfError` with a readable message, because the
-language server reads whatever file an SDF happens to name.
+language server reads whatever file an SDF happens to name.  This package does
+no I/O: files are read by `sdf_lsp.files` (`ProgramImages`) and parsed here
+with `ElfImage.from_bytes`.
 
 Segment data is kept as the file bytes (`p_filesz` long).  Upstream treats a
 segment's data as its whole memory image (`p_memsz` bytes, the zero-fill part
@@ -20,7 +22,6 @@ import io
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
@@ -123,15 +124,6 @@ class ElfImage:
         except Exception as e:  # pyelftools and construct raise assorted types on junk
             raise ElfError(f"{label}: malformed file: {e or type(e).__name__}") from None
 
-    @classmethod
-    def load(cls, path: str | Path) -> ElfImage:
-        """Read and parse the ELF file at `path`."""
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise ElfError(f"Failed to read ELF '{path}': {e.strerror or e}") from None
-        return cls.from_bytes(data, str(path))
-
     def with_symbols_from(self, other: ElfImage) -> ElfImage:
         """This image's segments with `other`'s symbols (`path_for_symbols`)."""
         return replace(
@@ -164,14 +156,6 @@ class ElfImage:
         return symbol_source_line(self.raw, name, vaddr) if self.raw else None
 
     # ---------------------------------------------------------------- addresses
-
-    @property
-    def lowest_vaddr(self) -> int:
-        return min(s.vaddr for s in self.segments)
-
-    @property
-    def highest_vaddr(self) -> int:
-        return max(s.end for s in self.segments)
 
     def segment_containing(self, vaddr: int, size: int) -> int | None:
         """Index of the segment whose memory image holds [vaddr, vaddr + size)."""
@@ -245,10 +229,6 @@ class ElfImage:
         if not self.raw:
             raise ElfError("image has no original file to rewrite")
         return _rewrite(self)
-
-    def write_patched(self, path: str | Path) -> None:
-        """Write `to_bytes()` to `path`."""
-        Path(path).write_bytes(self.to_bytes())
 
 
 # --------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What editor features may read from disk: files on the search paths and program images.
 
 The analysis core never reads files; features that show file names or ELF symbols go
-through an `Environment`, which caches ELF files by modification time.
+through an `Environment`: the document's `SearchPathFiles` (the same object the analysis
+reads through, so a program image is parsed once for both), with what features need on top.
 """
 
 from __future__ import annotations
@@ -9,35 +10,21 @@ from __future__ import annotations
 import os
 
 from sdf_lsp.elf import ElfError, ElfImage
-from sdf_lsp.files import find_on_paths
+from sdf_lsp.files import SearchPathFiles, UnreadableImage
 
 
-class Environment:
-    def __init__(self, search_paths: list[str] | None = None):
-        self.search_paths = list(search_paths or [])
-        self._elves: dict[str, tuple[float, ElfImage | None, str | None]] = {}
-
-    def find(self, path: str) -> str | None:
-        return find_on_paths(path, self.search_paths)
-
+class Environment(SearchPathFiles):
     def elf(self, path: str) -> tuple[ElfImage | None, str | None]:
         """(image, problem) for a program image named in the SDF."""
         full = self.find(path)
         if full is None:
             return None, f"'{path}' is not on the search paths ({', '.join(self.search_paths) or 'none'})"
         try:
-            mtime = os.path.getmtime(full)
-        except OSError as err:
+            return self.images.load(full), None
+        except UnreadableImage as err:
             return None, str(err)
-        hit = self._elves.get(full)
-        if hit is not None and hit[0] == mtime:
-            return hit[1], hit[2]
-        try:
-            img, problem = ElfImage.load(full), None
-        except (ElfError, OSError) as err:
-            img, problem = None, f"cannot read '{full}': {err}"
-        self._elves[full] = (mtime, img, problem)
-        return img, problem
+        except ElfError as err:
+            return None, f"cannot read '{full}': {err}"
 
     def list_files(self, prefix: str, suffixes: tuple[str, ...] = ()) -> list[str]:
         """Relative paths under the search paths that complete `prefix` (one directory level)."""

@@ -7,6 +7,7 @@ CLI can print it and exit 2, and the server can show it to the user.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sdf_lsp.files import JSON, FileError, read_file
 from sdf_lsp.target.boards import BOARDS, DEFAULT_BOARD, DEFAULT_CONFIG, board_target
 from sdf_lsp.target.model import ARCHES, MemRange, SdkFiles, Target
 
@@ -99,12 +101,12 @@ def _is_int(value: Any) -> bool:
 def _read_json(path: Path, what: str) -> Any:
     """Parse one JSON file, turning every failure into a TargetError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TargetError(f"{path}: {what} does not exist") from None
-    except IsADirectoryError:
-        raise TargetError(f"{path}: {what} is a directory, not a file") from None
-    except (OSError, UnicodeDecodeError) as e:
+        text = read_file(str(path), JSON).decode("utf-8")
+    except FileError as e:
+        if e.errno == errno.ENOENT:
+            raise TargetError(f"{path}: {what} does not exist") from None
+        raise TargetError(f"{path}: cannot read {what}: {e.reason}") from None
+    except UnicodeDecodeError as e:
         raise TargetError(f"{path}: cannot read {what}: {e}") from None
     try:
         return json.loads(text)

@@ -64,12 +64,16 @@ def _analyse(text: str, target, directory: Path, dialect: str = "extended"):
     return analyse(text, Context(target, dialect, True), SearchPathFiles([str(directory)]))
 
 
+def _files(*directories: Path) -> SearchPathFiles:
+    return SearchPathFiles([str(d) for d in directories])
+
+
 def _build(text: str, target, tmp_path: Path, standins: bool = True, **kw):
     analysis = _analyse(text, target, tmp_path)
     assert not analysis.errors, analysis.errors
     if standins:
         write_standins(analysis, tmp_path / "elf", target.arch)
-    return analysis, build(analysis, target, [str(tmp_path / "elf"), str(tmp_path)], str(tmp_path / "out"), **kw)
+    return analysis, build(analysis, target, _files(tmp_path / "elf", tmp_path), str(tmp_path / "out"), **kw)
 
 
 def _objects(out: Path) -> tuple[list, dict]:
@@ -126,7 +130,7 @@ def test_extension_objects_and_caps(target, tmp_path):
 def test_extension_setvars_and_report(target, tmp_path):
     _, result = _build(EXTENDED, target, tmp_path)
     assert result.ok, result.errors
-    pager = ElfImage.load(tmp_path / "out" / "elf" / "pager.elf")
+    pager = ElfImage.from_bytes((tmp_path / "out" / "elf" / "pager.elf").read_bytes())
 
     def word(name):
         return int.from_bytes(pager.read_symbol(name), "little")
@@ -162,7 +166,7 @@ def test_smc_caps_with_a_function_id_cannot_be_built(target, tmp_path):
 
 def test_refuses_a_system_with_errors(target, tmp_path):
     analysis = _analyse(HELLO.replace('name="hello"', 'name="monitor"'), target, tmp_path)
-    result = build(analysis, target, [str(tmp_path)], str(tmp_path / "out"))
+    result = build(analysis, target, _files(tmp_path), str(tmp_path / "out"))
     assert not result.ok and result.errors == analysis.errors and not (tmp_path / "out").exists()
 
 
@@ -214,7 +218,7 @@ def test_a_folder_with_the_users_files_is_never_replaced(target, tmp_path, where
     analysis = _analyse(HELLO, target, tmp_path)
     write_standins(analysis, tmp_path / "elf", target.arch)
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    result = build(analysis, target, [str(tmp_path / "elf")], str(out))
+    result = build(analysis, target, _files(tmp_path / "elf"), str(out))
     assert not result.ok
     (err,) = result.errors
     assert (
@@ -289,7 +293,7 @@ def test_setvar_symbol_problems(target, tmp_path):
             }
         )
     )
-    result = build(analysis, target, [str(tmp_path / "elf")], str(tmp_path / "out"))
+    result = build(analysis, target, _files(tmp_path / "elf"), str(tmp_path / "out"))
     absent, small = result.errors
     assert (absent.code, small.code) == (E.SYMBOL_PATCH, E.SYMBOL_SIZE)
     assert absent.message == (
@@ -304,7 +308,7 @@ def test_setvar_symbol_problems(target, tmp_path):
 def test_a_target_without_sdk_binaries(tmp_path):
     target = builtin_target("qemu_virt_aarch64", "release")
     analysis = _analyse(HELLO, target, tmp_path)
-    result = build(analysis, target, [str(tmp_path)], str(tmp_path / "out"))
+    result = build(analysis, target, _files(tmp_path), str(tmp_path / "out"))
     (err,) = result.errors
     assert err.code == E.NO_SDK and "Microkit SDK" in err.message
 
@@ -316,7 +320,7 @@ def test_progress_and_image_types(target, tmp_path):
     seen = []
     _, result = _build(HELLO, target, tmp_path, image_type="elf", progress=lambda m, p: seen.append(p))
     assert result.ok and seen == sorted(seen) and seen[-1] == 100
-    loader = ElfImage.load(tmp_path / "out" / "loader.img")
+    loader = ElfImage.from_bytes((tmp_path / "out" / "loader.img").read_bytes())
     assert loader.machine == 183 and len(loader.segments) == 1
 
 

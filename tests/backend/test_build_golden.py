@@ -67,13 +67,13 @@ def test_report(built, system, config):
 def test_patched_symbols(built, system, config):
     out = built(system, config)
     for program in golden_json(system, config, "patched_symbols.json")["programs"]:
-        patched = ElfImage.load(out / "elf" / f"{program['pd']}.elf")
+        patched = ElfImage.from_bytes((out / "elf" / f"{program['pd']}.elf").read_bytes())
         assert [hashlib.sha256(s.mem_data).hexdigest() for s in patched.segments] == program["segments_sha256"], (
             program["pd"]
         )
         split = re.fullmatch(r"(\S+) \(symbols from (\S+)\)", program["image"])
         if split:  # a stripped image: read the values through the symbols of the other file
-            patched = patched.with_symbols_from(ElfImage.load(GOLDEN / "elf" / system / split[2]))
+            patched = patched.with_symbols_from(ElfImage.from_bytes((GOLDEN / "elf" / system / split[2]).read_bytes()))
         for name, value in program["values"].items():
             raw = patched.read_symbol(name)
             if isinstance(value, list) and name == "pd_stack_bottom_addrs":

@@ -226,10 +226,11 @@ class Builds:
             elf_dir = work / "elf"
             elf_dir.mkdir(parents=True)
             search = [str(elf_dir), str(sdf.parent)]
-            analysis = analyse(sdf.read_text(), Context(target, "extended", True), SearchPathFiles(search))
+            files = SearchPathFiles(search)
+            analysis = analyse(sdf.read_text(), Context(target, "extended", True), files)
             if analysis.system is not None and not analysis.errors:
                 self.programs.search_path(analysis, target.arch, elf_dir)
-            self.done[key] = Built(sdf, target, analysis, search, build(analysis, target, search, str(work / "out")))
+            self.done[key] = Built(sdf, target, analysis, search, build(analysis, target, files, str(work / "out")))
         return self.done[key]
 
 

@@ -66,7 +66,7 @@ def test_program_segments_from_the_search_paths():
     analysis = analyse_file(EXAMPLES / "hello__hello.system", search_paths=(str(elf_dir),))
     svg = parse_svg(render(to_dot(analysis, "memory")))
     table = svg.nodes["pd:hello"].text
-    for i, seg in enumerate(ElfImage.load(elf_dir / "hello.elf").segments):
+    for i, seg in enumerate(ElfImage.from_bytes((elf_dir / "hello.elf").read_bytes()).segments):
         assert f"hello.elf segment {i}" in table and f"{seg.vaddr:#x}-{seg.end:#x}" in table
     without = parse_svg(render(to_dot(analyse_file(EXAMPLES / "hello__hello.system"), "memory")))
     assert "not found on the search paths" in without.nodes["pd:hello"].text

@@ -86,7 +86,7 @@ def _json(path: Path):
 
 @cache
 def load_elf(path: Path) -> ElfImage:
-    return ElfImage.load(path)
+    return ElfImage.from_bytes(path.read_bytes())
 
 
 def program_image(system: str, image: str) -> ElfImage:
