@@ -98,7 +98,12 @@ def test_check_and_build_print_an_analysis_error_at_the_same_place(tmp_path, cap
 
 def test_a_missing_program_image_is_at_the_same_place_in_check_and_build(tmp_path, capsys):
     require(SDK.is_dir(), f"{SDK} is missing")
-    text = f'<system>\n\t<protection_domain name="{A}{B}"><program_image path="missing.elf" /></protection_domain>\n</system>\n'
+    # a second PD whose image is found: then the editor and `check` say which one is missing
+    text = (
+        f'<system>\n\t<protection_domain name="{A}{B}"><program_image path="missing.elf" /></protection_domain>\n'
+        '<protection_domain name="other"><program_image path="found.elf" /></protection_domain>\n</system>\n'
+    )
+    (tmp_path / "found.elf").write_bytes((SDK.parent / "elf" / "hello" / "hello.elf").read_bytes())
     sdf = write(tmp_path, "m.system", text)
     rc, checked = run(capsys, "check", "-v", sdf)
     assert rc == 0
