@@ -62,8 +62,8 @@ def attribute_doc(el, name: str) -> str | None:
     facts = []
     if a.type:
         facts.append(f"type: {_type_words(a.type)}")
-    if a.default is not None:
-        facts.append(f"default: `{a.default}`")
+    if a.default_text is not None:
+        facts.append(f"default: `{a.default_text}`")
     if a.values:
         facts.append("values: " + ", ".join(f"`{v}`" for v in a.values + a.extended_values))
     if a.arches:
