@@ -8,7 +8,8 @@ Every check here is near-linear: names go through dicts, overlaps through sortin
 from __future__ import annotations
 
 from sdf_lsp.diagnostics import ERROR, UNNECESSARY, WARNING, Diagnostic, Related
-from sdf_lsp.model.lower import PD_MAX_ID, Context
+from sdf_lsp.model.consts import PD_MAX_ID
+from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import Map, ProtectionDomain, System, span_of
 from sdf_lsp.model.values import pci_display
 

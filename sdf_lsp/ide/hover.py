@@ -104,7 +104,7 @@ def _type_words(t: str) -> str:
 def number_hover(raw: str, decimal_only: bool = False) -> str | None:
     try:
         v = values.rust_int(raw) if decimal_only else values.sdf_number(raw)
-    except values.ValueError_:
+    except values.SdfValueError:
         return None
     out = f"`{v}` = `{v:#x}`"
     if v >= 1024:
