@@ -659,7 +659,9 @@ def element(name: str) -> Elem | None:
 
 
 def _available(a: Attr, dialect: str, arch: str | None, parent: str | None, variant: str | None) -> bool:
-    """Whether an attribute is allowed in a context (arch None: any arch; variant None: any variant)."""
+    """Whether an attribute is allowed in a context (arch None: any arch; variant None: any
+    variant). Each dimension of the context is one parameter here and of `attr_names`, and
+    one condition below."""
     if a.dialect == EXTENDED and dialect == UPSTREAM:
         return False
     if a.parents and parent not in a.parents:
@@ -705,6 +707,7 @@ def default(elem: str, attr: str) -> Default:
 
 
 def int_default(elem: str, attr: str) -> int:
+    """A number default (one that is another attribute's, that attribute's): the model's fields use these."""
     d = default(elem, attr)
     if isinstance(d, SameAs):
         d = default(elem, d.attr)

@@ -59,7 +59,7 @@ def lower_cspace(lw: Lowering, el: Element, pd: ProtectionDomain, symbols: dict)
             continue
         tag = child.local
         if tag.startswith("cap_"):
-            kind = tag[4:]
+            kind = tag.removeprefix("cap_")
             known = schema.CAP_KINDS.get(tag)
             if tag == "cap_cspace" and ext:
                 lw.report(

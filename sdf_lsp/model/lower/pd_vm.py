@@ -81,7 +81,7 @@ def _scheduling(lw: Lowering, el: Element, pd: ProtectionDomain):
 
 
 def _cpu(lw: Lowering, el: Element, cpu: int | None, code: str) -> int | None:
-    """A core number: above 255 upstream crashes (SDF002), at or above the kernel's cores it rejects it."""
+    """A core number: above U8_MAX upstream crashes (SDF002), at or above the kernel's cores it rejects it."""
     if cpu is None:
         return None
     if cpu > U8_MAX:

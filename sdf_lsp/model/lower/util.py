@@ -94,12 +94,12 @@ class Lowering:
                 continue
             if ":" in name and name.rpartition(":")[2] in allowed:
                 continue
-            self._invalid_attr(el, name)
+            self._invalid_attr(el, name, parent)
 
-    def _invalid_attr(self, el: Element, name: str):
+    def _invalid_attr(self, el: Element, name: str, parent: str | None):
         a = next(a for a in el.attrs if a.name == name)
         entry = schema.BY_NAME[el.local].attr(a.local)
-        if entry is not None and entry.misplaced_code is not None:
+        if entry is not None and entry.misplaced_code is not None and parent not in entry.parents:
             if self.ctx.extended or entry.dialect == schema.UPSTREAM:
                 return  # allowed under another parent: the element's lowering reports it
         msg = f"invalid attribute '{shorten(a.local)}' on element '{el.local}'"
@@ -114,9 +114,9 @@ class Lowering:
             self.missing(el, attr)
         return v
 
-    def default(self, el: Element, attr: str) -> schema.Default:
-        """The schema table's default of an attribute of this element."""
-        return schema.default(el.local, attr)
+    def default(self, el: Element, attr: str):
+        """The schema table's default of an attribute of this element (None: it gives none)."""
+        return schema.BY_NAME[el.local].attr_map[attr].default
 
     def number(self, el: Element, attr: str, default=TABLE, on: Element | None = None):
         """An SDF number (`sdf_parse_number`): NUM error text on failure (None). An absent
@@ -155,7 +155,7 @@ class Lowering:
     def boolean(self, el: Element, attr: str, code: str, fallback: bool | None = None, msg: str | None = None) -> bool:
         """`true` or `false`. Absent or invalid, the table's default, or `fallback` for an
         attribute the table gives no default."""
-        default = fallback if fallback is not None else schema.bool_default(el.local, attr)
+        default = fallback if fallback is not None else self.default(el, attr)
         raw = el.get(attr)
         if raw is None:
             return default
@@ -173,11 +173,12 @@ class Lowering:
 
     def enum(self, el: Element, attr: str, msg: str, code: str) -> str:
         """One of the table's values for the attribute; absent or invalid, the table's default."""
-        default = schema.str_default(el.local, attr)
+        a = schema.BY_NAME[el.local].attr_map[attr]
+        default = a.default
         v = el.get(attr)
         if v is None:
             return default
-        allowed = schema.BY_NAME[el.local].attr_map[attr].values
+        allowed = a.values
         if v not in allowed:
             self.value_error(el, msg, code, span_of(el, attr), data={"fix": "enum", "values": list(allowed)})
             return default
@@ -211,7 +212,7 @@ class Lowering:
         return sym
 
     def _table_default(self, el: Element, attr: str):
-        a = schema.BY_NAME[el.local].attr_map[attr]
-        if isinstance(a.default, schema.SameAs):
+        d = schema.BY_NAME[el.local].attr_map[attr].default
+        if isinstance(d, schema.SameAs):
             raise TypeError(f"{el.local}.{attr} defaults to another attribute: pass it")
-        return a.default
+        return d
