@@ -1,14 +1,15 @@
 """The one table of SDF elements and attributes.
 
 Upstream Microkit 2.3 plus the extended dialect (`dialect="extended"` entries). The
-checks take their attribute allow-lists from here, completion its candidates and
-snippets, hover its documentation, and `schemas/sdf.xsd` is generated from it
+checks take their attribute allow-lists and defaults from here, completion its candidates
+and snippets, hover its documentation, and `schemas/sdf.xsd` is generated from it
 (`sdf_lsp.xsd`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 UPSTREAM = "microkit-2.3"
 EXTENDED = "extended"
@@ -18,12 +19,22 @@ BOOTINFO_TYPES = ("x86_vbe", "x86_mbmmap", "x86_acpi_rsdp", "x86_framebuffer", "
 
 
 @dataclass(frozen=True)
+class SameAs:
+    """A default that is the value of another attribute of the same element (`period` = `budget`)."""
+
+    attr: str
+
+
+Default = int | bool | str | SameAs
+
+
+@dataclass(frozen=True)
 class Attr:
     name: str
     type: str  # name num dec bool enum path symbol perms ioperms rights duration pci ref:<kind>
     doc: str
     required: bool = False
-    default: str | None = None
+    default: Default | None = None  # the value an absent attribute has, typed (bool for "bool", int for numbers)
     values: tuple[str, ...] = ()
     dialect: str = UPSTREAM  # UPSTREAM: in both dialects; EXTENDED: extension only
     arches: tuple[str, ...] = ()  # empty: every arch
@@ -31,6 +42,25 @@ class Attr:
     variants: tuple[str, ...] = ()  # irq variants (arm, ioapic, msi) the attribute belongs to
     extended_values: tuple[str, ...] = ()  # enum values only the extended dialect accepts
     deprecated: bool = False
+    hex: bool = False  # numbers are written in hex (its default is shown as 0x...)
+    # upstream accepts (and ignores) the attribute on the other arches; `arches` says where it means something
+    ignored_on_other_arches: bool = False
+    # under another parent the checker reports this code instead of an invalid attribute
+    misplaced_code: str | None = None
+
+    @property
+    def default_text(self) -> str | None:
+        """The default as a user writes it in an SDF (`0x2000`, `true`), or `= budget`."""
+        d = self.default
+        if d is None:
+            return None
+        if isinstance(d, SameAs):
+            return f"= {d.attr}"
+        if isinstance(d, bool):
+            return "true" if d else "false"
+        if isinstance(d, int):
+            return f"{d:#x}" if self.hex else str(d)
+        return d
 
 
 @dataclass(frozen=True)
@@ -107,31 +137,32 @@ ELEMENTS: tuple[Elem, ...] = (
                 "priority",
                 "num",
                 "Scheduling priority, 0..254 (the monitor runs at 255). A PD may only PPC into PDs of strictly higher priority.",
-                default="0",
+                default=0,
             ),
-            Attr("budget", "num", "Scheduling-context budget in microseconds; at most `period`.", default="1000"),
-            Attr("period", "num", "Scheduling-context period in microseconds.", default="= budget"),
+            Attr("budget", "num", "Scheduling-context budget in microseconds; at most `period`.", default=1000),
+            Attr("period", "num", "Scheduling-context period in microseconds.", default=SameAs("budget")),
             Attr(
                 "passive",
                 "bool",
                 "`true`: the PD's scheduling context is taken away after `init()`; it then runs only on the SC of a PD that calls it (PPC).",
-                default="false",
+                default=False,
                 values=("true", "false"),
             ),
             Attr(
                 "stack_size",
                 "num",
                 "Size of the PD's stack in bytes: a multiple of 0x1000 between 0x1000 and 0x1000000.",
-                default="0x2000",
+                default=0x2000,
+                hex=True,
             ),
             Attr(
                 "smc",
                 "bool",
                 "`true` gives the PD an ARM SMC cap (AArch64 kernels built with SMC forwarding only).",
-                default="false",
+                default=False,
                 values=("true", "false"),
             ),
-            Attr("cpu", "num", "CPU core the PD runs on; less than the kernel's number of cores.", default="0"),
+            Attr("cpu", "num", "CPU core the PD runs on; less than the kernel's number of cores.", default=0),
             Attr(
                 "domain",
                 "ref:domain",
@@ -141,7 +172,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "fpu",
                 "bool",
                 "`false` disables the FPU for this PD's thread.",
-                default="true",
+                default=True,
                 values=("true", "false"),
             ),
             Attr(
@@ -163,6 +194,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "PD whose `fault()` receives this PD's faults instead of the monitor (top-level PDs only). It does not grant any cap: use `cap_tcb` for TCB access.",
                 dialect=EXTENDED,
                 parents=("system",),
+                misplaced_code="FH002",
             ),
             Attr(
                 "fault_id",
@@ -170,6 +202,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "Id (0..61) under which `fault_handler` sees this PD's faults; shares the namespace of the handler's child and vCPU ids.",
                 dialect=EXTENDED,
                 parents=("system",),
+                misplaced_code="FH002",
             ),
         ),
         children=("program_image", "map", "irq", "ioport", "setvar", "protection_domain", "virtual_machine", "cspace"),
@@ -212,7 +245,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "cached",
                 "bool",
                 "`false` maps the region uncached (device memory).",
-                default="true",
+                default=True,
                 values=("true", "false"),
             ),
             Attr("setvar_vaddr", "symbol", "Symbol patched with `vaddr`.", parents=("protection_domain",)),
@@ -243,7 +276,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 values=("level", "edge"),
                 variants=("arm", "ioapic"),
             ),
-            Attr("ioapic", "dec", "I/O APIC number.", default="0", arches=("x86_64",), variants=("ioapic",)),
+            Attr("ioapic", "dec", "I/O APIC number.", default=0, arches=("x86_64",), variants=("ioapic",)),
             Attr("pin", "dec", "I/O APIC pin.", arches=("x86_64",), variants=("ioapic",)),
             Attr(
                 "polarity",
@@ -304,17 +337,15 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("name", "name", "Unique name of the virtual machine.", required=True),
-            Attr(
-                "budget", "num", "Budget (µs) of the vCPUs' scheduling contexts.", default="1000", arches=("aarch64",)
-            ),
+            Attr("budget", "num", "Budget (µs) of the vCPUs' scheduling contexts.", default=1000, arches=("aarch64",)),
             Attr(
                 "period",
                 "num",
                 "Period (µs) of the vCPUs' scheduling contexts.",
-                default="= budget",
+                default=SameAs("budget"),
                 arches=("aarch64",),
             ),
-            Attr("priority", "num", "Priority of the vCPU threads.", default="0", arches=("aarch64",)),
+            Attr("priority", "num", "Priority of the vCPU threads.", default=0, arches=("aarch64",)),
         ),
         children=("vcpu", "map"),
         max_count=1,
@@ -401,7 +432,7 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("cspace",),
         attrs=(
             Attr("pd", "ref:pd", "The PD whose notification is granted.", required=True),
-            Attr("badge", "num", "Badge of the cap (a word).", default="0"),
+            Attr("badge", "num", "Badge of the cap (a word).", default=0),
             Attr("rights", "rights", "Subset of `rw`: `w` = Signal, `r` = Wait.", default="w", values=("w", "r", "rw")),
         )
         + _cap_slot_attrs("notification"),
@@ -486,14 +517,14 @@ ELEMENTS: tuple[Elem, ...] = (
                 "pp",
                 "bool",
                 "`true`: this PD may PPC the other end, whose priority must be strictly higher.",
-                default="false",
+                default=False,
                 values=("true", "false"),
             ),
             Attr(
                 "notify",
                 "bool",
                 "`false`: this PD may not notify the other end.",
-                default="true",
+                default=True,
                 values=("true", "false"),
             ),
             Attr("setvar_id", "symbol", "Symbol in this end's PD patched with `id`."),
@@ -508,7 +539,13 @@ ELEMENTS: tuple[Elem, ...] = (
         attrs=(
             Attr("name", "name", "Unique name.", required=True),
             Attr("peripheral_id", "pci", "PCI address `bus:device.function` of the device.", required=True),
-            Attr("domain_id", "num", "IOMMU domain id (x86_64; unique).", arches=("x86_64",)),
+            Attr(
+                "domain_id",
+                "num",
+                "IOMMU domain id (x86_64; unique).",
+                arches=("x86_64",),
+                ignored_on_other_arches=True,
+            ),
         ),
         children=("iomap",),
     ),
@@ -546,7 +583,7 @@ ELEMENTS: tuple[Elem, ...] = (
         "The kernel's domain schedule: entries and end markers in order. Exactly one.",
         parents=("domains",),
         attrs=(
-            Attr("start_index", "num", "Index of the first entry to run.", default="0"),
+            Attr("start_index", "num", "Index of the first entry to run.", default=0),
             Attr("index_shift", "num", "Offset of the schedule in the kernel's table."),
         ),
         children=("schedule_entry", "schedule_end_marker"),
@@ -621,6 +658,34 @@ def element(name: str) -> Elem | None:
     return BY_NAME.get(name)
 
 
+def _available(a: Attr, dialect: str, arch: str | None, parent: str | None, variant: str | None) -> bool:
+    """Whether an attribute is allowed in a context (arch None: any arch; variant None: any
+    variant). Each dimension of the context is one parameter here and of `attr_names`, and
+    one condition below."""
+    if a.dialect == EXTENDED and dialect == UPSTREAM:
+        return False
+    if a.parents and parent not in a.parents:
+        return False
+    if a.arches and arch is not None and arch not in a.arches and not a.ignored_on_other_arches:
+        return False
+    return not (variant is not None and a.variants and variant not in a.variants)
+
+
+@cache
+def _allowed(elem: str, dialect: str, arch: str | None, parent: str | None, variant: str | None) -> tuple[str, ...]:
+    return tuple(a.name for a in BY_NAME[elem].attrs if _available(a, dialect, arch, parent, variant))
+
+
+@cache
+def attr_names(
+    elem: str, dialect: str, arch: str | None, parent: str | None, variant: str | None = None
+) -> frozenset[str]:
+    """The attributes an element accepts where it appears: its parent's tag, the dialect, the
+    architecture and (for `<irq>`) the variant. Computed once per context; the checker calls
+    this for every element it lowers."""
+    return frozenset(_allowed(elem, dialect, arch, parent, variant))
+
+
 def allowed_attrs(
     elem: str,
     *,
@@ -630,19 +695,39 @@ def allowed_attrs(
     variant: str | None = None,
 ) -> list[str]:
     """Attribute names an element accepts in a context, in table order."""
-    e = BY_NAME[elem]
-    out = []
-    for a in e.attrs:
-        if a.dialect == EXTENDED and dialect == UPSTREAM:
-            continue
-        if a.parents and parent not in a.parents:
-            continue
-        if a.arches and arch is not None and arch not in a.arches:
-            continue
-        if variant is not None and a.variants and variant not in a.variants:
-            continue
-        out.append(a.name)
-    return out
+    return list(_allowed(elem, dialect, arch, parent, variant))
+
+
+def default(elem: str, attr: str) -> Default:
+    """The typed default of an attribute (KeyError when the table gives it none)."""
+    d = BY_NAME[elem].attr_map[attr].default
+    if d is None:
+        raise KeyError(f"{elem}.{attr} has no default")
+    return d
+
+
+def int_default(elem: str, attr: str) -> int:
+    """A number default (one that is another attribute's, that attribute's): the model's fields use these."""
+    d = default(elem, attr)
+    if isinstance(d, SameAs):
+        d = default(elem, d.attr)
+    if not isinstance(d, int) or isinstance(d, bool):
+        raise TypeError(f"{elem}.{attr} has no number default")
+    return d
+
+
+def bool_default(elem: str, attr: str) -> bool:
+    d = default(elem, attr)
+    if not isinstance(d, bool):
+        raise TypeError(f"{elem}.{attr} has no boolean default")
+    return d
+
+
+def str_default(elem: str, attr: str) -> str:
+    d = default(elem, attr)
+    if not isinstance(d, str):
+        raise TypeError(f"{elem}.{attr} has no text default")
+    return d
 
 
 def is_extension_attr(elem: str, attr: str) -> bool:

@@ -177,7 +177,7 @@ def attribute_items(el, present: set[str], arch: str, dialect: str, rng) -> list
             lsp.CompletionItem(
                 label=a.name,
                 kind=lsp.CompletionItemKind.Property,
-                detail=("required" if a.required else (f"default {a.default}" if a.default else None)),
+                detail=("required" if a.required else (f"default {a.default_text}" if a.default_text else None)),
                 documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=a.doc),
                 insert_text_format=lsp.InsertTextFormat.Snippet,
                 text_edit=lsp.TextEdit(range=rng, new_text=f'{a.name}="$1"'),

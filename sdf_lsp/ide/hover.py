@@ -63,8 +63,8 @@ def attribute_doc(el, name: str) -> str | None:
     facts = []
     if a.type:
         facts.append(f"type: {_type_words(a.type)}")
-    if a.default is not None:
-        facts.append(f"default: `{a.default}`")
+    if a.default_text is not None:
+        facts.append(f"default: `{a.default_text}`")
     if a.values:
         facts.append("values: " + ", ".join(f"`{v}`" for v in a.values + a.extended_values))
     if a.arches:
@@ -105,7 +105,7 @@ def _type_words(t: str) -> str:
 def number_hover(raw: str, decimal_only: bool = False) -> str | None:
     try:
         v = values.rust_int(raw) if decimal_only else values.sdf_number(raw)
-    except values.ValueError_:
+    except values.SdfValueError:
         return None
     out = f"`{v}` = `{v:#x}`"
     if v >= 1024:

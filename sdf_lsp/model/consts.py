@@ -8,13 +8,28 @@ from __future__ import annotations
 #: Protection domains a system may have, and the largest child id (the monitor's badge bands).
 MAX_PDS = 63
 PD_MAX_ID = 61
+#: Largest vCPU id; channel, IRQ and I/O port ids have the child id's range too.
+VCPU_MAX_ID = PD_MAX_ID
 #: Highest priority a PD or VM may have (255 is the monitor's).
 PD_MAX_PRIORITY = 254
 MONITOR_PRIORITY = 255
+#: Largest value of a `u8` field (a core number, a VM's priority): upstream truncates or crashes above it.
+U8_MAX = 0xFF
+
+#: A PD's stack size: between these, in whole small pages.
+PD_MIN_STACK_SIZE = 0x1000
+PD_MAX_STACK_SIZE = 0x1000000
+
+#: Highest x86 IRQ vector a PD may use.
+X86_IRQ_VECTOR_MAX = 107
 
 #: Page sizes.
 SMALL_PAGE = 0x1000
+SMALL_PAGE_BITS = 12
 LARGE_PAGE = 0x200000
+
+#: Bits of a machine word (a CPtr, a badge).
+WORD_BITS = 64
 
 #: CNodes: the Microkit CNode (slot 0 of the root CNode) and Microkit 2.3's root CNode.
 MICROKIT_CNODE_BITS = 9

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sdf_lsp.model.consts import MICROKIT_ROOT_BITS
+from sdf_lsp.schema import bool_default, int_default, str_default
 from sdf_lsp.syntax.tree import Element, Span
 
 
@@ -65,10 +67,10 @@ class Irq:
     id: int | None
     kind: str  # arm | ioapic | msi | none
     number: int | None  # irq for arm, vector for x86
-    trigger: str = "level"
-    ioapic: int = 0
+    trigger: str = str_default("irq", "trigger")
+    ioapic: int = int_default("irq", "ioapic")
     pin: int | None = None
-    polarity: str = "high"
+    polarity: str = str_default("irq", "polarity")
     vector: int | None = None
     pcidev: tuple[int, int, int] | None = None
     handle: int | None = None
@@ -103,9 +105,9 @@ class Vcpu:
 class VirtualMachine:
     el: Element
     name: str | None
-    budget: int = 1000
-    period: int = 1000
-    priority: int = 0
+    budget: int = int_default("virtual_machine", "budget")
+    period: int = int_default("virtual_machine", "period")
+    priority: int = int_default("virtual_machine", "priority")
     vcpus: list[Vcpu] = field(default_factory=list)
     maps: list[Map] = field(default_factory=list)
     pd: object = None
@@ -121,8 +123,8 @@ class CapGrant:
     slot: int | None
     pd: str | None = None  # source PD (tcb, sc, vspace, notification)
     function_id: int | None = None
-    badge: int = 0
-    rights: str = "w"
+    badge: int = int_default("cap_notification", "badge")
+    rights: str = str_default("cap_notification", "rights")
     untyped: str | None = None
     cnode: str | None = None
     setvar_slot: str | None = None
@@ -151,22 +153,22 @@ class CSpace:
 
     @property
     def root_bits(self) -> int:
-        return self.size_bits if self.size_bits is not None else 6
+        return self.size_bits if self.size_bits is not None else MICROKIT_ROOT_BITS
 
 
 @dataclass(eq=False, slots=True)
 class ProtectionDomain:
     el: Element
     name: str | None
-    priority: int = 0
-    budget: int = 1000
-    period: int = 1000
-    passive: bool = False
-    stack_size: int = 0x2000
-    smc: bool = False
-    cpu: int = 0
+    priority: int = int_default("protection_domain", "priority")
+    budget: int = int_default("protection_domain", "budget")
+    period: int = int_default("protection_domain", "period")
+    passive: bool = bool_default("protection_domain", "passive")
+    stack_size: int = int_default("protection_domain", "stack_size")
+    smc: bool = bool_default("protection_domain", "smc")
+    cpu: int = int_default("protection_domain", "cpu")
     domain: str | None = None
-    fpu: bool = True
+    fpu: bool = bool_default("protection_domain", "fpu")
     id: int | None = None  # child id
     setvar_id: str | None = None
     program_image: str | None = None
@@ -201,8 +203,8 @@ class ChannelEnd:
     el: Element
     pd: str | None
     id: int | None
-    notify: bool = True
-    pp: bool = False
+    notify: bool = bool_default("end", "notify")
+    pp: bool = bool_default("end", "pp")
     setvar_id: str | None = None
 
 
@@ -221,7 +223,7 @@ class IoMap:
     el: Element
     mr: str | None
     iovaddr: int | None
-    perms: str = "rw"
+    perms: str = str_default("iomap", "perms")
 
 
 @dataclass(eq=False, slots=True)
@@ -256,7 +258,7 @@ class Domains:
     el: Element
     domains: list[Domain] = field(default_factory=list)
     schedule_el: Element | None = None
-    start_index: int = 0
+    start_index: int = int_default("domain_schedule", "start_index")
     index_shift: int | None = None
     schedule: list[ScheduleEntry] = field(default_factory=list)
 

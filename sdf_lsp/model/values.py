@@ -5,7 +5,7 @@ from __future__ import annotations
 U64_MAX = (1 << 64) - 1
 
 
-class ValueError_(ValueError):
+class SdfValueError(ValueError):
     """Carries the Rust `ParseIntError` text upstream prints."""
 
 
@@ -25,19 +25,19 @@ def sdf_number(s: str) -> int:
         radix = 16
         t = t[2:]
     if t == "":
-        raise ValueError_(EMPTY)
+        raise SdfValueError(EMPTY)
     if t in ("+", "-"):
-        raise ValueError_(INVALID)
+        raise SdfValueError(INVALID)
     if t[0] == "+":
         t = t[1:]
     digits = _HEX if radix == 16 else "0123456789"
     v = 0
     for c in t:
         if c not in digits:
-            raise ValueError_(INVALID)
+            raise SdfValueError(INVALID)
         v = v * radix + int(c, 16)
         if v > U64_MAX:
-            raise ValueError_(TOO_LARGE)
+            raise SdfValueError(TOO_LARGE)
     return v
 
 
@@ -48,23 +48,23 @@ def rust_int(s: str, signed: bool = True, bits: int = 64) -> int:
     if t[:1] in ("+", "-"):
         if t[0] == "-":
             if not signed:
-                raise ValueError_(INVALID)
+                raise SdfValueError(INVALID)
             neg = True
         t = t[1:]
         if t == "":
-            raise ValueError_(INVALID)
+            raise SdfValueError(INVALID)
     if t == "":
-        raise ValueError_(EMPTY)
+        raise SdfValueError(EMPTY)
     v = 0
     limit = (1 << (bits - 1)) if signed else (1 << bits) - 1
     for c in t:
         if not ("0" <= c <= "9"):
-            raise ValueError_(INVALID)
+            raise SdfValueError(INVALID)
         v = v * 10 + (ord(c) - 48)
         if neg and v > limit:
-            raise ValueError_(TOO_SMALL)
+            raise SdfValueError(TOO_SMALL)
         if not neg and v > (limit - 1 if signed else limit):
-            raise ValueError_(TOO_LARGE)
+            raise SdfValueError(TOO_LARGE)
     return -v if neg else v
 
 
@@ -83,7 +83,7 @@ def _rust_i64_radix16(s: str) -> int:
         neg = t[0] == "-"
         t = t[1:]
     if t == "" or any(c not in _HEX for c in t):
-        raise ValueError_(INVALID)
+        raise SdfValueError(INVALID)
     v = int(t, 16)
     return -v if neg else v
 
@@ -91,24 +91,24 @@ def _rust_i64_radix16(s: str) -> int:
 def parse_pci(s: str) -> tuple[int, int, int]:
     """`PciDevice::from_str`: `bus:device.function`, each trimmed hex; upstream's error texts."""
     if ":" not in s:
-        raise ValueError_("expected PCI address in bus:device.function form")
+        raise SdfValueError("expected PCI address in bus:device.function form")
     bus_s, rest = s.split(":", 1)
     if "." not in rest:
-        raise ValueError_("expected PCI address in bus:device.function form")
+        raise SdfValueError("expected PCI address in bus:device.function form")
     dev_s, fn_s = rest.split(".", 1)
     parts = []
     for what, txt in (("bus", bus_s), ("device", dev_s), ("function", fn_s)):
         try:
             parts.append(_rust_i64_radix16(txt.strip()))
-        except ValueError_:
-            raise ValueError_(f"failed to parse PCI {what}") from None
+        except SdfValueError:
+            raise SdfValueError(f"failed to parse PCI {what}") from None
     bus, dev, fn = parts
     if not 0 <= bus <= 255:
-        raise ValueError_("PCI bus must be within [0..255]")
+        raise SdfValueError("PCI bus must be within [0..255]")
     if not 0 <= dev <= 31:
-        raise ValueError_("PCI device must be within [0..31]")
+        raise SdfValueError("PCI device must be within [0..31]")
     if not 0 <= fn <= 7:
-        raise ValueError_("PCI function must be within [0..7]")
+        raise SdfValueError("PCI function must be within [0..7]")
     return bus, dev, fn
 
 

@@ -12,6 +12,7 @@ from sdf_lsp.cli.printer import FORMATS, JsonPrinter, Source, TextPrinter, json_
 from sdf_lsp.diagnostics import ERROR, INFORMATION
 from sdf_lsp.model.lower import Context
 from sdf_lsp.target.load import default_target
+from tests.conftest import SHARED
 
 A = "\U0001d538"  # 𝔸: one code point, two UTF-16 units
 CTX = Context(default_target())
@@ -21,8 +22,18 @@ TEXT = (
     f'\t<protection_domain name="{A}" priority="100"><program_image path="a.elf" /></protection_domain>\n'
     f'\t<protection_domain name="{A}{A}" priority="50"><program_image path="b.elf" /></protection_domain>\n'
     f'\t<channel><end pd="{A}" id="0" pp="true" /><end pd="{A}{A}" id="0" /></channel>\n'
+    '\t<protection_domain name="c"><program_image path="c.elf" /></protection_domain>\n'
     "</system>\n"
 )
+FOUND_ELF = SHARED / "golden" / "elf" / "hello" / "hello.elf"
+
+
+def write_system(tmp_path):
+    """TEXT with c.elf beside it: the other two images are then reported as missing."""
+    (tmp_path / "c.elf").write_bytes(FOUND_ELF.read_bytes())
+    sdf = tmp_path / "s.system"
+    sdf.write_text(TEXT, encoding="utf-8")
+    return sdf
 
 
 def ppc():
@@ -65,8 +76,7 @@ def test_json_form_keeps_lsp_utf16_ranges():
 
 
 def test_text_printer_counts_and_hides_information_unless_verbose(tmp_path):
-    sdf = tmp_path / "s.system"
-    sdf.write_text(TEXT, encoding="utf-8")
+    sdf = write_system(tmp_path)
     loaded = load(str(sdf), Setup(default_target(), CTX, ()))
     severities = [d.severity for d in loaded.diagnostics]
     assert severities.count(INFORMATION) == 2 and severities.count(ERROR) == 1  # two images not found
@@ -101,12 +111,11 @@ def test_check_offers_every_printer():
 
 
 def test_load_keeps_the_analysis_as_analyse_made_it(tmp_path):
-    sdf = tmp_path / "s.system"
-    sdf.write_text(TEXT, encoding="utf-8")
+    sdf = write_system(tmp_path)
     loaded = load(str(sdf), Setup(default_target(), CTX, ()))
     assert loaded.analysis is not None
     own = [d.code for d in loaded.analysis.diagnostics]
-    # neither program image is on the search paths: information on each `path`, kept apart
+    # a.elf and b.elf are not on the search paths (c.elf is): information on each `path`, kept apart
     assert [d.code for d in loaded.program_diagnostics] == ["SDF016", "SDF016"]
     assert "SDF016" not in own
     merged = loaded.diagnostics
