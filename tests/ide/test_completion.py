@@ -118,6 +118,13 @@ def test_elements_in_free_space_insert_at_the_cursor():
     assert {f.edit_range(i) for i in items} == {""}
 
 
+def test_elements_before_an_element_of_the_echo_example():
+    f = fixture(marked(ECHO, "<irq irq", 0), dedent=False)
+    items = f.completion()
+    assert {"map", "irq", "setvar", "cspace", "protection_domain"} <= {i.label for i in items}
+    assert {f.edit_range(i) for i in items} == {""}
+
+
 def test_without_snippet_support_the_text_is_plain():
     items = {i.label: i for i in wrap(PD.format("\n<$0\n")).completion(snippets=False)}
     assert all(i.insert_text_format == lsp.InsertTextFormat.PlainText for i in items.values())

@@ -79,3 +79,16 @@ def test_nothing_to_say_without_a_system_or_with_every_image_found():
     assert program_diagnostics(wrap("").analysis, wrap("").env) == []
     f = wrap('<protection_domain name="p"><program_image path="dwarf_sample.elf" /></protection_domain>', paths=[DATA])
     assert found(f) == []
+
+
+def test_the_mr_prefill_golden_system_finds_its_image_and_symbols(shared):
+    from .fixture import fixture
+
+    system = shared / "golden" / "systems" / "mr_prefill"
+    f = fixture(
+        (system / "mr_prefill.system").read_text(),
+        dedent=False,
+        paths=[shared / "golden" / "elf" / "mr_prefill", system],
+    )
+    assert [d for d in f.analysis.diagnostics if d.severity <= WARNING] == []
+    assert found(f) == []

@@ -469,6 +469,13 @@ def test_numbers_in_every_base(attr, expected, covered):
     assert f.hover() == (expected, covered)
 
 
+def test_large_page_size_in_the_echo_example():
+    assert fixture(marked(ECHO, '"0x200000"', 3), dedent=False).hover() == (
+        "`2097152` = `0x200000` = 2 MiB = 2^21",
+        "0x200000",
+    )
+
+
 def test_decimal_only_attribute_does_not_read_hex():
     f = wrap(
         '<protection_domain name="p"><program_image path="p.elf" /><irq irq="0x2$01" id="1" /></protection_domain>'

@@ -186,6 +186,7 @@ def test_hints_of_the_echo_example():
 def test_hints_of_caps_and_an_automatically_placed_reserve():
     f = fixture(EXTENDED, dedent=False)
     found = hints_by_place(f)
+    assert ('<cap_untyped slot="1"', "cptr 0x200000000000000") in found
     assert ('<cap_untyped slot="2"', "cptr 0x400000000000000") in found
     assert ('<cap_cnode   slot="3"', "cptr 0x600000000000000") in found
     assert ('<cap_tcb slot="1"', "cptr 0x400000000000000") in found
