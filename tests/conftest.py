@@ -12,8 +12,9 @@ settings.register_profile("dev", max_examples=200, deadline=None, suppress_healt
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-# Folders whose every test starts a real language server or editor: marked `e2e` here, so
-# `pytest -m "not e2e"` runs the in-process core. Elsewhere a module or test marks itself.
+# Folders whose every test starts a real language server or editor are `e2e`; elsewhere a
+# module or test marks itself. `editor` and `slow` tests are `e2e` too, so `pytest -m "not e2e"`
+# runs the quick in-process core.
 E2E_FOLDERS = ("lsp", "editors")
 
 
@@ -22,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(item.path)
         folder = path.relative_to(tests).parts[0] if tests in path.parents else None
-        if folder in E2E_FOLDERS or item.get_closest_marker("editor") is not None:
+        if folder in E2E_FOLDERS or item.get_closest_marker("editor") or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.e2e)
 
 

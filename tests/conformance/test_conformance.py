@@ -66,7 +66,12 @@ def score(scorer: ModuleType, suite: str, cmd: str, monkeypatch, capsys) -> tupl
     return status, out
 
 
-@pytest.mark.parametrize(("suite", "cases"), SUITES.items(), ids=list(SUITES))
+@pytest.mark.parametrize(
+    ("suite", "cases"),
+    # the generated systems (up to 3.3 MB) take seconds
+    [pytest.param(s, n, marks=pytest.mark.slow) if "generated" in s else (s, n) for s, n in SUITES.items()],
+    ids=list(SUITES),
+)
 def test_full_score(scorer, suite, cases, monkeypatch, capsys):
     monkeypatch.setattr(scorer, "subprocess", InProcess)
     status, out = score(scorer, suite, COMMAND, monkeypatch, capsys)
