@@ -358,3 +358,27 @@ def test_document_links_to_images_and_prefill_files_that_exist(tmp_path):
 def test_no_document_links_without_a_root():
     f = fixture("<!-- nothing yet -->")
     assert navigation.document_links(f.analysis, f.env) == []
+
+
+def test_navigation_with_comments_crlf_and_a_half_typed_tail():
+    f = fixture(
+        """
+        <system>
+            <!-- the ring --><memory_region name="ring" size="0x1000" /><!-- shared -->
+            <protection_domain name="a"><!-- a --><program_image path="a.elf" />
+                <map mr="ri$0ng" vaddr="0x1000" /></protection_domain>
+            <protection_domain name="b"><program_image path="b.elf" />
+                <!-- <map mr="ring" vaddr="0x2000" /> -->
+                <map mr="ring" vaddr="0x2000
+        """,
+        crlf=True,
+    )
+    assert in_document(f, f.definition()) == [
+        '<!-- the ring --><memory_region name="«ring»" size="0x1000" /><!-- shared -->'
+    ]
+    assert f.marked_lines(f.references(include_declaration=False)) == [
+        '<map mr="«ring»" vaddr="0x1000" /></protection_domain>',
+        '<map mr="«ring»" vaddr="0x2000',
+    ]  # the commented-out map is no reference
+    after = f.rename("bell")
+    assert after.count('"bell"') == 3 and '<!-- <map mr="ring"' in after
