@@ -25,8 +25,9 @@ from lsprotocol import types as lsp
 from sdf_lsp.analysis import Analysis, analyse
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import SearchPathFiles
-from sdf_lsp.ide import actions, completion, hover, navigation, symbols
+from sdf_lsp.ide import actions, completion, hover, navigation
 from sdf_lsp.ide.env import Environment
+from sdf_lsp.ide.symbols import Hint, Symbol, document_symbols, inlay_hints
 from sdf_lsp.model.lower import Context
 from sdf_lsp.target.load import builtin_target
 from sdf_lsp.target.model import Target
@@ -143,6 +144,7 @@ class Fixture:
 
     def edit_range(self, item: lsp.CompletionItem, encoding: str = "utf-16") -> str:
         """The text a completion item's edit replaces."""
+        assert isinstance(item.text_edit, lsp.TextEdit)
         r = item.text_edit.range
         lines = self.analysis.lines
         s = lines.offset(r.start.line, r.start.character, encoding)
@@ -164,11 +166,11 @@ class Fixture:
     def fixes(self) -> list[actions.Fix]:
         return actions.quick_fixes(self.analysis, *self.selection)
 
-    def symbols(self) -> list[symbols.Symbol]:
-        return symbols.document_symbols(self.analysis)
+    def symbols(self) -> list[Symbol]:
+        return document_symbols(self.analysis)
 
-    def hints(self, start: int = 0, end: int | None = None) -> list[symbols.Hint]:
-        return symbols.inlay_hints(self.analysis, start, len(self.text) if end is None else end)
+    def hints(self, start: int = 0, end: int | None = None) -> list[Hint]:
+        return inlay_hints(self.analysis, start, len(self.text) if end is None else end)
 
 
 def strip_markers(marked: str) -> tuple[str, int | None, int | None]:
