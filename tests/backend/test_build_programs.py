@@ -36,6 +36,8 @@ from tests.backend.golden import typed_segment
 from tests.backend.programs import Programs, setvar_symbols
 from tests.conftest import ROOT, SHARED, require
 
+pytestmark = pytest.mark.e2e  # compiles the programs with the cross compilers
+
 EXAMPLES = SHARED / "corpus" / "microkit-examples"
 REAL = SHARED / "corpus" / "real"
 EXTENDED = ROOT / "examples" / "extended" / "extended.system"

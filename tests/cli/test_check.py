@@ -14,9 +14,11 @@ FIXED = ROOT / "examples/echo/echo.system"
 
 
 def run(*args):
+    """`sdf-lsp` as its own process (tests that call this are marked `e2e`)."""
     return subprocess.run([sys.executable, "-m", "sdf_lsp", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.e2e
 def test_json_output_and_exit_status():
     p = run("check", "--format", "json", BROKEN, FIXED)
     assert p.returncode == 1
@@ -34,18 +36,21 @@ def test_json_output_and_exit_status():
     assert len(g9["related"]) == 2 and g9["related"][0]["file"] == str(BROKEN)
 
 
+@pytest.mark.e2e
 def test_clean_file_exits_zero():
     p = run("check", "--format", "json", FIXED)
     assert p.returncode == 0
     assert all(d["severity"] != "error" for d in json.loads(p.stdout))
 
 
+@pytest.mark.e2e
 def test_text_format_is_one_based():
     p = run("check", BROKEN)
     first = p.stdout.splitlines()[0]
     assert first == f"{BROKEN}:8:41: error: size is not a multiple of the page size on element 'memory_region' [MK-R7]"
 
 
+@pytest.mark.e2e
 def test_unreadable_file_is_a_diagnostic_and_others_are_checked(tmp_path):
     missing = tmp_path / "nope.system"
     p = run("check", "--format", "json", missing, FIXED)
@@ -54,6 +59,7 @@ def test_unreadable_file_is_a_diagnostic_and_others_are_checked(tmp_path):
     assert any(d["file"] == str(missing) and d["code"] == "IO001" for d in diags)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "args",
     [
@@ -70,6 +76,7 @@ def test_bad_target_exits_2_with_nothing_on_stdout(args):
     assert p.stderr.strip()
 
 
+@pytest.mark.e2e
 def test_malformed_target_names_the_file(tmp_path):
     t = tmp_path / "t.json"
     t.write_text("{not json")
@@ -77,11 +84,13 @@ def test_malformed_target_names_the_file(tmp_path):
     assert p.returncode == 2 and str(t) in p.stderr
 
 
+@pytest.mark.e2e
 def test_usage_error_exits_2():
     p = run("check")
     assert p.returncode == 2
 
 
+@pytest.mark.e2e
 def test_target_options():
     for args in (
         ["--board", "qemu_virt_riscv64"],
@@ -95,6 +104,7 @@ def test_target_options():
         json.loads(p.stdout)
 
 
+@pytest.mark.e2e
 def test_search_paths_find_prefill_files(tmp_path):
     sdf = tmp_path / "a.system"
     sdf.write_text(
@@ -110,6 +120,7 @@ def test_search_paths_find_prefill_files(tmp_path):
     assert p.returncode == 0, p.stdout
 
 
+@pytest.mark.e2e
 def test_dialect_microkit_2_3_reports_extensions(tmp_path):
     sdf = tmp_path / "x.system"
     sdf.write_text(

@@ -9,6 +9,8 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+
 from sdf_lsp import cli
 from tests.conftest import ROOT
 
@@ -53,6 +55,7 @@ def test_no_module_outside_the_cli_imports_it():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+@pytest.mark.e2e
 def test_console_script_and_module_start_the_same_main():
     [script] = [ep for ep in entry_points(group="console_scripts") if ep.name == "sdf-lsp"]
     assert script.value == "sdf_lsp.cli:main" and script.load() is cli.main

@@ -174,6 +174,7 @@ def test_half_finished_document_draws_placeholders():
     assert "ghost" in svg.nodes["missing:pd:ghost"].text
 
 
+@pytest.mark.slow
 def test_largest_system_is_capped_with_a_note(largest):
     require_graphviz()
     system = largest.system

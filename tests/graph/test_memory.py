@@ -107,6 +107,7 @@ def test_half_finished_document():
     assert "nowhere (no such memory region)" in svg.nodes["pd:server"].text
 
 
+@pytest.mark.slow
 def test_largest_system_summarises_maps(largest):
     require_graphviz()
     system = largest.system

@@ -1,5 +1,9 @@
-"""A real LSP client (pytest-lsp) talking to `python -m sdf_lsp serve` over stdio,
-once with VS Code's and once with Neovim's client capabilities."""
+"""A real LSP client (pytest-lsp) talking to `python -m sdf_lsp serve` over stdio, once with
+VS Code's and once with Neovim's client capabilities (`client`), or only with VS Code's
+(`one_client`) for requests whose answer does not depend on them.
+
+The features themselves are tested in-process under tests/ide; these tests check the
+protocol around them: conversions, capabilities, commands, settings and robustness."""
 
 import sys
 from pathlib import Path
@@ -14,9 +18,9 @@ EXAMPLES = ROOT / "examples"
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
 
 
-def make_fixture(init_options=None):
+def make_fixture(init_options=None, clients=CLIENTS):
     @pytest_lsp.fixture(
-        params=CLIENTS, config=ClientServerConfig(server_command=[sys.executable, "-m", "sdf_lsp", "serve"])
+        params=clients, config=ClientServerConfig(server_command=[sys.executable, "-m", "sdf_lsp", "serve"])
     )
     async def client(request, lsp_client: LanguageClient):
         record_versions(lsp_client)
@@ -34,6 +38,7 @@ def make_fixture(init_options=None):
 
 
 client = make_fixture()
+one_client = make_fixture(clients=CLIENTS[:1])
 
 
 def pos(line, ch):

@@ -5,7 +5,7 @@ import shutil
 from lsprotocol import types as T
 
 from ..conftest import SHARED
-from .conftest import change, edit, find, make_fixture, open_text
+from .conftest import CLIENTS, change, edit, find, make_fixture, open_text
 
 GOLDEN = SHARED / "golden"
 SETTINGS = {
@@ -14,7 +14,7 @@ SETTINGS = {
         "searchPaths": [str(GOLDEN / "elf" / "hello")],
     }
 }
-client = make_fixture(SETTINGS)
+client = make_fixture(SETTINGS, clients=CLIENTS[:1])  # both clients report progress alike
 
 
 async def test_build_writes_the_outputs_and_reports_progress(client, tmp_path):

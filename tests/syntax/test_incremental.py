@@ -1,5 +1,6 @@
 """Re-scanning only the touched blocks gives exactly what a full scan gives."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,6 +76,7 @@ def dump(doc):
 edit = st.tuples(st.integers(0, 10_000), st.integers(0, 40), st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=5)))
 
 
+@pytest.mark.slow
 @given(st.lists(edit, min_size=1, max_size=8))
 def test_incremental_equals_full(edits):
     text = BASE

@@ -62,7 +62,12 @@ def _theirs(el):
     return (etree.QName(el).localname, attrs, el.text, out)
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: str(p.relative_to(SHARED)))
+@pytest.mark.parametrize(
+    "path",
+    # the generated systems (up to 3.3 MB) take seconds each
+    [pytest.param(p, marks=pytest.mark.slow) if "generated" in p.parts else p for p in CORPUS],
+    ids=lambda p: str(p.relative_to(SHARED)),
+)
 def test_agrees_with_lxml(path: Path):
     data = path.read_bytes()
     text = data.decode("utf-8", errors="replace")
