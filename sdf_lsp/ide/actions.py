@@ -58,6 +58,36 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
         names = d.data.get("candidates") or analysis.names.names(kind)
         close = difflib.get_close_matches(value, names, n=3, cutoff=0.4) or sorted(names)[:1]
         return [Fix(f"Change to '{n}'", [(d.span.start, d.span.end, n)], d, i == 0) for i, n in enumerate(close)]
+    if fix == "rename":
+        # a duplicate name: the first free `<name>_<n>` (the name's kind is that of the attribute)
+        el = _element_at(analysis, d)
+        a = el.attr("name") if el is not None else None
+        kind = analysis.names.kind_of(a) if a is not None else None
+        if kind is None:
+            return []
+        taken = set(analysis.names.names(kind))
+        n = 2
+        while f"{value}_{n}" in taken:
+            n += 1
+        new = f"{value}_{n}"
+        return [Fix(f"Rename to '{new}'", [(d.span.start, d.span.end, new)], d, True)]
+    if fix == "add-pd":
+        root = analysis.doc.root
+        if root is None:
+            return []
+        indent = "    "
+        pd = f'{indent}<protection_domain name="main" priority="100">\n{indent * 2}<program_image path="main.elf" />\n{indent}</protection_domain>\n'
+        if root.self_closing:
+            te = root.block.start + root.tag_end
+            return [Fix("Add a protection domain", [(te - 2, te, f">\n{pd}</{root.name}>")], d, True)]
+        end_tag = root.end_tag_span
+        if end_tag is None:
+            return []
+        at = end_tag.start  # before `</system>`
+        line_start = text.rfind("\n", 0, at) + 1
+        if text[line_start:at].strip():
+            return [Fix("Add a protection domain", [(at, at, "\n" + pd)], d, True)]
+        return [Fix("Add a protection domain", [(line_start, line_start, pd)], d, True)]
     if fix == "round-up":
         to = d.data["to"]
         v = values.sdf_number(value)
@@ -106,8 +136,11 @@ def _fixes_for(analysis: Analysis, d: Diagnostic) -> list[Fix]:
         indent = _indent_of(text, el.start)
         if el.self_closing:
             te = el.block.start + el.tag_end
+            cut = te - 2
+            while text[cut - 1] in " \t\r\n":  # `name="p" />` becomes `name="p">`
+                cut -= 1
             new = f'>\n{indent}    <program_image path="{name}.elf" />\n{indent}</{el.name}>'
-            return [Fix("Add a <program_image>", [(te - 2, te, new)], d, True)]
+            return [Fix("Add a <program_image>", [(cut, te, new)], d, True)]
         te = el.block.start + el.tag_end
         return [Fix("Add a <program_image>", [(te, te, f'\n{indent}    <program_image path="{name}.elf" />')], d, True)]
     if fix == "free-slot":

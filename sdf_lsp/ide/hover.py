@@ -178,7 +178,7 @@ def pd_summary(analysis: Analysis, pd: ProtectionDomain) -> str:
                 if end.pp:
                     arrows.append("PPCs")
                 rel = " and ".join(arrows) if arrows else "receives from"
-                chans.append(f"| {end.id} | `{other.pd}` | {other.id} | {rel} |")
+                chans.append(f"| {end.id} | `{_cell(str(other.pd))}` | {other.id} | {rel} |")
     if chans:
         lines.append("| id | peer | peer id | this PD |\n|---|---|---|---|\n" + "\n".join(chans))
     if pd.irqs:
@@ -220,10 +220,15 @@ def _rights(slot: Slot) -> str:
     return slot.rights or "–"
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a `|` in it would start another cell)."""
+    return text.replace("|", "\\|")
+
+
 def used_slots_table(lay: CSpaceLayout) -> str:
     """The filled slots of both CNodes in one table (the PD hover; the full tables are on `<cspace>`)."""
-    rows = [f"| root {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.root]
-    rows += [f"| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.microkit]
+    rows = [f"| root {s.index} | `{s.cptr:#x}` | {_rights(s)} | {_cell(s.label)} |" for s in lay.root]
+    rows += [f"| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {_cell(s.label)} |" for s in lay.microkit]
     return "| slot | CPtr | rights | holds |\n|---:|---|---|---|\n" + "\n".join(rows)
 
 
@@ -244,10 +249,10 @@ def cspace_table(lay: CSpaceLayout) -> str:
         f"Microkit CNode at root slot 0, guard {lay.guard}; a root slot *s* has CPtr `s << {64 - lay.root_bits}`.",
         "**Root CNode**\n\n| slot | CPtr | rights | holds |\n|---:|---|---|---|",
     ]
-    out[-1] += "".join(f"\n| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {s.label} |" for s in lay.root)
+    out[-1] += "".join(f"\n| {s.index} | `{s.cptr:#x}` | {_rights(s)} | {_cell(s.label)} |" for s in lay.root)
     out.append(
         "**Microkit CNode**\n\n| slot | rights | holds |\n|---:|---|---|"
-        + "".join(f"\n| {s.index} | {_rights(s)} | {s.label} |" for s in lay.microkit)
+        + "".join(f"\n| {s.index} | {_rights(s)} | {_cell(s.label)} |" for s in lay.microkit)
     )
     return "\n\n".join(out)
 

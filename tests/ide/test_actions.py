@@ -211,7 +211,7 @@ def test_untyped_size_to_a_power_of_two():
 def test_add_a_program_image_to_a_self_closing_pd():
     check_fix(
         '<protection_$0domain name="p" />',
-        '<protection_domain name="p" >\n    <program_image path="p.elf" />\n</protection_domain>',
+        '<protection_domain name="p">\n    <program_image path="p.elf" />\n</protection_domain>',
         "MK-P17",
     )
 
@@ -429,19 +429,25 @@ def test_convert_receive_all_untypeds_into_an_existing_cspace():
     assert "UH006" not in fixture(after, dedent=False).codes()
 
 
-# -- recipes without a fix yet ----------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason='MK-G1 carries data {"fix": "add-pd"} but quick_fixes has no recipe for it')
-def test_a_system_without_pds_offers_to_add_one():
-    f = fixture("<sys$0tem>\n</system>\n")
+# -- adding and renaming ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["<sys$0tem>\n</system>\n", "<sys$0tem/>\n", "<sys$0tem></system>"])
+def test_a_system_without_pds_offers_to_add_one(text):
+    f = fixture(text)
     assert f.diagnostic("MK-G1").data == {"fix": "add-pd"}
-    assert [x for x in f.fixes() if x.diagnostic.code == "MK-G1"]
+    (fix,) = [x for x in f.fixes() if x.diagnostic.code == "MK-G1"]
+    after = fixture(f.apply(fix.edits), dedent=False)
+    assert "MK-G1" not in after.codes() and not after.analysis.errors
 
 
-@pytest.mark.xfail(strict=True, reason='MK-G4 carries data {"fix": "rename"} but quick_fixes has no recipe for it')
 def test_a_duplicate_name_offers_a_rename():
-    f = wrap('<memory_region name="m" size="0x1000" /><memory_region name="$0m" size="0x1000" />')
+    f = wrap(
+        '<memory_region name="m" size="0x1000" /><memory_region name="$0m" size="0x1000" />'
+        '<memory_region name="m_2" size="0x1000" />'
+    )
     assert f.diagnostic("MK-G4").data == {"fix": "rename"}
-    assert [x for x in f.fixes() if x.diagnostic.code == "MK-G4"]
+    (fix,) = [x for x in f.fixes() if x.diagnostic.code == "MK-G4"]
+    assert fix.title == "Rename to 'm_3'"
+    assert "MK-G4" not in fixture(f.apply(fix.edits), dedent=False).codes()
 
 
 # -- where fixes are offered ------------------------------------------------------------------------------------------

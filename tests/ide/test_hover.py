@@ -149,10 +149,6 @@ def test_fault_handler_reference_hovers_as_the_handler_pd():
     assert "| root 1 | `0x400000000000000` | – | VSpace of 'client_a' |" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a badge such as `1<<63 | 0` is written into a Markdown table cell unescaped, so the row gets an extra column",
-)
 def test_cspace_rows_in_the_pd_hover_have_as_many_cells_as_the_header():
     f = fixture(marked(ECHO, 'protection_domain name="client"', 26), dedent=False)
     table = next(p for p in paragraphs(f.hover_text()) if p.startswith("| slot |")).split("\n")

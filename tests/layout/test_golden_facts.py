@@ -220,7 +220,7 @@ def test_what_the_editor_shows(system, config):
         shown, _ = hover(analysis, pd.el.name_span.start + 1)
         assert f"memory: **{human_size(cost.total)}**" in shown, pd.name
         for s in lay.microkit:
-            assert f"| {s.index} | `{s.cptr:#x}` | {s.rights or '–'} | {s.label} |" in shown
+            assert f"| {s.index} | `{s.cptr:#x}` | {s.rights or '–'} | {s.label.replace('|', chr(92) + '|')} |" in shown
         if cost.page_tables:
             assert f"VSpace and {cost.page_tables} page table" in shown
     hints = symbols.inlay_hints(analysis, 0, len(text))
