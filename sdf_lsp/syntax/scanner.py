@@ -653,13 +653,9 @@ def parse(text: str) -> Document:
             tail = Block(n, "tail")
             root.eblock = tail
             root.e = 0
-            inner = stack[-1]
-            related = tuple((el.name_span, f"'{el.name}' opened here") for el in stack[:-1])
-            names = ", ".join(f"'{el.name}'" for el in reversed(stack))
-            verb = "is" if len(stack) == 1 else "are"
-            inner.block.errors.append(
-                SyntaxProblem(inner.name_span, f"the file ends before {names} {verb} closed", related)
-            )
+            # The end of the file belongs to the tail, so the problem lives there (at the innermost
+            # open element): `reparse` keeps it, or renews it when it re-scans the last item.
+            tail.errors.append(_unclosed_at_end(stack))
             for el in stack[1:]:
                 el.e = n - el.block.start
     tail.src, tail.src_start = text, tail.start
@@ -667,6 +663,15 @@ def parse(text: str) -> Document:
     for b in all_blocks:
         _check_chars(text, b)
     return Document(text, all_blocks, toplevel, root, head, tail)
+
+
+def _unclosed_at_end(stack: list[Element]) -> SyntaxProblem:
+    """The file ended with these elements open (the root first)."""
+    inner = stack[-1]
+    related = tuple((el.name_span, f"'{el.name}' opened here") for el in stack[:-1])
+    names = ", ".join(f"'{el.name}'" for el in reversed(stack))
+    verb = "is" if len(stack) == 1 else "are"
+    return SyntaxProblem(inner.name_span, f"the file ends before {names} {verb} closed", related)
 
 
 def _root_end_tag(sc: _Scanner, root: Element, tail: Block):
@@ -792,6 +797,11 @@ def reparse(doc: Document, text: str, start: int, end: int, new_len: int) -> Doc
         b.start += delta
     new_blocks = blocks[:first] + frag + blocks[last + 1 :]
     new_root = _copy_root(root, new_blocks)
+    if not root.closed and last == n_items:
+        # The root is open at the end of the file and the last item was scanned again: the
+        # fragment ended with only the root open (else it would have been refused), so the
+        # problem the tail holds now names the root alone.
+        tail.errors = [_unclosed_at_end([new_root])]
     return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, head, tail)
 
 

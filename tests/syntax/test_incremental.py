@@ -1,5 +1,6 @@
 """Re-scanning only the touched blocks gives exactly what a full scan gives."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,6 +86,53 @@ def test_incremental_equals_full(edits):
         text = text[:a] + ins + text[b:]
         doc = reparse(doc, text, a, b, len(ins))
         assert dump(doc) == dump(parse(text))
+
+
+@given(st.integers(0, len(BASE)), st.lists(edit, min_size=1, max_size=8))
+def test_incremental_equals_full_in_a_truncated_file(cut, edits):
+    """The root is open at the end of the file: where the problem about it lies depends on
+    the last item, which an edit may close, open or remove."""
+    text = BASE[:cut]
+    doc = parse(text)
+    for pos, length, ins in edits:
+        a = pos % (len(text) + 1)
+        b = min(len(text), a + length)
+        text = text[:a] + ins + text[b:]
+        doc = reparse(doc, text, a, b, len(ins))
+        assert dump(doc) == dump(parse(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new"),
+    [
+        # the innermost open element is removed: the file now ends inside the root only
+        (
+            '<system>\n<protection_domain name="a">\n<program_image path="a.elf" />\n',
+            '<protection_domain name="a">',
+            "",
+        ),
+        # the last item is closed
+        (
+            '<system>\n<protection_domain name="a">\n<program_image path="a.elf" />\n\n',
+            "/>\n",
+            "/></protection_domain>\n",
+        ),
+        # an item before the open one changes: the problem moves with it
+        (
+            '<system>\n<channel/>\n<channel/>\n<channel/>\n<protection_domain name="a">\n',
+            "<channel/>",
+            "<channel>  </channel>",
+        ),
+    ],
+)
+def test_the_unclosed_root_after_an_edit(text, old, new):
+    before = parse(text)
+    at = text.index(old)
+    text2 = text[:at] + new + text[at + len(old) :]
+    doc = reparse(before, text2, at, at + len(old), len(new))
+    assert doc.head is before.head  # an incremental re-scan, not a full one
+    assert dump(doc) == dump(parse(text2))
+    assert [p.message for p in doc.problems] == [p.message for p in parse(text2).problems]
 
 
 def test_typing_a_pd_reuses_other_blocks():
