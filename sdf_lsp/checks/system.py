@@ -130,7 +130,7 @@ class Checker:
                 a.value_span,
                 "MK-P10",
                 f"domain '{a.value}' not declared in <domains>: on element 'protection_domain'",
-                data={"fix": "nearest-name", "kind": "domain", "candidates": sorted(names)},
+                data={"fix": "nearest-name", "kind": "domain", "candidates": sorted(n for n in names if n is not None)},
             )
 
     def prefills(self):
