@@ -39,6 +39,11 @@ _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|(?:[^\W\d]|:)[\w.:\-]*)?(;?)")
 _ATTR_WS = re.compile(r"\r\n|[\t\n\r]")
 _INVALID_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
+_TAG_REST = re.compile(r"""(?:[^<>"']+|"[^"<]*"|'[^'<]*')*""")
+# Elements nest at most this deep (the root is level 1; a Microkit system has at most 63
+# PDs, so about 70 levels); what lies deeper is reported and passed over, which bounds
+# every walk over the tree.
+MAX_DEPTH = 128
 
 
 class _Escape(Exception):
@@ -202,12 +207,14 @@ class _Scanner:
                     stack[-1].children.append(el)
                 else:
                     toplevel.append(el)
+                el.e = el.tag_end
                 if self_closing:
                     el.self_closing = True
                     el.closed = True
+                elif len(stack) >= MAX_DEPTH:
+                    pos = self.skip_deep(el, pos, stack, block)
                 else:
                     stack.append(el)
-                el.e = el.tag_end
             else:
                 # a '<' that starts nothing: keep it as text
                 self.err(block, pos, pos + 1, "'<' must start a tag; write '&lt;' for a literal '<'")
@@ -236,6 +243,84 @@ class _Scanner:
                     last.item = item_parent.children[n_before]
                 last.length = stop - last.start
         return blocks, toplevel, root_closed_at
+
+    def skip_deep(self, el: Element, pos: int, stack: list[Element], block: Block) -> int:
+        """`el` lies deeper than MAX_DEPTH: report it once and pass over what it holds
+        without building nodes, so no tree (and nothing that walks one) is deeper than that.
+        Tags are only matched by name here. Returns where scanning goes on: after `el`'s
+        end tag, or at an end tag that closes one of its ancestors (then `el` is open on
+        the stack and the caller reports it as unclosed), or at the end of the text."""
+        text, end, find = self.text, self.end, self.text.find
+        self.err(
+            block,
+            el.start + 1,
+            el.start + 1 + len(el.name),
+            f"nesting too deep: '<{el.name}>' is more than {MAX_DEPTH} levels down, so what it holds is not read",
+            code="XML005",
+        )
+        names = [el.name]  # open elements inside the skipped part (names only)
+        where: dict[str, list[int]] = {el.name: [0]}  # name -> its indices in `names`
+        while True:
+            lt = find("<", pos, end)
+            if lt < 0:
+                break
+            if text.startswith("<!--", lt) or text.startswith("<![CDATA[", lt) or text.startswith("<?", lt):
+                closer = (
+                    "-->" if text[lt + 1] == "!" and text[lt + 2] == "-" else "?>" if text[lt + 1] == "?" else "]]>"
+                )
+                close = find(closer, lt + 2, end)
+                if close < 0:
+                    break
+                pos = close + len(closer)
+            elif text.startswith("<!", lt):
+                pos = self.skip_decl(lt)
+            elif text.startswith("</", lt):
+                m = _END_TAG.match(text, lt, end)
+                if m is not None:
+                    name, stop = m.group(1), m.end()
+                else:
+                    nm = _NAME_RE.match(text, lt + 2, end)
+                    name = nm.group(0) if nm else ""
+                    nxt = find("<", lt + 2, end)
+                    gt = find(">", lt + 2, nxt if nxt >= 0 else end)
+                    if gt < 0 and nxt < 0:
+                        break
+                    stop = gt + 1 if gt >= 0 else nxt
+                if where.get(name):
+                    idx = where[name][-1]
+                    while len(names) > idx:
+                        where[names.pop()].pop()
+                    if not names:
+                        el.closed = True
+                        el.end_tag_s = lt - el.eblock.start
+                        el.end_tag_e = el.e = stop - el.eblock.start
+                        return stop
+                elif any(open_el.name == name for open_el in stack):
+                    stack.append(el)
+                    return lt
+                pos = stop
+            elif lt + 1 < end and _is_name_start(text[lt + 1]):
+                q = lt + 1
+                while True:
+                    q = _TAG_REST.match(text, q, end).end()
+                    if q < end and text[q] in "\"'":  # a quote left open: step over it
+                        q += 1
+                        continue
+                    break
+                if q >= end:
+                    break
+                if text[q] == ">" and text[q - 1] != "/":
+                    name = _NAME_RE.match(text, lt + 1, end).group(0)
+                    where.setdefault(name, []).append(len(names))
+                    names.append(name)
+                pos = q + 1 if text[q] == ">" else q
+            else:
+                pos = lt + 1
+        # the text ends inside the skipped part
+        if self.fragment:
+            raise _Escape
+        stack.append(el)
+        return end
 
     def start_tag(self, pos: int, block: Block):
         m = _FAST_START.match(self.text, pos, self.end)
