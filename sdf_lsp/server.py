@@ -404,10 +404,10 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
-        diags = [
-            self.to_lsp_diagnostic(analysis, d, doc.uri)
-            for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics
-        ]
+        found = analysis.diagnostics
+        if doc.program_diagnostics:  # in the order `check` prints them: by place, the analysis's first
+            found = sorted(found + doc.program_diagnostics, key=lambda d: (d.span.start, d.span.end))
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in found + doc.build_diagnostics]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
