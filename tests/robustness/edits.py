@@ -19,7 +19,7 @@ from ..conftest import SHARED
 # -- budgets ---------------------------------------------------------------------------------
 #: SDF_LSP_ROBUSTNESS_EDITS=50000 runs the long setting; the default is what CI runs.
 LONG = int(os.environ.get("SDF_LSP_ROBUSTNESS_EDITS", "0"))
-IN_PROCESS_EDITS = LONG or 6_000
+IN_PROCESS_EDITS = LONG or 5_000
 LSP_EDITS = LONG or 2_000
 #: the long LSP run may also be bounded in time (seconds), e.g. SDF_LSP_ROBUSTNESS_SECONDS=600
 LSP_SECONDS = float(os.environ.get("SDF_LSP_ROBUSTNESS_SECONDS", "0")) or None

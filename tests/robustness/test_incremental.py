@@ -3,6 +3,7 @@ final text reports: codes, messages, ranges, severities, related places, tags an
 In-process, so it runs many more edits than the same property over LSP
 (`test_lsp_edits.py`). SDF_LSP_ROBUSTNESS_EDITS sets how many."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ def test_the_corpus_is_there():
     assert len(FILES) > 150
 
 
+@pytest.mark.slow
 def test_session_equals_a_fresh_analysis():
     done = {"edits": 0, "sequences": 0}
 
