@@ -35,7 +35,7 @@ def server():
 def alive(server: RawServer):
     """A well-formed request after the odd ones is answered properly."""
     answer = server.request("textDocument/documentSymbol", {"textDocument": DOC})
-    assert [sym["name"] for sym in answer["result"]] == ["m", "a", "a ↔ b"] or answer["result"], answer
+    assert {sym["name"] for sym in answer["result"]} >= {"m", "a"}, answer
 
 
 def with_position(method: str, extra: dict):
