@@ -93,6 +93,7 @@ def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("out_dir", [".", "src", "ABSOLUTE"])
 async def test_build_refuses_to_replace_a_folder_with_the_users_files(workspace, tmp_path, out_dir):
     out_dir = str(tmp_path) if out_dir == "ABSOLUTE" else out_dir
@@ -111,6 +112,7 @@ async def test_build_refuses_to_replace_a_folder_with_the_users_files(workspace,
     assert set(os.listdir(tmp_path.parent)) == siblings
 
 
+@pytest.mark.e2e
 async def test_build_replaces_its_own_earlier_outputs(workspace, tmp_path):
     sdf = tmp_path / "hello.system"
     uri = sdf.as_uri()
