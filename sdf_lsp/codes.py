@@ -17,6 +17,7 @@ CODES: dict[str, str] = {
     "XML002": "a DTD (`<!DOCTYPE>`): rejected, never read, so no entity is expanded or fetched",
     "XML003": "a character XML forbids (binary junk)",
     "XML004": "the file is not valid UTF-8",
+    "XML005": "elements nested too deep (more than 128 levels): what the deepest one holds is not read",
     "IO001": "a file given on the command line cannot be read",
     # upstream: generic
     "MK-ATTR": "invalid attribute on an element",

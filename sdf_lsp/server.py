@@ -9,18 +9,26 @@ made against, so no answer (and no published diagnostic) ever comes from an old 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
+import json
 import logging
 import os
 import re
+import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from cattrs import transform_error
+from cattrs.errors import ClassValidationError
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
@@ -39,6 +47,11 @@ from sdf_lsp.settings import DEFAULT, Settings, parse_settings
 log = logging.getLogger("sdf_lsp.server")
 
 DEBOUNCE_MIN, DEBOUNCE_MAX = 0.005, 0.15  # seconds; scaled to how long an analysis of the document takes
+_PARSE_ERROR, _INVALID_REQUEST = -32700, -32600  # JSON-RPC error codes
+_CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
+_MAX_HEADER_LINE = 1 << 16
+_MAX_BODY = 1 << 28  # bytes; the largest SDFs are a few megabytes
+_SNAKE = re.compile(r"_([a-z])")
 _ROOT_SYSTEM = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[\w.-]+:)?system[\s>/]", re.S)
 
 
@@ -69,8 +82,109 @@ class Document:
 
 
 class SdfProtocol(LanguageServerProtocol):
-    """Documents are kept by the server's sessions (which re-scan only what an edit
-    touched), so pygls does not keep a second copy of every text."""
+    """pygls' protocol, made to answer every request and to keep nothing per message.
+
+    Documents are kept by the server's sessions (which re-scan only what an edit
+    touched), so pygls does not keep a second copy of every text.
+
+    pygls structures a message inside `json.loads` (as its `object_hook`) and, when the
+    params do not validate, only reports the error out of band: the request is never
+    answered. Here `json.loads` leaves every object plain and `handle_message` structures
+    the whole message, answering a request it cannot structure with `InvalidParams`
+    (or `InvalidRequest` when it is not a JSON-RPC request at all), as JSON-RPC asks."""
+
+    def structure_message(self, data):
+        # Called by json.loads for every object, innermost first: keep them all plain
+        # (an object inside the params that happens to have a "jsonrpc" key stays data).
+        return data
+
+    def handle_message(self, message):
+        if not isinstance(message, dict):
+            log.warning("not a JSON-RPC message: %.200r", message)
+            self._send_error(None, _INVALID_REQUEST, "a message must be a JSON object")
+            return
+        structured = self._structure(message)
+        if structured is not None:
+            super().handle_message(structured)
+
+    def _structure(self, data: dict):
+        """The typed message, or None when it was answered (or dropped) already."""
+        msg_id = data.get("id")
+        has_id = "id" in data
+        id_ok = msg_id is None or (isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool))
+        method = data.get("method")
+        is_request = isinstance(method, str) and has_id
+        if data.get("jsonrpc") != self.VERSION or ("method" in data and not isinstance(method, str)) or not id_ok:
+            if "method" in data or not has_id:  # never answer what may be a response
+                self._send_error(msg_id if id_ok else None, _INVALID_REQUEST, "not a JSON-RPC 2.0 request")
+            log.warning("invalid JSON-RPC message: %.200r", data)
+            return None
+        if is_request and self._shutdown and method != lsp.EXIT:
+            self._send_error(msg_id, _INVALID_REQUEST, "the server is shutting down")
+            return None
+        if is_request:
+            kind = self.get_message_type(method) or JsonRPCRequestMessage
+        elif has_id and method is None:
+            kind = (
+                lsp.ResponseErrorMessage if "error" in data else self._result_types.pop(msg_id, JsonRPCResponseMessage)
+            )
+        else:
+            kind = self.get_message_type(method or "") or JsonRPCNotification
+        try:
+            return self._converter.structure(data, kind)
+        except Exception as err:
+            if isinstance(err, ClassValidationError):  # where, in the client's (camelCase) names
+                detail = _SNAKE.sub(lambda m: m.group(1).upper(), "; ".join(transform_error(err)))
+            else:
+                detail = f"{type(err).__name__}: {err}"
+            if is_request:
+                self._send_error(msg_id, JsonRpcInvalidParams.CODE, f"invalid params for {method}: {detail}")
+            elif method is None and msg_id in self._request_futures:
+                # a response to one of our requests that does not fit its type: fail that request
+                self._handle_response(msg_id, None, lsp.ResponseError(code=JsonRpcInvalidParams.CODE, message=detail))
+            log.warning("dropped %s %s: %s", method or "response", msg_id if has_id else "", detail)
+            return None
+
+    def _send_error(self, msg_id, code: int, message: str):
+        # written as plain JSON: the typed message would leave out an "id" of null
+        self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": code, "message": message}})
+
+    def receive(self, body: bytes):
+        """One framed message from the client."""
+        try:
+            message = json.loads(body)
+        except (ValueError, RecursionError) as err:  # not JSON (or not UTF-8, or absurdly nested)
+            log.warning("unreadable message: %s", err)
+            self._send_error(None, _PARSE_ERROR, f"parse error: {err}")
+            return
+        try:
+            self.handle_message(message)
+        except Exception as err:
+            log.exception("handling a message failed")
+            self._server._report_server_error(err, JsonRpcInternalError)
+
+    def _send_handler_result(self, future, *, msg_id):
+        # A JSON-RPC error a handler raises (InvalidParams, RequestFailed) is its answer, not a
+        # fault of the server: logged in one line, not with pygls' traceback.
+        err = None if future.cancelled() else future.exception()
+        if isinstance(err, JsonRpcException):
+            self._request_futures.pop(msg_id, None)
+            log.info("request refused: %s (request %s, error %s)", err.message, msg_id, err.code)
+            self._send_response(msg_id, error=err.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        # pygls files the future of every handler it runs under `msg_id` (so that a request
+        # can be cancelled) but removes it only when it answers a request: notifications
+        # and the steps of its generator handlers (document sync, executeCommand) would
+        # stay there for ever, a few kilobytes per message.
+        def done(future):
+            if self._request_futures.get(msg_id) is future:
+                del self._request_futures[msg_id]
+            callback(future)
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
@@ -86,6 +200,37 @@ class SdfProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+async def read_messages(stop: threading.Event, read_line, read, protocol: SdfProtocol):
+    """The base protocol's framing, kept in step with a client that breaks it.
+
+    `read_line(limit)` returns one line (at most `limit` bytes, b"" at the end of the
+    stream), `read(n)` up to `n` bytes. A frame whose Content-Length is wrong leaves the
+    stream out of step: the header of the next frame then follows the rest of a body on
+    one line, so the header is looked for at the end of a line, and the frames after the
+    broken one are read again (pygls' loop would drop every later message)."""
+    length: int | None = None
+    while not stop.is_set():
+        line = await read_line(_MAX_HEADER_LINE)
+        if not line:
+            break
+        if (m := _CONTENT_LENGTH.search(line)) is not None:
+            length = int(m.group(1))
+            continue
+        if line.strip() or length is None:  # another header, or debris of a broken frame
+            continue
+        n, length = length, None
+        if n > _MAX_BODY:
+            log.error("dropped a message of %d bytes (at most %d are read)", n, _MAX_BODY)
+            protocol._send_error(None, _INVALID_REQUEST, f"message of {n} bytes is too large")
+            while n > 0 and (chunk := await read(min(n, 1 << 20))):
+                n -= len(chunk)
+            continue
+        body = await read(n)
+        if len(body) < n:
+            break
+        protocol.receive(body)
 
 
 class SdfLanguageServer(LanguageServer):
@@ -106,6 +251,61 @@ class SdfLanguageServer(LanguageServer):
         self.images = ProgramImages()  # parsed program images, shared by every document and build
         self._workspace_symbols: dict[str, tuple[tuple, list]] = {}
         self._gc_task: asyncio.Task | None = None
+
+    # -- transports ------------------------------------------------------------------
+    # pygls' own loops, with the framing of `read_messages`.
+    def start_io(self, stdin=None, stdout=None):
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        source = stdin or sys.stdin.buffer
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            pool = self.thread_pool
+            await read_messages(
+                stop,
+                lambda limit: loop.run_in_executor(pool, source.readline, limit),
+                lambda n: loop.run_in_executor(pool, source.read, n),
+                self.protocol,
+            )
+
+        try:
+            asyncio.run(main())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int):
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+            self.protocol.set_writer(writer)
+
+            async def read_line(limit: int) -> bytes:
+                try:
+                    return await reader.readline()
+                except ValueError:  # longer than the stream's limit: asyncio dropped it
+                    return b"?\n"
+
+            async def read(n: int) -> bytes:
+                try:
+                    return await reader.readexactly(n)
+                except asyncio.IncompleteReadError as err:
+                    return err.partial
+
+            await read_messages(stop, read_line, read, self.protocol)
+            self.shutdown()
+
+        async def main():
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(main())
 
     # -- settings --------------------------------------------------------------------
     def apply_settings(self, raw, announce: bool = True):
@@ -205,10 +405,10 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
-        diags = [
-            self.to_lsp_diagnostic(analysis, d, doc.uri)
-            for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics
-        ]
+        found = analysis.diagnostics
+        if doc.program_diagnostics:  # in the order `check` prints them: by place, the analysis's first
+            found = sorted(found + doc.program_diagnostics, key=lambda d: (d.span.start, d.span.end))
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in found + doc.build_diagnostics]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
@@ -678,15 +878,32 @@ def _symbols_of(index, lines, encoding) -> list:
 
 
 # -- commands ----------------------------------------------------------------------------------
+_COMMAND_ARGS = {"uri": str, "pd": str, "outDir": str, "view": str, "position": dict}
+_MAX_UINT = 2**31 - 1  # LSP's uinteger
+
+
 def _command_args(args) -> dict:
-    """Commands take one object argument; positional [uri, pd] is accepted too."""
+    """Commands take one object argument; positional [uri, pd] is accepted too. An
+    argument of the wrong type is `InvalidParams`."""
     if not args:
         return {}
     first = args[0]
     if isinstance(first, dict):
-        return first
-    keys = ("uri", "pd")
-    return {k: v for k, v in zip(keys, args, strict=False)}
+        out = first
+    else:
+        keys = ("uri", "pd")
+        out = {k: v for k, v in zip(keys, args, strict=False)}
+    for key, kind in _COMMAND_ARGS.items():
+        value = out.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise JsonRpcInvalidParams(f"'{key}' must be a {'string' if kind is str else 'JSON object'}")
+    pos = out.get("position")
+    if pos is not None and not all(
+        isinstance(pos.get(k), int) and not isinstance(pos.get(k), bool) and 0 <= pos[k] <= _MAX_UINT
+        for k in ("line", "character")
+    ):
+        raise JsonRpcInvalidParams('\'position\' must be {"line": uinteger, "character": uinteger}')
+    return out
 
 
 @server.command("sdf.describeTarget")

@@ -16,14 +16,22 @@ folder holding anything else, such as the project's own sources, is refused unto
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: work folders of killed builds are then left alone
+    fcntl = None  # type: ignore[assignment]
 
 from sdf_lsp.backend import errors as E
 from sdf_lsp.backend.alloc import Allocation, free_normal_memory, place_regions, simulate
@@ -455,30 +463,43 @@ def write_outputs(
             f"refusing to write the outputs to '{out_dir}': it holds files that no earlier build wrote "
             f"({shown}); name an empty or new folder",
         )
-    parent = os.path.dirname(out_dir)
     try:
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # an ordinary directory once renamed into place (mkdtemp makes it private)
-    except OSError as err:
+        _write(files, system, out_dir)
+    except _Interrupted:
         raise E.fail(
-            system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}"
+            system.root.name_span, E.OUTPUT, "the build was interrupted; the outputs were not written"
         ) from None
-    try:
-        for rel, data in files.items():
-            path = os.path.join(tmp, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(data)
-        with open(os.path.join(tmp, MANIFEST), "w") as fh:
-            json.dump({"tool": "sdf-lsp", "files": sorted(files)}, fh, indent=1)
-        _replace_dir(tmp, out_dir)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise E.fail(system.root.name_span, E.OUTPUT, f"cannot write the outputs to '{out_dir}': {err}") from None
     return [os.path.join(out_dir, rel) for rel in files]
+
+
+def _write(files: dict[str, bytes], system: System, out_dir: str) -> None:
+    out_dir = os.path.normpath(out_dir)  # 'out/' names the folder 'out', beside which the work folder goes
+    with _DeferredSignals() as signals:
+        try:
+            os.makedirs(os.path.dirname(out_dir) or ".", exist_ok=True)
+            recover_outputs(out_dir)
+            work = _WorkDir(out_dir)
+        except OSError as err:
+            raise E.fail(
+                system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}"
+            ) from None
+        try:
+            new = os.path.join(work.path, "new")
+            os.mkdir(new)  # an ordinary directory once renamed into place (the work folder is private)
+            for rel, data in files.items():
+                signals.check()
+                path = os.path.join(new, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as fh:
+                    fh.write(data)
+            with open(os.path.join(new, MANIFEST), "w") as fh:
+                json.dump({"tool": "sdf-lsp", "files": sorted(files)}, fh, indent=1)
+            signals.check()
+            _swap(work.path, new, out_dir)
+        except OSError as err:
+            raise E.fail(system.root.name_span, E.OUTPUT, f"cannot write the outputs to '{out_dir}': {err}") from None
+        finally:
+            work.remove()  # the partial outputs, or the replaced ones
 
 
 def x86_kernels(target: Target, span) -> dict[str, bytes]:
@@ -574,17 +595,117 @@ def foreign_entries(out_dir: str) -> list[str]:
     return foreign
 
 
-def _replace_dir(new: str, out_dir: str) -> None:
-    """Put directory `new` at `out_dir`, replacing what is there only once `new` is complete."""
-    if not os.path.lexists(out_dir):
+# An interrupted build leaves OUTDIR as it was (or, killed between the two renames of the
+# swap, missing until the next build puts the old outputs back) and nothing beside it: the
+# outputs are written into a work folder beside OUTDIR, `.<name>.XXXXXXXX`, which also
+# receives the old outputs during the swap. The work folder holds a marker that its build
+# keeps locked; the next build removes work folders whose marker nobody holds. SIGINT and
+# SIGTERM wait while the outputs are written (main thread only) and take effect once the
+# work folder is gone.
+PARTIAL = ".sdf-lsp-partial"
+
+
+class _WorkDir:
+    def __init__(self, out_dir: str):
+        self.path = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=os.path.dirname(out_dir) or ".")
+        try:
+            self.lock = open(os.path.join(self.path, PARTIAL), "w")  # noqa: SIM115 (held until remove())
+            if fcntl is not None:
+                fcntl.flock(self.lock, fcntl.LOCK_EX)
+        except OSError:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    def remove(self):
+        # the marker goes last, so a build killed while removing is still recognised
+        for name in ("new", "old"):
+            shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.lock.close()
+
+
+def _swap(work: str, new: str, out_dir: str) -> None:
+    """Put the complete directory `new` at `out_dir`; what was there goes into `work`."""
+    if os.path.lexists(out_dir):
+        old = os.path.join(work, "old")
+        os.rename(out_dir, old)
+        try:
+            os.rename(new, out_dir)
+        except BaseException:
+            os.rename(old, out_dir)
+            raise
+    else:
         os.rename(new, out_dir)
+
+
+def recover_outputs(out_dir: str) -> None:
+    """Remove the work folders of builds of `out_dir` that were killed; one killed between
+    the two renames of its swap gives the old outputs back to `out_dir`."""
+    if fcntl is None:
         return
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.old.", dir=os.path.dirname(out_dir))
-    os.rmdir(old)
-    os.rename(out_dir, old)
+    parent = os.path.dirname(out_dir) or "."
+    prefix = f".{os.path.basename(out_dir)}."
     try:
-        os.rename(new, out_dir)
+        names = [n for n in os.listdir(parent) if n.startswith(prefix)]
     except OSError:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        return
+    for name in names:
+        work = os.path.join(parent, name)
+        if os.path.islink(work) or not os.path.isdir(work):
+            continue
+        try:
+            with open(os.path.join(work, PARTIAL), "r+") as marker:
+                try:
+                    fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its build is still running
+                old = os.path.join(work, "old")
+                if os.path.isdir(old) and not os.path.lexists(out_dir):
+                    os.rename(old, out_dir)
+                shutil.rmtree(work, ignore_errors=True)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                os.rmdir(work)  # killed before its marker was written: empty
+        except OSError:
+            continue
+
+
+class _DeferredSignals:
+    """SIGINT and SIGTERM are held while the outputs are written: `check()` stops the
+    writing at a safe point, and on leaving the signal is raised again with the handler
+    that was there before. Outside the main thread (the language server's builds) this
+    does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.pending: int | None = None
+        self.saved: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                handler = signal.getsignal(sig)
+                if handler is not None and handler != signal.SIG_IGN:  # one Python can put back
+                    self.saved[sig] = signal.signal(sig, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.pending = self.pending or signum
+
+    def check(self):
+        if self.pending is not None:
+            raise _Interrupted
+
+    def __exit__(self, kind, value, tb):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        if self.pending is not None:
+            # the handler from before: KeyboardInterrupt, or the end of the process; one
+            # that returns lets `_Interrupted` fail the build
+            signal.raise_signal(self.pending)
+        return False
+
+
+class _Interrupted(Exception):
+    pass

@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 
 from sdf_lsp.syntax.tree import (
+    FAST_ATTR,
+    NAME,
+    WS,
     Attribute,
     Block,
     Comment,
@@ -28,17 +31,19 @@ from sdf_lsp.syntax.tree import (
     Text,
 )
 
-_NAME = r"(?:[^\W\d]|:)[\w.:\-\u00B7]*"
-_WS = r"[ \t\r\n]"
-_FAST_START = re.compile(rf"<({_NAME})((?:{_WS}+{_NAME}{_WS}*={_WS}*(?:\"[^\"<&]*\"|'[^'<&]*'))*){_WS}*(/?)>")
-_FAST_ATTR = re.compile(rf"({_NAME}){_WS}*={_WS}*(?:\"([^\"<&]*)\"|'([^'<&]*)')")
-_NAME_RE = re.compile(_NAME)
-_WS_RE = re.compile(rf"{_WS}*")
-_END_TAG = re.compile(rf"</({_NAME}){_WS}*>")
+_FAST_START = re.compile(rf"<({NAME})((?:{WS}+{NAME}{WS}*={WS}*(?:\"[^\"<&]*\"|'[^'<&]*'))*){WS}*(/?)>")
+_NAME_RE = re.compile(NAME)
+_WS_RE = re.compile(rf"{WS}*")
+_END_TAG = re.compile(rf"</({NAME}){WS}*>")
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|(?:[^\W\d]|:)[\w.:\-]*)?(;?)")
 _ATTR_WS = re.compile(r"\r\n|[\t\n\r]")
 _INVALID_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
+_TAG_REST = re.compile(r"""(?:[^<>"']+|"[^"<]*"|'[^'<]*')*""")
+# Elements nest at most this deep (the root is level 1; a Microkit system has at most 63
+# PDs, so about 70 levels); what lies deeper is reported and passed over, which bounds
+# every walk over the tree.
+MAX_DEPTH = 128
 
 
 class _Escape(Exception):
@@ -202,12 +207,14 @@ class _Scanner:
                     stack[-1].children.append(el)
                 else:
                     toplevel.append(el)
+                el.e = el.tag_end
                 if self_closing:
                     el.self_closing = True
                     el.closed = True
+                elif len(stack) >= MAX_DEPTH:
+                    pos = self.skip_deep(el, pos, stack, block)
                 else:
                     stack.append(el)
-                el.e = el.tag_end
             else:
                 # a '<' that starts nothing: keep it as text
                 self.err(block, pos, pos + 1, "'<' must start a tag; write '&lt;' for a literal '<'")
@@ -237,6 +244,84 @@ class _Scanner:
                 last.length = stop - last.start
         return blocks, toplevel, root_closed_at
 
+    def skip_deep(self, el: Element, pos: int, stack: list[Element], block: Block) -> int:
+        """`el` lies deeper than MAX_DEPTH: report it once and pass over what it holds
+        without building nodes, so no tree (and nothing that walks one) is deeper than that.
+        Tags are only matched by name here. Returns where scanning goes on: after `el`'s
+        end tag, or at an end tag that closes one of its ancestors (then `el` is open on
+        the stack and the caller reports it as unclosed), or at the end of the text."""
+        text, end, find = self.text, self.end, self.text.find
+        self.err(
+            block,
+            el.start + 1,
+            el.start + 1 + len(el.name),
+            f"nesting too deep: '<{el.name}>' is more than {MAX_DEPTH} levels down, so what it holds is not read",
+            code="XML005",
+        )
+        names = [el.name]  # open elements inside the skipped part (names only)
+        where: dict[str, list[int]] = {el.name: [0]}  # name -> its indices in `names`
+        while True:
+            lt = find("<", pos, end)
+            if lt < 0:
+                break
+            if text.startswith("<!--", lt) or text.startswith("<![CDATA[", lt) or text.startswith("<?", lt):
+                closer = (
+                    "-->" if text[lt + 1] == "!" and text[lt + 2] == "-" else "?>" if text[lt + 1] == "?" else "]]>"
+                )
+                close = find(closer, lt + 2, end)
+                if close < 0:
+                    break
+                pos = close + len(closer)
+            elif text.startswith("<!", lt):
+                pos = self.skip_decl(lt)
+            elif text.startswith("</", lt):
+                m = _END_TAG.match(text, lt, end)
+                if m is not None:
+                    name, stop = m.group(1), m.end()
+                else:
+                    nm = _NAME_RE.match(text, lt + 2, end)
+                    name = nm.group(0) if nm else ""
+                    nxt = find("<", lt + 2, end)
+                    gt = find(">", lt + 2, nxt if nxt >= 0 else end)
+                    if gt < 0 and nxt < 0:
+                        break
+                    stop = gt + 1 if gt >= 0 else nxt
+                if where.get(name):
+                    idx = where[name][-1]
+                    while len(names) > idx:
+                        where[names.pop()].pop()
+                    if not names:
+                        el.closed = True
+                        el.end_tag_s = lt - el.eblock.start
+                        el.end_tag_e = el.e = stop - el.eblock.start
+                        return stop
+                elif any(open_el.name == name for open_el in stack):
+                    stack.append(el)
+                    return lt
+                pos = stop
+            elif lt + 1 < end and _is_name_start(text[lt + 1]):
+                q = lt + 1
+                while True:
+                    q = _TAG_REST.match(text, q, end).end()
+                    if q < end and text[q] in "\"'":  # a quote left open: step over it
+                        q += 1
+                        continue
+                    break
+                if q >= end:
+                    break
+                if text[q] == ">" and text[q - 1] != "/":
+                    name = _NAME_RE.match(text, lt + 1, end).group(0)
+                    where.setdefault(name, []).append(len(names))
+                    names.append(name)
+                pos = q + 1 if text[q] == ">" else q
+            else:
+                pos = lt + 1
+        # the text ends inside the skipped part
+        if self.fragment:
+            raise _Escape
+        stack.append(el)
+        return end
+
     def start_tag(self, pos: int, block: Block):
         m = _FAST_START.match(self.text, pos, self.end)
         if m is None:
@@ -246,7 +331,7 @@ class _Scanner:
         a_s, a_e = m.span(2)
         if a_s != a_e:
             text = self.text
-            raw = [(n, d or q) for n, d, q in _FAST_ATTR.findall(text, a_s, a_e)]
+            raw = [(n, d or q) for n, d, q in FAST_ATTR.findall(text, a_s, a_e)]
             if text.find("\n", a_s, a_e) >= 0 or text.find("\t", a_s, a_e) >= 0 or text.find("\r", a_s, a_e) >= 0:
                 raw = [(n, _ATTR_WS.sub(" ", v)) for n, v in raw]
             el.raw = raw
@@ -653,13 +738,9 @@ def parse(text: str) -> Document:
             tail = Block(n, "tail")
             root.eblock = tail
             root.e = 0
-            inner = stack[-1]
-            related = tuple((el.name_span, f"'{el.name}' opened here") for el in stack[:-1])
-            names = ", ".join(f"'{el.name}'" for el in reversed(stack))
-            verb = "is" if len(stack) == 1 else "are"
-            inner.block.errors.append(
-                SyntaxProblem(inner.name_span, f"the file ends before {names} {verb} closed", related)
-            )
+            # The end of the file belongs to the tail, so the problem lives there (at the innermost
+            # open element): `reparse` keeps it, or renews it when it re-scans the last item.
+            tail.errors.append(_unclosed_at_end(stack))
             for el in stack[1:]:
                 el.e = n - el.block.start
     tail.src, tail.src_start = text, tail.start
@@ -667,6 +748,15 @@ def parse(text: str) -> Document:
     for b in all_blocks:
         _check_chars(text, b)
     return Document(text, all_blocks, toplevel, root, head, tail)
+
+
+def _unclosed_at_end(stack: list[Element]) -> SyntaxProblem:
+    """The file ended with these elements open (the root first)."""
+    inner = stack[-1]
+    related = tuple((el.name_span, f"'{el.name}' opened here") for el in stack[:-1])
+    names = ", ".join(f"'{el.name}'" for el in reversed(stack))
+    verb = "is" if len(stack) == 1 else "are"
+    return SyntaxProblem(inner.name_span, f"the file ends before {names} {verb} closed", related)
 
 
 def _root_end_tag(sc: _Scanner, root: Element, tail: Block):
@@ -792,6 +882,11 @@ def reparse(doc: Document, text: str, start: int, end: int, new_len: int) -> Doc
         b.start += delta
     new_blocks = blocks[:first] + frag + blocks[last + 1 :]
     new_root = _copy_root(root, new_blocks)
+    if not root.closed and last == n_items:
+        # The root is open at the end of the file and the last item was scanned again: the
+        # fragment ended with only the root open (else it would have been refused), so the
+        # problem the tail holds now names the root alone.
+        tail.errors = [_unclosed_at_end([new_root])]
     return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, head, tail)
 
 
@@ -817,20 +912,3 @@ def _set_raw(el: Element):
     """The slow path built Attribute objects; keep the (name, value) view in step."""
     el.raw = [(a.name, a.value) for a in el._attrs]
     el.prefixed = any(":" in a.name or a.name == "xmlns" for a in el._attrs)
-
-
-def attributes_with_ranges(el: Element) -> list[Attribute]:
-    """Attribute objects of a fast-path element, from the source its block was scanned from."""
-    block = el.block
-    src, off = block.src, block.src_start
-    out = []
-    values = iter(el.raw)
-    for am in _FAST_ATTR.finditer(src, off + el.a_s, off + el.a_e):
-        v = am.group(2)
-        vs = am.start(2)
-        if v is None:
-            v = am.group(3)
-            vs = am.start(3)
-        name, value = next(values)
-        out.append(Attribute(el, name, am.start() - off, am.end() - off, vs - off, vs + len(v) - off, value))
-    return out

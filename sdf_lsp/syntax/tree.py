@@ -14,6 +14,13 @@ tool prints.
 
 from __future__ import annotations
 
+import re
+
+# the XML name and white-space grammar the scanner uses (attribute ranges are found again with it, lazily)
+NAME = r"(?:[^\W\d]|:)[\w.:\-\u00B7]*"
+WS = r"[ \t\r\n]"
+FAST_ATTR = re.compile(rf"({NAME}){WS}*={WS}*(?:\"([^\"<&]*)\"|'([^'<&]*)')")
+
 
 class Block:
     """A contiguous piece of the text that is scanned as a unit."""
@@ -219,8 +226,6 @@ class Element(Node):
     def attrs(self) -> list[Attribute]:
         """Every attribute with its ranges, in document order."""
         if self._attrs is None:
-            from sdf_lsp.syntax.scanner import attributes_with_ranges
-
             self._attrs = attributes_with_ranges(self)
         return self._attrs
 
@@ -266,3 +271,20 @@ class Element(Node):
 
     def __repr__(self) -> str:
         return f"<{self.name} @{self.start}>"
+
+
+def attributes_with_ranges(el: Element) -> list[Attribute]:
+    """Attribute objects of a fast-path element, from the source its block was scanned from."""
+    block = el.block
+    src, off = block.src, block.src_start
+    out = []
+    values = iter(el.raw)
+    for am in FAST_ATTR.finditer(src, off + el.a_s, off + el.a_e):
+        v = am.group(2)
+        vs = am.start(2)
+        if v is None:
+            v = am.group(3)
+            vs = am.start(3)
+        name, value = next(values)
+        out.append(Attribute(el, name, am.start() - off, am.end() - off, vs - off, vs + len(v) - off, value))
+    return out

@@ -12,7 +12,7 @@ from sdf_lsp.analysis import analyse
 from sdf_lsp.model.lower import Context
 from sdf_lsp.target.load import default_target
 
-from .conftest import SHARED
+from ..conftest import SHARED
 
 REAL = sorted(
     p
@@ -77,3 +77,19 @@ def test_binary_and_hostile_input(junk):
     text = junk.decode("utf-8", errors="replace")
     a = analyse(text, CTX)
     assert a.errors
+
+
+def test_an_unnamed_domain_and_an_undeclared_one():
+    """The nearest-name candidates of an undeclared domain leave out a domain without a name."""
+    text = """<system>
+    <domains>
+        <domain />
+        <domain name="a" />
+        <schedule><entry domain="a" length="1" /></schedule>
+    </domains>
+    <protection_domain name="p" domain="b"><program_image path="p.elf" /></protection_domain>
+</system>"""
+    a = analyse(text, CTX)
+    (d,) = [d for d in a.diagnostics if d.code == "MK-P10"]
+    assert d.message == "domain 'b' not declared in <domains>: on element 'protection_domain'"
+    assert d.data["candidates"] == ["a"]
