@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 PT_LOAD = 1
 PT_PHDR = 6
@@ -270,7 +271,7 @@ def _parse(data: bytes, path: str | None, label: str) -> ElfImage:
 
     # Upstream uses the last symbol table it meets (files have one).  A file
     # without one (stripped) simply has no symbols here.
-    symtabs = [s for s in elf.iter_sections() if s["sh_type"] == "SHT_SYMTAB"]
+    symtabs = [s for s in elf.iter_sections() if isinstance(s, SymbolTableSection) and s["sh_type"] == "SHT_SYMTAB"]
     listing = [
         Symbol(sym.name, sym["st_value"], sym["st_size"]) for sym in (symtabs[-1].iter_symbols() if symtabs else ())
     ]

@@ -25,6 +25,7 @@ from sdf_lsp.syntax.tree import (
     Block,
     Comment,
     Element,
+    Node,
     ProcessingInstruction,
     Span,
     SyntaxProblem,
@@ -39,6 +40,7 @@ _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|(?:[^\W\d]|:)[\w.:\-]*)?(;?)")
 _ATTR_WS = re.compile(r"\r\n|[\t\n\r]")
 _INVALID_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
+_UNQUOTED_VALUE = re.compile(r"[^ \t\r\n<>]*")
 _TAG_REST = re.compile(r"""(?:[^<>"']+|"[^"<]*"|'[^'<]*')*""")
 # Elements nest at most this deep (the root is level 1; a Microkit system has at most 63
 # PDs, so about 70 levels); what lies deeper is reported and passed over, which bounds
@@ -91,6 +93,14 @@ class Document:
     def items(self) -> list[Block]:
         """The blocks holding the root's children, in order."""
         return self.blocks[1:-1]
+
+
+def _matched(rx: re.Pattern[str], text: str, pos: int, end: int) -> re.Match[str]:
+    """A match of a pattern that matches here by construction (it may match the empty string,
+    or the caller has seen the name-start character it begins with)."""
+    m = rx.match(text, pos, end)
+    assert m is not None, (rx.pattern, pos)
+    return m
 
 
 def _is_name_start(c: str) -> bool:
@@ -169,7 +179,8 @@ class _Scanner:
                 block = Block(pos, "item")
                 block.src, block.src_start = text, pos
                 blocks.append(block)
-                n_before = len(item_parent.children)
+                n_before = len(item_parent.children) if item_parent is not None else 0
+            assert block is not None  # a root child opens its own; deeper nodes go into the given one
             lt = find("<", pos, end)
             if lt < 0:
                 lt = end
@@ -228,12 +239,12 @@ class _Scanner:
                 else:
                     toplevel.append(node)
                 pos = nxt
-            if base_depth > 0 and len(stack) == base_depth:
+            if item_parent is not None and len(stack) == base_depth:
                 # the item that started this block is complete
                 if block.item is None and len(item_parent.children) > n_before:
                     block.item = item_parent.children[n_before]
                 block.length = pos - block.start
-        if base_depth > 0:
+        if item_parent is not None:
             stop = root_closed_at if root_closed_at >= 0 else pos
             if blocks and blocks[-1].start == stop:  # opened for the root's end tag: the tail
                 self.spare = blocks.pop()
@@ -302,7 +313,7 @@ class _Scanner:
             elif lt + 1 < end and _is_name_start(text[lt + 1]):
                 q = lt + 1
                 while True:
-                    q = _TAG_REST.match(text, q, end).end()
+                    q = _matched(_TAG_REST, text, q, end).end()
                     if q < end and text[q] in "\"'":  # a quote left open: step over it
                         q += 1
                         continue
@@ -310,7 +321,7 @@ class _Scanner:
                 if q >= end:
                     break
                 if text[q] == ">" and text[q - 1] != "/":
-                    name = _NAME_RE.match(text, lt + 1, end).group(0)
+                    name = _matched(_NAME_RE, text, lt + 1, end).group(0)
                     where.setdefault(name, []).append(len(names))
                     names.append(name)
                 pos = q + 1 if text[q] == ">" else q
@@ -346,7 +357,7 @@ class _Scanner:
         return el, stop, m.group(3) == "/"
 
     def report_duplicates(self, el: Element, block: Block):
-        seen = {}
+        seen: dict[str, Attribute] = {}
         for a in el.attrs:
             if a.name in seen:
                 first = seen[a.name]
@@ -364,14 +375,14 @@ class _Scanner:
         """Start tag that the fast path rejected: recover from every kind of damage."""
         text, end = self.text, self.end
         bs = block.start
-        m = _NAME_RE.match(text, pos + 1, end)
+        m = _matched(_NAME_RE, text, pos + 1, end)
         name = m.group(0)
         el = Element(block, pos - bs, name)
         p = m.end()
         reported = False
         self_closing = False
         while True:
-            ws = _WS_RE.match(text, p, end)
+            ws = _matched(_WS_RE, text, p, end)
             had_ws = ws.end() > p
             p = ws.end()
             if p >= end:
@@ -397,16 +408,16 @@ class _Scanner:
                 _set_raw(el)
                 return el, p, True
             if _is_name_start(c):
-                am = _NAME_RE.match(text, p, end)
+                am = _matched(_NAME_RE, text, p, end)
                 aname = am.group(0)
                 a_s = p
                 p = am.end()
                 if not had_ws and el.attrs and not reported:
                     self.err(block, a_s, p, f"attribute '{aname}' must be separated from the previous one by a space")
                     reported = True
-                p = _WS_RE.match(text, p, end).end()
+                p = _matched(_WS_RE, text, p, end).end()
                 if p < end and text[p] == "=":
-                    p = _WS_RE.match(text, p + 1, end).end()
+                    p = _matched(_WS_RE, text, p + 1, end).end()
                     q = text[p] if p < end else ""
                     if q in ("'", '"'):
                         close = text.find(q, p + 1, end)
@@ -429,7 +440,7 @@ class _Scanner:
                         value = _ATTR_WS.sub(" ", value)
                         quoted = True
                     else:
-                        vm = re.compile(r"[^ \t\r\n<>]*").match(text, p, end)
+                        vm = _matched(_UNQUOTED_VALUE, text, p, end)
                         ve = vm.end()
                         if ve > p and text[ve - 1] == "/" and ve < end and text[ve] == ">":
                             ve -= 1
@@ -493,7 +504,7 @@ class _Scanner:
         else:
             nm = _NAME_RE.match(text, pos + 2, end)
             name = nm.group(0) if nm else ""
-            p = _WS_RE.match(text, nm.end() if nm else pos + 2, end).end()
+            p = _matched(_WS_RE, text, nm.end() if nm else pos + 2, end).end()
             if p < end and text[p] == ">":
                 stop = p + 1
                 tag_close_ok = True
@@ -551,6 +562,7 @@ class _Scanner:
 
     def markup_decl(self, pos: int, stack, block: Block, toplevel) -> int:
         text, end = self.text, self.end
+        node: Node
         if text.startswith("<!--", pos):
             close = text.find("-->", pos + 4, end)
             if close < 0:
@@ -799,7 +811,7 @@ def _epilog(sc: _Scanner, pos: int, tail: Block, toplevel: list):
         elif c1 == "?":
             pos = sc.pi(pos, [], tail, toplevel)
         elif c1 and _is_name_start(c1):
-            m = _NAME_RE.match(text, pos + 1, n)
+            m = _matched(_NAME_RE, text, pos + 1, n)
             sc.err(
                 tail, pos + 1, m.end(), f"only one root element is allowed; '<{m.group(0)}>' follows the closed root"
             )
@@ -910,5 +922,6 @@ def _copy_root(root: Element, blocks: list[Block]) -> Element:
 
 def _set_raw(el: Element):
     """The slow path built Attribute objects; keep the (name, value) view in step."""
-    el.raw = [(a.name, a.value) for a in el._attrs]
-    el.prefixed = any(":" in a.name or a.name == "xmlns" for a in el._attrs)
+    attrs = el.attrs
+    el.raw = [(a.name, a.value) for a in attrs]
+    el.prefixed = any(":" in a.name or a.name == "xmlns" for a in attrs)

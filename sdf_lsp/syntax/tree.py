@@ -80,9 +80,13 @@ class SyntaxProblem:
 
 
 class Node:
-    __slots__ = ("block", "s", "e", "parent")
+    __slots__ = ("block", "e", "parent", "s")
 
     kind = "node"
+    block: Block
+    s: int  # block-relative start
+    e: int  # block-relative end
+    parent: Element | None
 
     @property
     def start(self) -> int:
@@ -267,7 +271,7 @@ class Element(Node):
 
     @property
     def elements(self) -> list[Element]:
-        return [c for c in self.children if c.kind == "element"]
+        return [c for c in self.children if isinstance(c, Element)]
 
     def __repr__(self) -> str:
         return f"<{self.name} @{self.start}>"
