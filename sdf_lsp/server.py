@@ -61,7 +61,7 @@ class RequestFailed(JsonRpcException):
     CODE = -32803
 
 
-class Document:
+class OpenDocument:
     """One open SDF: its editing session, version and the pending analysis."""
 
     def __init__(self, uri: str, text: str, version: int, ctx: Context, env: Environment):
@@ -244,7 +244,7 @@ class SdfLanguageServer(LanguageServer):
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
-        self.docs: dict[str, Document] = {}
+        self.docs: dict[str, OpenDocument] = {}
         self.root: str | None = None
         self.encoding = "utf-16"
         self.snippets = True
@@ -340,7 +340,7 @@ class SdfLanguageServer(LanguageServer):
         return Environment(paths, self.images)
 
     # -- analysis ----------------------------------------------------------------------
-    def schedule(self, doc: Document, delay: float | None = None):
+    def schedule(self, doc: OpenDocument, delay: float | None = None):
         if doc.task is not None and not doc.task.done():
             doc.task.cancel()
         if delay is None:
@@ -354,7 +354,7 @@ class SdfLanguageServer(LanguageServer):
             doc.last_change = now
         doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
 
-    async def _analyse_later(self, doc: Document, delay: float):
+    async def _analyse_later(self, doc: OpenDocument, delay: float):
         try:
             if delay:
                 await asyncio.sleep(delay)
@@ -362,7 +362,7 @@ class SdfLanguageServer(LanguageServer):
         except asyncio.CancelledError:
             pass
 
-    def analyse_now(self, doc: Document) -> Analysis:
+    def analyse_now(self, doc: OpenDocument) -> Analysis:
         if not doc.stale and doc.session.analysis is not None:
             return doc.session.analysis
         version = doc.version
@@ -402,7 +402,7 @@ class SdfLanguageServer(LanguageServer):
 
         self._gc_task = asyncio.get_event_loop().create_task(later())
 
-    def publish(self, doc: Document, analysis: Analysis):
+    def publish(self, doc: OpenDocument, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
         found = analysis.diagnostics
@@ -413,7 +413,7 @@ class SdfLanguageServer(LanguageServer):
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
 
-    async def current(self, uri: str) -> tuple[Document, Analysis] | None:
+    async def current(self, uri: str) -> tuple[OpenDocument, Analysis] | None:
         """The analysis of the newest text of a document (computed now if an edit is pending)."""
         doc = self.docs.get(uri)
         if doc is None:
@@ -536,7 +536,7 @@ def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
     env = ls.environment(item.uri)
     gc.disable()
     try:
-        doc = Document(item.uri, item.text, item.version, ls.ctx, env)
+        doc = OpenDocument(item.uri, item.text, item.version, ls.ctx, env)
     finally:
         gc.enable()
     ls.docs[item.uri] = doc
@@ -558,7 +558,7 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
     ls.schedule(doc)
 
 
-def apply_changes(ls: SdfLanguageServer, doc: Document, changes):
+def apply_changes(ls: SdfLanguageServer, doc: OpenDocument, changes):
     session = doc.session
     for change in changes:
         if isinstance(change, lsp.TextDocumentContentChangePartial):
