@@ -15,7 +15,7 @@ The core does no I/O: files the SDF names (prefill files, program images) are re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from sdf_lsp.checks.extensions import check_extensions
@@ -139,6 +139,23 @@ def analyse(
     """Analyse a text (or a scanned document, whose blocks keep their lowered elements between
     analyses with the same context). `memo` carries per-PD results between analyses of one
     document (`Session` keeps one)."""
+    steps = analysis_steps(text_or_doc, ctx, files, encoding_error, memo)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def analysis_steps(
+    text_or_doc: str | Document,
+    ctx: Context,
+    files: FileAccess | None = None,
+    encoding_error: str | None = None,
+    memo: Memo | None = None,
+) -> Generator[None, None, Analysis]:
+    """`analyse()` one step at a time: the generator pauses between the steps (so that a server
+    can take in newer edits and drop an analysis they made outdated) and returns the Analysis."""
     doc = text_or_doc if isinstance(text_or_doc, Document) else parse(text_or_doc)
     memo = memo if memo is not None else Memo()
     diags: list[Diagnostic] = [
@@ -161,9 +178,12 @@ def analyse(
         )
         return Analysis(doc, ctx, None, diags)
     items = lower(doc, ctx, diags)
+    yield
     system = resolve(root, items, files or NoFiles())
     system.regions_version = memo.version("regions", system.regions_key)
+    yield
     layout = compute_layout(system, ctx.target, memo)
+    yield
     diags.extend(Checker(system, layout, ctx, memo).run())
     diags.extend(check_extensions(system, layout, ctx))
     memo.finish()
@@ -238,6 +258,8 @@ class Session:
         old = self.doc.text
         text = old[:start] + new_text + old[end:]
         self.doc = reparse(self.doc, text, start, end, len(new_text))
+        if self._lines is not None and self._lines.text is old:
+            self._lines = self._lines.edited(text, start, end, len(new_text))
 
     def replace(self, text: str) -> None:
         self.analysis = None  # drop the old tree before building the new one (peak memory)
@@ -245,6 +267,19 @@ class Session:
         self.doc = parse(text)
 
     def analyse(self) -> Analysis:
-        self.analysis = analyse(self.doc, self.ctx, self.files, memo=self.memo)
-        self.analysis._lines = self.lines
-        return self.analysis
+        steps = self.analysis_steps()
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def analysis_steps(self) -> Generator[None, None, Analysis]:
+        """Analyse the current text one step at a time (see `analysis_steps`); the session's
+        analysis is replaced only when the last step is done."""
+        doc = self.doc
+        analysis = yield from analysis_steps(doc, self.ctx, self.files, memo=self.memo)
+        if self.doc is doc:
+            analysis._lines = self.lines
+            self.analysis = analysis
+        return analysis

@@ -65,12 +65,14 @@ class NameIndex:
         return self.definitions.get((kind, name), []) + self.references.get((kind, name), [])
 
 
-def build_index(root: Element | None) -> NameIndex:
-    idx = NameIndex()
-    if root is None:
-        return idx
-    stack = [root]
-    defs, refs = idx.definitions, idx.references
+Names = tuple[dict[tuple[str, str], list[Attribute]], dict[tuple[str, str], list[Attribute]]]
+
+
+def element_names(el: Element) -> Names:
+    """(definitions, references) of the names in an element and everything in it, in document order."""
+    defs: dict[tuple[str, str], list[Attribute]] = {}
+    refs: dict[tuple[str, str], list[Attribute]] = {}
+    stack = [el]
     while stack:
         el = stack.pop()
         tag = el.local
@@ -89,4 +91,62 @@ def build_index(root: Element | None) -> NameIndex:
         lst.sort(key=lambda a: a.element.start)
     for lst in refs.values():
         lst.sort(key=lambda a: a.element.start)
+    return defs, refs
+
+
+def item_names(item: Element) -> Names:
+    """The names of a child of `<system>`, kept on its syntax block while the block lives."""
+    block = item.block
+    if block.item is not item:
+        return element_names(item)
+    if block.features is None:
+        block.features = {}
+    names = block.features.get("names")
+    if names is None:
+        names = block.features["names"] = element_names(item)
+    return names
+
+
+def occurrences(root: Element | None, kind: str, name: str) -> list[Attribute]:
+    """Definitions, then references, of one name (without building the whole index)."""
+    if root is None:
+        return []
+    key = (kind, name)
+    defs: list[Attribute] = []
+    refs: list[Attribute] = []
+    for c in root.children:
+        if isinstance(c, Element):
+            d, r = item_names(c)
+            defs.extend(d.get(key, ()))
+            refs.extend(r.get(key, ()))
+    return defs + refs
+
+
+def build_index(root: Element | None) -> NameIndex:
+    idx = NameIndex()
+    if root is None:
+        return idx
+    defs, refs = idx.definitions, idx.references
+    own_defs, own_refs = element_names(_alone(root))
+    parts = [(own_defs, own_refs)] + [item_names(c) for c in root.children if isinstance(c, Element)]
+    for d, r in parts:
+        for key, lst in d.items():
+            have = defs.get(key)
+            if have is None:
+                defs[key] = list(lst)
+            else:
+                have.extend(lst)
+        for key, lst in r.items():
+            have = refs.get(key)
+            if have is None:
+                refs[key] = list(lst)
+            else:
+                have.extend(lst)
     return idx
+
+
+def _alone(root: Element) -> Element:
+    """The root element without its children (its own attributes only)."""
+    bare = Element(root.block, root.s, root.name)
+    bare.raw, bare._attrs, bare.a_s, bare.a_e, bare.prefixed = root.raw, root._attrs, root.a_s, root.a_e, root.prefixed
+    return bare

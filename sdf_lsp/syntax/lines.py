@@ -27,6 +27,28 @@ class LineIndex:
             starts.pop()
         self.starts = starts
 
+    def edited(self, text: str, start: int, end: int, new_length: int) -> LineIndex:
+        """The index of `text`, which is this index's text with [start, end) replaced by
+        `new_length` characters: the lines before the edit are kept, those after it shifted."""
+        old = self.text
+        if "\r" in text or "\r" in old or end - start + new_length > (1 << 16):
+            return LineIndex(text)
+        first = self.line_of(start)  # the line the edit starts on: its start does not move
+        last = self.line_of(end)  # the line the edit ends on
+        starts = self.starts[: first + 1]
+        seg_start = starts[-1]
+        seg_end = start + new_length  # the new text's end, then the rest of `last`'s line is unchanged
+        nl = text.find("\n", seg_start, seg_end)
+        while nl >= 0:
+            starts.append(nl + 1)
+            nl = text.find("\n", nl + 1, seg_end)
+        delta = new_length - (end - start)
+        starts.extend([s + delta for s in self.starts[last + 1 :]])
+        index = LineIndex.__new__(LineIndex)
+        index.text = text
+        index.starts = starts
+        return index
+
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
 

@@ -25,7 +25,7 @@ FAST_ATTR = re.compile(rf"({NAME}){WS}*={WS}*(?:\"([^\"<&]*)\"|'([^'<&]*)')")
 class Block:
     """A contiguous piece of the text that is scanned as a unit."""
 
-    __slots__ = ("start", "length", "kind", "item", "errors", "lowered", "src", "src_start")
+    __slots__ = ("errors", "features", "item", "kind", "length", "lowered", "src", "src_start", "start")
 
     def __init__(self, start: int, kind: str):
         self.start = start  # absolute offset, updated when an earlier edit moves it
@@ -34,6 +34,7 @@ class Block:
         self.item: Node | None = None  # the root child this block holds (kind "item")
         self.errors: list[SyntaxProblem] = []
         self.lowered = None  # (context, result) of lowering `item`, kept while the block lives
+        self.features: dict | None = None  # editor features of `item` (outline, folds, links), kept likewise
         self.src = ""  # a string holding this block's text at `src_start` (for lazy attribute ranges)
         self.src_start = 0
 

@@ -27,7 +27,8 @@ from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import SearchPathFiles
 from sdf_lsp.ide import actions, completion, hover, navigation
 from sdf_lsp.ide.env import Environment
-from sdf_lsp.ide.symbols import Hint, Symbol, document_symbols, inlay_hints
+from sdf_lsp.ide.outline import Symbol, document_symbols
+from sdf_lsp.ide.symbols import Hint, inlay_hints
 from sdf_lsp.model.lower import Context
 from sdf_lsp.target.load import builtin_target
 from sdf_lsp.target.model import Target
@@ -167,7 +168,7 @@ class Fixture:
         return actions.quick_fixes(self.analysis, *self.selection)
 
     def symbols(self) -> list[Symbol]:
-        return document_symbols(self.analysis)
+        return document_symbols(self.analysis.doc)
 
     def hints(self, start: int = 0, end: int | None = None) -> list[Hint]:
         return inlay_hints(self.analysis, start, len(self.text) if end is None else end)

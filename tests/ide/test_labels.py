@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sdf_lsp.analysis import analyse
-from sdf_lsp.ide import hover, symbols
+from sdf_lsp.ide import hover, outline, symbols
 from sdf_lsp.model.lower import Context
 from sdf_lsp.target import default_target
 
@@ -35,7 +35,7 @@ def labels(analysis) -> list[str]:
         for c in sym.children:
             walk(c)
 
-    for sym in symbols.document_symbols(analysis):
+    for sym in outline.document_symbols(analysis.doc):
         walk(sym)
     out.extend(h.label for h in symbols.inlay_hints(analysis, 0, len(analysis.lines.text)))
     return out
@@ -56,7 +56,7 @@ def test_half_typed_channel_end_in_outline():
         '<channel><end pd="" id="1"/><end pd="a"/></channel></system>'
     )
     a = analyse(text, Context(default_target()))
-    names = [s.name for s in symbols.document_symbols(a)]
+    names = [s.name for s in outline.document_symbols(a.doc)]
     assert "?:1 ↔ a:?" in names, names
 
 

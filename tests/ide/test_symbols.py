@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from sdf_lsp.ide import outline as outlines
 from sdf_lsp.ide import symbols
 
 from .fixture import fixture, wrap
@@ -119,7 +120,7 @@ def test_no_outline_without_a_system():
 # -- folding -----------------------------------------------------------------------------------------
 def test_folding_the_echo_example():
     f = fixture(ECHO, dedent=False)
-    assert symbols.folding_ranges(f.analysis) == [
+    assert outlines.folding_ranges(f.analysis.doc, f.analysis.lines.line_of) == [
         (1, 4, "comment"),
         (5, 39, "region"),  # <system>
         (11, 17, "region"),
@@ -146,7 +147,11 @@ def test_folding_skips_one_line_elements_and_counts_crlf_lines():
         """,
         crlf=True,
     )
-    assert symbols.folding_ranges(f.analysis) == [(0, 9, "region"), (2, 4, "comment"), (7, 8, "region")]
+    assert outlines.folding_ranges(f.analysis.doc, f.analysis.lines.line_of) == [
+        (0, 9, "region"),
+        (2, 4, "comment"),
+        (7, 8, "region"),
+    ]
 
 
 def test_folding_a_truncated_document():
@@ -157,7 +162,7 @@ def test_folding_a_truncated_document():
                 <program_image path="p.elf" />
         """
     )
-    assert symbols.folding_ranges(f.analysis) == [(0, 2, "region"), (1, 2, "region")]
+    assert outlines.folding_ranges(f.analysis.doc, f.analysis.lines.line_of) == [(0, 2, "region"), (1, 2, "region")]
 
 
 # -- inlay hints ----------------------------------------------------------------------------------------
