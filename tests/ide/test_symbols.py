@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from sdf_lsp.ide import outline as outlines
-from sdf_lsp.ide import symbols
 
 from .fixture import fixture, wrap
 
