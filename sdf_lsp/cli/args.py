@@ -40,7 +40,8 @@ def add_dialect_options(p: argparse.ArgumentParser) -> None:
         "--dialect",
         choices=schema.DIALECTS,
         default=schema.EXTENDED,
-        help="extended (default) or microkit-2.3 (every extension is an error)",
+        help="extended (default: Microkit 2.3 plus the extensions), or one Microkit release's own rules "
+        "(microkit-2.3, microkit-2.2, microkit-2.1, microkit-2.0, microkit-1.4); default: from the SDK's VERSION",
     )
     g.add_argument(
         "--no-authority-hints", action="store_true", help="leave out the information diagnostics on authority"
