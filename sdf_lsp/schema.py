@@ -41,6 +41,7 @@ def dialect_of(release: Release) -> str:
     """The dialect of a release (`microkit-2.2`); a release newer than the newest known is the newest."""
     return f"microkit-{release_text(min(release, LATEST))}"
 
+
 BOOTINFO_TYPES = ("x86_vbe", "x86_mbmmap", "x86_acpi_rsdp", "x86_framebuffer", "x86_tsc_freq", "fdt")
 
 
@@ -220,8 +221,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "pp",
                 "bool",
                 "Microkit 1.4: `true` lets other PDs make protected procedure calls into this PD (from 2.0 on, "
-                "`pp` is on a channel's `<end>`).",
-                default=False,
+                "`pp` is on a channel's `<end>`). Default `false`.",
                 values=("true", "false"),
                 until=(1, 4),
             ),
@@ -333,7 +333,9 @@ ELEMENTS: tuple[Elem, ...] = (
                 values=("level", "edge"),
                 variants=("arm", "ioapic"),
             ),
-            Attr("ioapic", "dec", "I/O APIC number.", default=0, arches=("x86_64",), variants=("ioapic",), since=(2, 1)),
+            Attr(
+                "ioapic", "dec", "I/O APIC number.", default=0, arches=("x86_64",), variants=("ioapic",), since=(2, 1)
+            ),
             Attr("pin", "dec", "I/O APIC pin.", arches=("x86_64",), variants=("ioapic",), since=(2, 1)),
             Attr(
                 "polarity",
@@ -770,14 +772,19 @@ def accepts(item: Attr | Elem, dialect: str) -> bool:
     return item.since <= release and (item.until is None or release <= item.until)
 
 
+def releases_text(first: Release, last: Release | None) -> str:
+    """A range of releases for messages and docs: `Microkit 2.3 and later`, `Microkit 1.4 only`,
+    `Microkit 2.0 to 2.2` (`last` None or the newest: still accepted)."""
+    if last is None or last >= LATEST:
+        return f"Microkit {release_text(first)} and later"
+    if first == last:
+        return f"Microkit {release_text(first)} only"
+    return f"Microkit {release_text(first)} to {release_text(last)}"
+
+
 def releases_note(item: Attr | Elem) -> str:
-    """Which releases accept an entry, for messages and docs: `Microkit 2.3 and later`,
-    `Microkit 1.4 only`, `Microkit 2.0 to 2.2`."""
-    first = release_text(item.since)
-    if item.until is None:
-        return f"Microkit {first} and later"
-    last = release_text(item.until)
-    return f"Microkit {first} only" if first == last else f"Microkit {first} to {last}"
+    """Which releases accept an entry (`releases_text`)."""
+    return releases_text(item.since, item.until)
 
 
 def arches_of(a: Attr, dialect: str) -> tuple[str, ...]:
@@ -868,16 +875,6 @@ def is_extension_attr(elem: str, attr: str) -> bool:
     e = BY_NAME.get(elem)
     a = e.attr(attr) if e else None
     return a is not None and a.dialect == EXTENDED
-
-
-def other_release_attr(elem: str, attr: str, dialect: str) -> Attr | None:
-    """The table's upstream attribute of that name when the dialect's release does not accept
-    it but another release does (for `invalid attribute ... (Microkit 2.3 and later)`)."""
-    e = BY_NAME.get(elem)
-    a = e.attr(attr) if e else None
-    if a is None or a.dialect == EXTENDED or accepts(a, dialect):
-        return None
-    return a
 
 
 def children_of(elem: str, dialect: str = EXTENDED) -> list[str]:

@@ -24,7 +24,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
-from sdf_lsp import __version__
+from sdf_lsp import __version__, schema
 from sdf_lsp.analysis import Analysis, Session
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
@@ -34,7 +34,7 @@ from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
-from sdf_lsp.settings import DEFAULT, Settings, parse_settings
+from sdf_lsp.settings import DEFAULT, Settings, dialect_diagnostic, parse_settings
 
 log = logging.getLogger("sdf_lsp.server")
 
@@ -99,6 +99,7 @@ class SdfLanguageServer(LanguageServer):
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
+        self.dialect_error: str | None = None  # why the configured dialect cannot be used
         self.docs: dict[str, Document] = {}
         self.root: str | None = None
         self.encoding = "utf-16"
@@ -112,18 +113,25 @@ class SdfLanguageServer(LanguageServer):
         settings = parse_settings(raw)
         problems = list(settings.problems)
         warnings: list[str] = []
-        target, problem = settings.resolve(self.root, warn=warnings.append)
+        dialect, dialect_error = settings.resolve_dialect(self.root, warn=warnings.append)
+        target, problem = settings.resolve(self.root, warn=warnings.append, release=schema.release_of(dialect))
         if problem:
             problems.append(problem)
         problems.extend(warnings)
         self.settings = settings
         self.target, self.target_source_problem = target, problem
-        self.ctx = Context(target, settings.dialect, settings.authority_hints)
+        self.dialect_error = dialect_error
+        self.ctx = Context(target, dialect, settings.authority_hints)
         for msg in problems:
             log.warning("settings: %s", msg)
             if announce:
                 self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-        log.info("target: %s (%s), dialect %s", target.label, target.source, settings.dialect)
+        if dialect_error:  # an error, not a silent fallback: also a diagnostic on every document
+            log.error("settings: %s", dialect_error)
+            self.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"sdf-lsp: {dialect_error}")
+            )
+        log.info("target: %s (%s), dialect %s", target.label, target.source, dialect)
         for doc in self.docs.values():
             doc.env = self.environment(doc.uri)
             doc.session.ctx = self.ctx
@@ -205,9 +213,10 @@ class SdfLanguageServer(LanguageServer):
     def publish(self, doc: Document, analysis: Analysis):
         if doc.version != doc.analysed_version or self.docs.get(doc.uri) is not doc:
             return
+        extra = [] if self.dialect_error is None else [dialect_diagnostic(analysis, self.dialect_error)]
         diags = [
             self.to_lsp_diagnostic(analysis, d, doc.uri)
-            for d in analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics
+            for d in extra + analysis.diagnostics + doc.program_diagnostics + doc.build_diagnostics
         ]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
@@ -698,7 +707,7 @@ def describe_target(ls: SdfLanguageServer, *args):
         "board": t.board,
         "config": t.config,
         "source": t.source,
-        "dialect": ls.settings.dialect,
+        "dialect": ls.ctx.dialect,  # in force: the chosen one, or the SDK's
         "problem": ls.target_source_problem,  # why the configured target was not used, if it was not
         "sdk": str(Path(t.sdk.board_dir).parents[2]) if t.sdk and t.sdk.board_dir else None,
     }

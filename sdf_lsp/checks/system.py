@@ -432,7 +432,9 @@ class Checker:
                     check_maps(sub.report, s, pd.maps, bound, where, "map", "vaddr")
                 if pd.vm is not None and pd.vm.maps and self.release >= (2, 0):  # 1.4 checks no VM map
                     where = f"virtual machine '{pd.vm.name}'"
-                    check_maps(sub.report, s, pd.vm.maps, t.vm_map_max_vaddr() if bounded else None, where, "map", "vaddr")
+                    check_maps(
+                        sub.report, s, pd.vm.maps, t.vm_map_max_vaddr() if bounded else None, where, "map", "vaddr"
+                    )
                 diags = self.memo.put("maps", pd, key, sub.diags)
             self.diags.extend(diags)
 

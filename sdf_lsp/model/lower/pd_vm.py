@@ -38,8 +38,8 @@ def lower_pd(lw: Lowering, el: Element, parent: ProtectionDomain | None = None) 
     _scheduling(lw, el, pd)
     pd.passive = lw.boolean(el, "passive", "MK-P6")
     if lw.accepts(el, "pp"):  # Microkit 1.4: PPC targets are marked on the PD, not on a channel end
-        lw.boolean(el, "pp", "MK-P7")
-    stack = lw.number(el, "stack_size")
+        lw.boolean(el, "pp", "MK-P7", fallback=False)
+    stack = lw.number(el, "stack_size", _default_stack_size(lw, el))
     pd.smc = lw.boolean(el, "smc", "MK-P8") if lw.accepts(el, "smc") else False
     if pd.smc:
         sa = el.attr("smc")
@@ -126,6 +126,10 @@ def _stack_size(lw: Lowering, el: Element, stack: int | None) -> int:
             )
         else:
             return stack
+    return _default_stack_size(lw, el)
+
+
+def _default_stack_size(lw: Lowering, el: Element) -> int:
     return lw.default(el, "stack_size") if lw.release >= (2, 1) else PD_DEFAULT_STACK_SIZE_BEFORE_2_1
 
 

@@ -145,13 +145,17 @@ class Lowering:
                 continue
             self._invalid_attr(el, name, parent, variant)
 
-    def _other_release(self, el: Element, attr: str, parent: str | None, variant: str | None) -> schema.Attr | None:
-        """The attribute's table entry when another release accepts it in this very place."""
-        other = schema.other_release_attr(el.local, attr, self.ctx.dialect)
-        if other is None:
+    def _other_release(self, el: Element, attr: str, parent: str | None, variant: str | None) -> str | None:
+        """Which other releases accept the attribute in this very place (`Microkit 2.3 and
+        later`), or None when none does."""
+        e = schema.BY_NAME.get(el.local)
+        a = e.attr(attr) if e else None
+        if a is None or a.dialect == schema.EXTENDED:
             return None
-        there = schema.dialect_of(other.since if other.since > self.release else (other.until or other.since))
-        return other if attr in schema.attr_names(el.local, there, self.arch, parent, variant) else None
+        there = [
+            r for d, r in schema.RELEASES.items() if attr in schema.attr_names(el.local, d, self.arch, parent, variant)
+        ]
+        return schema.releases_text(min(there), max(there)) if there else None
 
     def _invalid_attr(self, el: Element, name: str, parent: str | None, variant: str | None = None):
         a = next(a for a in el.attrs if a.name == name)
@@ -167,7 +171,7 @@ class Lowering:
             self.report(
                 a.name_span,
                 OTHER_RELEASE,
-                f"{msg} ({schema.releases_note(other)})",
+                f"{msg} ({other})",
                 data={"fix": "remove-attribute", "attr": a.name},
             )
         else:
