@@ -38,8 +38,9 @@ def release_text(release: Release) -> str:
 
 
 def dialect_of(release: Release) -> str:
-    """The dialect of a release (`microkit-2.2`); a release newer than the newest known is the newest."""
-    return f"microkit-{release_text(min(release, LATEST))}"
+    """The dialect of a release (`microkit-2.2`); a release newer than the newest known is the
+    newest, one older than the oldest the oldest."""
+    return f"microkit-{release_text(max(min(release, LATEST), OLDEST))}"
 
 
 BOOTINFO_TYPES = ("x86_vbe", "x86_mbmmap", "x86_acpi_rsdp", "x86_framebuffer", "x86_tsc_freq", "fdt")

@@ -128,9 +128,8 @@ class SdfLanguageServer(LanguageServer):
                 self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
         if dialect_error:  # an error, not a silent fallback: also a diagnostic on every document
             log.error("settings: %s", dialect_error)
-            self.window_show_message(
-                lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"sdf-lsp: {dialect_error}")
-            )
+            if announce:
+                self.show_dialect_error()
         log.info("target: %s (%s), dialect %s", target.label, target.source, dialect)
         for doc in self.docs.values():
             doc.env = self.environment(doc.uri)
@@ -138,6 +137,11 @@ class SdfLanguageServer(LanguageServer):
             doc.session.files = doc.env
             doc.analysed_version = None
             self.schedule(doc, 0)
+
+    def show_dialect_error(self):
+        if self.dialect_error:
+            msg = f"sdf-lsp: {self.dialect_error}"
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=msg))
 
     def environment(self, uri: str) -> Environment:
         """The files of a document, on its search paths: the configured ones, then the document's folder."""
@@ -321,6 +325,7 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
     ls.snippets = bool(item and item.snippet_support)
     for msg in ls.settings.problems:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
+    ls.show_dialect_error()
     ls.window_log_message(
         lsp.LogMessageParams(
             type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"

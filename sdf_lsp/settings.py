@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdf_lsp import schema
-from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.analysis import Analysis
+from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.target import Target
 from sdf_lsp.target.boards import DEFAULT_BOARD
 from sdf_lsp.target.listing import SDK_ENV, sdk_from_environment
 from sdf_lsp.target.load import TargetError, default_target, resolve_target, sdk_release
-
 
 #: The code of the diagnostic for a dialect that cannot be used with the SDK in use.
 DIALECT_ERROR = "REL003"
