@@ -26,7 +26,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from sdf_lsp import __version__, schema
 from sdf_lsp.analysis import Analysis, Session
-from sdf_lsp.diagnostics import Diagnostic
+from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
 from sdf_lsp.ide import actions, completion, hover, navigation, symbols
 from sdf_lsp.ide.env import Environment
@@ -34,7 +34,7 @@ from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
-from sdf_lsp.settings import DEFAULT, Settings, dialect_diagnostic, parse_settings
+from sdf_lsp.settings import DEFAULT, Settings, parse_settings
 
 log = logging.getLogger("sdf_lsp.server")
 
@@ -86,6 +86,17 @@ class SdfProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+#: The code of the diagnostic for a dialect that cannot be used with the SDK in use.
+DIALECT_ERROR = "REL003"
+
+
+def dialect_diagnostic(analysis: Analysis, message: str) -> Diagnostic:
+    """The editor's diagnostic for an unusable dialect choice, on the root element."""
+    root = analysis.doc.root
+    span = root.name_span if root is not None else analysis.doc.span(0, 0)
+    return Diagnostic(span, ERROR, DIALECT_ERROR, message)
 
 
 class SdfLanguageServer(LanguageServer):

@@ -7,22 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdf_lsp import schema
-from sdf_lsp.analysis import Analysis
-from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.target import Target
 from sdf_lsp.target.boards import DEFAULT_BOARD
 from sdf_lsp.target.listing import SDK_ENV, sdk_from_environment
 from sdf_lsp.target.load import TargetError, default_target, resolve_target, sdk_release
-
-#: The code of the diagnostic for a dialect that cannot be used with the SDK in use.
-DIALECT_ERROR = "REL003"
-
-
-def dialect_diagnostic(analysis: Analysis, message: str) -> Diagnostic:
-    """The editor's diagnostic for an unusable dialect choice, on the root element."""
-    root = analysis.doc.root
-    span = root.name_span if root is not None else analysis.doc.span(0, 0)
-    return Diagnostic(span, ERROR, DIALECT_ERROR, message)
 
 
 def resolve_dialect(
