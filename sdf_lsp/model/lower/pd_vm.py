@@ -140,7 +140,7 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
     vm_seen = False
     max_vaddr = lw.pd_map_max_vaddr(pd.stack_size)
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         tag = child.local
         if tag == "program_image":
@@ -292,7 +292,7 @@ def lower_vm(lw: Lowering, el: Element, pd: ProtectionDomain) -> VirtualMachine:
     seen_ids: dict[int, Element] = {}
     max_vaddr = lw.vm_map_max_vaddr()
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local == "vcpu":
             if vm.vcpus and lw.release < (2, 0):  # Microkit 1.4: one vCPU per virtual machine
