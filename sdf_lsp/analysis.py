@@ -23,7 +23,7 @@ from sdf_lsp.checks.system import Checker
 from sdf_lsp.diagnostics import ERROR, Diagnostic, Related
 from sdf_lsp.layout import Layout, compute_layout
 from sdf_lsp.memo import Memo
-from sdf_lsp.model.lower import Context, lower_item
+from sdf_lsp.model.lower import Context, lower_item, unsupported_target
 from sdf_lsp.resolve import FileAccess, NoFiles, PrefillInfo, ProgramInfo, resolve
 from sdf_lsp.resolve.names import NameIndex
 from sdf_lsp.resolve.system import System
@@ -177,6 +177,9 @@ def analysis_steps(
             )
         )
         return Analysis(doc, ctx, None, diags)
+    why = unsupported_target(ctx)
+    if why is not None:  # the release cannot check this file at all: one error says why, nothing else
+        return Analysis(doc, ctx, None, [Diagnostic(root.name_span, ERROR, "REL002", why)])
     items = lower(doc, ctx, diags)
     yield
     system = resolve(root, items, files or NoFiles())
@@ -195,6 +198,8 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
     """Step one: every top-level element lowered (from its block's cache when the context is the
     same), with the diagnostics lowering gave; text directly inside `<system>` is reported here."""
     items: list[tuple[str, object]] = []
+    # upstream's XML reader makes one text node of adjacent text and CDATA sections, so a run
+    # of them that opens <system> is its first child (upstream names the element 'system')
     first_node = True
     for b in doc.items:
         item = b.item
@@ -211,7 +216,6 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
                         f"unexpected text found in element '{tag}'",
                     )
                 )
-            first_node = False
             continue
         first_node = False
         if not isinstance(item, Element):

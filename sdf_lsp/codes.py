@@ -1,8 +1,9 @@
 """Every diagnostic code, what it means, and where it comes from.
 
 `MK-*` codes are the Microkit tool's own checks (named after the rules of the reference's
-section 3; the message is upstream's text). `SDF*` codes are places where the Microkit
-2.3 tool crashes or accepts what its build or the kernel later rejects. `XML*` are syntax
+section 3; the message is the selected release's text). `SDF*` codes are places where the
+Microkit tool crashes or accepts what its build or the kernel later rejects. `REL*` codes
+say what belongs to another Microkit release. `XML*` are syntax
 errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md.
 `python -m sdf_lsp.codes` prints the README's table.
 """
@@ -33,6 +34,7 @@ CODES: dict[str, str] = {
     # upstream: protection domains
     "MK-P5": "budget greater than period",
     "MK-P6": "`passive` not a boolean",
+    "MK-P7": "`pp` on a protection domain not a boolean (Microkit 1.4)",
     "MK-P8": "`smc` not a boolean, or SMC not available on the target",
     "MK-P9": "`cpu` not below the number of cores",
     "MK-P10": "`domain` missing, unknown, or given without a domain schedule",
@@ -59,6 +61,7 @@ CODES: dict[str, str] = {
     "MK-M6": "write-only map",
     "MK-M7": "`cached` not a boolean",
     "MK-V3": "VM budget greater than period",
+    "MK-V4": "second `<vcpu>` in a virtual machine (Microkit 1.4)",
     "MK-V5": "vCPU id above 61",
     "MK-V6": "duplicate vCPU id",
     "MK-V7": "vCPU `cpu` not below the number of cores",
@@ -145,6 +148,11 @@ CODES: dict[str, str] = {
     "SDF015": "PD name longer than the monitor keeps",
     "SDF016": "program image not found on the search paths (information; an error in `build`)",
     "SDF017": "a PD before `<domains>` gets no domain",
+    "SDF018": "an MSI `pcidev` part that is not a hex number: Microkit 2.1 and 2.2 crash",
+    # Microkit releases (dialects microkit-1.4 ... microkit-2.3)
+    "REL001": "an element or attribute another Microkit release accepts but the selected one does not (says which)",
+    "REL002": "an x86_64 target with a release before Microkit 2.1 (the only diagnostic of the file)",
+    "REL003": "dialect `extended` chosen with a Microkit SDK older than 2.3",
     # the build (`sdf-lsp build`, the editor's Build image)
     "BLD001": "program image not found on the search paths (`unable to find program image`)",
     "BLD002": "`path_for_symbols` image not found",
@@ -216,7 +224,7 @@ CODES: dict[str, str] = {
     "CN009": "CNode never granted (warning)",
     "CN010": "reserve the program cannot find (warning)",
     "CN013": "`setvar_slot` with a root CNode other than 64 slots (warning)",
-    "EX001": "an extension used in the microkit-2.3 dialect",
+    "EX001": "an extension used in a microkit dialect",
 }
 
 

@@ -1,9 +1,9 @@
 """The one table of SDF elements and attributes.
 
-Upstream Microkit 2.3 plus the extended dialect (`dialect="extended"` entries). The
-checks take their attribute allow-lists and defaults from here, completion its candidates
-and snippets, hover its documentation, and `schemas/sdf.xsd` is generated from it
-(`sdf_lsp.xsd`).
+Every released Microkit SDF (1.4 to 2.3: each entry says which releases accept it, `since`
+and `until`) plus the extended dialect (`dialect="extended"` entries). The checks take their
+attribute allow-lists and defaults from here, completion its candidates and snippets, hover
+its documentation, and `schemas/*.xsd` are generated from it (`sdf_lsp.xsd`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-UPSTREAM = "microkit-2.3"
+Release = tuple[int, int]
+
+UPSTREAM = "microkit-2.3"  # the newest release; `extended` builds on it
 EXTENDED = "extended"
-DIALECTS = (EXTENDED, UPSTREAM)
+#: The Microkit releases a dialect can name, oldest first (each release's own parser rules).
+RELEASES: dict[str, Release] = {
+    "microkit-1.4": (1, 4),
+    "microkit-2.0": (2, 0),
+    "microkit-2.1": (2, 1),
+    "microkit-2.2": (2, 2),
+    UPSTREAM: (2, 3),
+}
+LATEST: Release = RELEASES[UPSTREAM]
+OLDEST: Release = (1, 4)
+DIALECTS = (EXTENDED, *reversed(RELEASES))
+
+
+def release_of(dialect: str) -> Release:
+    """The Microkit release whose rules a dialect follows (`extended`: the newest)."""
+    return RELEASES.get(dialect, LATEST)
+
+
+def release_text(release: Release) -> str:
+    return f"{release[0]}.{release[1]}"
+
+
+def dialect_of(release: Release) -> str:
+    """The dialect of a release (`microkit-2.2`); a release newer than the newest known is the
+    newest, one older than the oldest the oldest."""
+    return f"microkit-{release_text(max(min(release, LATEST), OLDEST))}"
+
 
 BOOTINFO_TYPES = ("x86_vbe", "x86_mbmmap", "x86_acpi_rsdp", "x86_framebuffer", "x86_tsc_freq", "fdt")
 
@@ -47,6 +75,10 @@ class Attr:
     ignored_on_other_arches: bool = False
     # under another parent the checker reports this code instead of an invalid attribute
     misplaced_code: str | None = None
+    since: Release = OLDEST  # the first release that accepts it
+    until: Release | None = None  # the last release that accepts it (None: still accepted)
+    arches_since: Release | None = None  # `arches` restricts it from this release on (before: every arch)
+    required_until: Release | None = None  # required up to this release even if not `required`
 
     @property
     def default_text(self) -> str | None:
@@ -74,6 +106,8 @@ class Elem:
     arches: tuple[str, ...] = ()
     max_count: int | None = None  # per parent
     min_count: int = 0
+    since: Release = OLDEST
+    until: Release | None = None
     attr_map: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -161,12 +195,20 @@ ELEMENTS: tuple[Elem, ...] = (
                 "`true` gives the PD an ARM SMC cap (AArch64 kernels built with SMC forwarding only).",
                 default=False,
                 values=("true", "false"),
+                since=(2, 0),
             ),
-            Attr("cpu", "num", "CPU core the PD runs on; less than the kernel's number of cores.", default=0),
+            Attr(
+                "cpu",
+                "num",
+                "CPU core the PD runs on; less than the kernel's number of cores.",
+                default=0,
+                since=(2, 1),
+            ),
             Attr(
                 "domain",
                 "ref:domain",
                 "Scheduling domain of the PD. Required when a `<domains>` element with at least one domain comes before this PD, forbidden otherwise.",
+                since=(2, 3),
             ),
             Attr(
                 "fpu",
@@ -174,6 +216,15 @@ ELEMENTS: tuple[Elem, ...] = (
                 "`false` disables the FPU for this PD's thread.",
                 default=True,
                 values=("true", "false"),
+                since=(2, 3),
+            ),
+            Attr(
+                "pp",
+                "bool",
+                "Microkit 1.4: `true` lets other PDs make protected procedure calls into this PD (from 2.0 on, "
+                "`pp` is on a channel's `<end>`). Default `false`.",
+                values=("true", "false"),
+                until=(1, 4),
             ),
             Attr(
                 "id",
@@ -187,6 +238,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "symbol",
                 "Symbol in the **parent's** program image that is patched with this child's `id`.",
                 parents=("protection_domain",),
+                since=(2, 1),
             ),
             Attr(
                 "fault_handler",
@@ -217,6 +269,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "path_for_symbols",
                 "path",
                 "Another ELF (e.g. the unstripped one) used only to look up and patch symbols.",
+                since=(2, 2),
             ),
         ),
         max_count=1,
@@ -250,13 +303,18 @@ ELEMENTS: tuple[Elem, ...] = (
             ),
             Attr("setvar_vaddr", "symbol", "Symbol patched with `vaddr`.", parents=("protection_domain",)),
             Attr(
-                "setvar_size", "symbol", "Symbol patched with the memory region's size.", parents=("protection_domain",)
+                "setvar_size",
+                "symbol",
+                "Symbol patched with the memory region's size.",
+                parents=("protection_domain",),
+                since=(2, 0),
             ),
             Attr(
                 "setvar_prefill_size",
                 "symbol",
                 "Symbol patched with the length of the region's `prefill_path` file.",
                 parents=("protection_domain",),
+                since=(2, 2),
             ),
         ),
     ),
@@ -266,7 +324,7 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("id", "dec", "Channel id (0..61, decimal) the PD's `notified()` sees for this IRQ.", required=True),
-            Attr("setvar_id", "symbol", "Symbol patched with `id`."),
+            Attr("setvar_id", "symbol", "Symbol patched with `id`.", since=(2, 1)),
             Attr("irq", "dec", "Hardware IRQ number (decimal).", arches=("aarch64", "riscv64"), variants=("arm",)),
             Attr(
                 "trigger",
@@ -276,8 +334,10 @@ ELEMENTS: tuple[Elem, ...] = (
                 values=("level", "edge"),
                 variants=("arm", "ioapic"),
             ),
-            Attr("ioapic", "dec", "I/O APIC number.", default=0, arches=("x86_64",), variants=("ioapic",)),
-            Attr("pin", "dec", "I/O APIC pin.", arches=("x86_64",), variants=("ioapic",)),
+            Attr(
+                "ioapic", "dec", "I/O APIC number.", default=0, arches=("x86_64",), variants=("ioapic",), since=(2, 1)
+            ),
+            Attr("pin", "dec", "I/O APIC pin.", arches=("x86_64",), variants=("ioapic",), since=(2, 1)),
             Attr(
                 "polarity",
                 "enum",
@@ -286,13 +346,15 @@ ELEMENTS: tuple[Elem, ...] = (
                 values=("low", "high"),
                 arches=("x86_64",),
                 variants=("ioapic",),
+                since=(2, 1),
             ),
             Attr(
                 "vector",
                 "dec",
-                "CPU vector, 0..107 (required for I/O APIC and MSI IRQs).",
+                "CPU vector, 0..107 (required for I/O APIC and MSI IRQs; before Microkit 2.3 any non-negative number).",
                 arches=("x86_64",),
                 variants=("ioapic", "msi"),
+                since=(2, 1),
             ),
             Attr(
                 "pcidev",
@@ -300,8 +362,16 @@ ELEMENTS: tuple[Elem, ...] = (
                 "PCI address `bus:device.function` (hex) of the MSI source.",
                 arches=("x86_64",),
                 variants=("msi",),
+                since=(2, 1),
             ),
-            Attr("handle", "dec", "MSI handle (required for MSI IRQs).", arches=("x86_64",), variants=("msi",)),
+            Attr(
+                "handle",
+                "dec",
+                "MSI handle (required for MSI IRQs).",
+                arches=("x86_64",),
+                variants=("msi",),
+                since=(2, 1),
+            ),
         ),
     ),
     Elem(
@@ -316,6 +386,7 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("size", "dec", "Number of ports (> 0, decimal).", required=True),
         ),
         arches=("x86_64",),
+        since=(2, 1),
     ),
     Elem(
         "setvar",
@@ -337,15 +408,30 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("protection_domain",),
         attrs=(
             Attr("name", "name", "Unique name of the virtual machine.", required=True),
-            Attr("budget", "num", "Budget (µs) of the vCPUs' scheduling contexts.", default=1000, arches=("aarch64",)),
+            Attr(
+                "budget",
+                "num",
+                "Budget (µs) of the vCPUs' scheduling contexts.",
+                default=1000,
+                arches=("aarch64",),
+                arches_since=(2, 3),
+            ),
             Attr(
                 "period",
                 "num",
                 "Period (µs) of the vCPUs' scheduling contexts.",
                 default=SameAs("budget"),
                 arches=("aarch64",),
+                arches_since=(2, 3),
             ),
-            Attr("priority", "num", "Priority of the vCPU threads.", default=0, arches=("aarch64",)),
+            Attr(
+                "priority",
+                "num",
+                "Priority of the vCPU threads.",
+                default=0,
+                arches=("aarch64",),
+                arches_since=(2, 3),
+            ),
         ),
         children=("vcpu", "map"),
         max_count=1,
@@ -361,8 +447,8 @@ ELEMENTS: tuple[Elem, ...] = (
                 "vCPU id, 0..61 (decimal), unique in the VM; shares the id space of the PD's children.",
                 required=True,
             ),
-            Attr("setvar_id", "symbol", "Accepted but never applied by Microkit 2.3."),
-            Attr("cpu", "num", "Physical core the vCPU runs on (default: the PD's core)."),
+            Attr("setvar_id", "symbol", "Accepted but never applied by Microkit 2.1 to 2.3.", since=(2, 1)),
+            Attr("cpu", "num", "Physical core the vCPU runs on (default: the PD's core).", since=(2, 1)),
         ),
     ),
     Elem(
@@ -398,12 +484,14 @@ ELEMENTS: tuple[Elem, ...] = (
             "reserve",
         ),
         max_count=1,
+        since=(2, 3),
     ),
     Elem(
         "cap_tcb",
         "A cap to another (or this) PD's TCB. Whoever holds it can suspend that PD and rewrite its registers.",
         parents=("cspace",),
         attrs=(Attr("pd", "ref:pd", "The PD whose TCB is granted.", required=True),) + _cap_slot_attrs("TCB"),
+        since=(2, 3),
     ),
     Elem(
         "cap_sc",
@@ -411,12 +499,14 @@ ELEMENTS: tuple[Elem, ...] = (
         parents=("cspace",),
         attrs=(Attr("pd", "ref:pd", "The PD whose scheduling context is granted.", required=True),)
         + _cap_slot_attrs("SC"),
+        since=(2, 3),
     ),
     Elem(
         "cap_vspace",
         "A cap to a PD's VSpace root (its page tables).",
         parents=("cspace",),
         attrs=(Attr("pd", "ref:pd", "The PD whose VSpace is granted.", required=True),) + _cap_slot_attrs("VSpace"),
+        since=(2, 3),
     ),
     Elem(
         "cap_smc",
@@ -473,7 +563,8 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr(
                 "size",
                 "num",
-                "Size in bytes, a multiple of the page size. May be omitted for a prefilled region.",
+                "Size in bytes, a multiple of the page size. May be omitted for a prefilled region (Microkit 2.2 and later).",
+                required_until=(2, 1),
             ),
             Attr(
                 "page_size",
@@ -482,13 +573,19 @@ ELEMENTS: tuple[Elem, ...] = (
                 values=("0x1000", "0x200000"),
             ),
             Attr("phys_addr", "num", "Fixed physical address (page-aligned), e.g. for device registers."),
-            Attr("prefill_path", "path", "File whose contents fill the region (found on the search paths)."),
+            Attr(
+                "prefill_path",
+                "path",
+                "File whose contents fill the region (found on the search paths).",
+                since=(2, 2),
+            ),
             Attr(
                 "prefill_bootinfo",
                 "enum",
                 "Fill the region with boot information of this kind.",
                 values=BOOTINFO_TYPES,
                 extended_values=("post_capdl_untypeds",),
+                since=(2, 3),
             ),
             Attr(
                 "receive_all_untypeds",
@@ -519,6 +616,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "`true`: this PD may PPC the other end, whose priority must be strictly higher.",
                 default=False,
                 values=("true", "false"),
+                since=(2, 0),
             ),
             Attr(
                 "notify",
@@ -526,8 +624,9 @@ ELEMENTS: tuple[Elem, ...] = (
                 "`false`: this PD may not notify the other end.",
                 default=True,
                 values=("true", "false"),
+                since=(2, 0),
             ),
-            Attr("setvar_id", "symbol", "Symbol in this end's PD patched with `id`."),
+            Attr("setvar_id", "symbol", "Symbol in this end's PD patched with `id`.", since=(2, 1)),
         ),
         min_count=2,
         max_count=2,
@@ -548,6 +647,7 @@ ELEMENTS: tuple[Elem, ...] = (
             ),
         ),
         children=("iomap",),
+        since=(2, 3),
     ),
     Elem(
         "iomap",
@@ -558,12 +658,14 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("iovaddr", "num", "I/O virtual address, below 2^39.", required=True),
             Attr("perms", "ioperms", "`r`, `w` or `rw`.", default="rw", values=("r", "w", "rw")),
         ),
+        since=(2, 3),
     ),
     Elem(
         "domains",
         "Declares scheduling domains and the domain schedule (single-core kernels only). Applies to PDs that come after it.",
         parents=("system",),
         children=("domain", "domain_schedule"),
+        since=(2, 3),
     ),
     Elem(
         "domain",
@@ -577,6 +679,7 @@ ELEMENTS: tuple[Elem, ...] = (
                 "Kernel domain id (< KernelNumDomains); auto-assigned when absent.",
             ),
         ),
+        since=(2, 3),
     ),
     Elem(
         "domain_schedule",
@@ -589,6 +692,7 @@ ELEMENTS: tuple[Elem, ...] = (
         children=("schedule_entry", "schedule_end_marker"),
         max_count=1,
         min_count=1,
+        since=(2, 3),
     ),
     Elem(
         "schedule_entry",
@@ -598,11 +702,13 @@ ELEMENTS: tuple[Elem, ...] = (
             Attr("domain", "ref:domain", "Domain to run.", required=True),
             Attr("duration", "duration", "`<number> us` or `<number> ticks`, non-zero.", required=True),
         ),
+        since=(2, 3),
     ),
     Elem(
         "schedule_end_marker",
         "Marks the end of the schedule (the kernel wraps to `start_index`).",
         parents=("domain_schedule",),
+        since=(2, 3),
     ),
     Elem(
         "untyped",
@@ -658,15 +764,51 @@ def element(name: str) -> Elem | None:
     return BY_NAME.get(name)
 
 
+def accepts(item: Attr | Elem, dialect: str) -> bool:
+    """Whether a dialect accepts an element or attribute at all: extensions only in `extended`,
+    upstream entries in the releases from `since` to `until`."""
+    if item.dialect == EXTENDED and dialect != EXTENDED:
+        return False
+    release = release_of(dialect)
+    return item.since <= release and (item.until is None or release <= item.until)
+
+
+def releases_text(first: Release, last: Release | None) -> str:
+    """A range of releases for messages and docs: `Microkit 2.3 and later`, `Microkit 1.4 only`,
+    `Microkit 2.0 to 2.2` (`last` None or the newest: still accepted)."""
+    if last is None or last >= LATEST:
+        return f"Microkit {release_text(first)} and later"
+    if first == last:
+        return f"Microkit {release_text(first)} only"
+    return f"Microkit {release_text(first)} to {release_text(last)}"
+
+
+def releases_note(item: Attr | Elem) -> str:
+    """Which releases accept an entry (`releases_text`)."""
+    return releases_text(item.since, item.until)
+
+
+def arches_of(a: Attr, dialect: str) -> tuple[str, ...]:
+    """The arches an attribute is restricted to in a dialect (empty: every arch)."""
+    if a.arches_since is not None and release_of(dialect) < a.arches_since:
+        return ()
+    return a.arches
+
+
+def is_required(a: Attr, dialect: str) -> bool:
+    return a.required or (a.required_until is not None and release_of(dialect) <= a.required_until)
+
+
 def _available(a: Attr, dialect: str, arch: str | None, parent: str | None, variant: str | None) -> bool:
     """Whether an attribute is allowed in a context (arch None: any arch; variant None: any
     variant). Each dimension of the context is one parameter here and of `attr_names`, and
     one condition below."""
-    if a.dialect == EXTENDED and dialect == UPSTREAM:
+    if not accepts(a, dialect):
         return False
     if a.parents and parent not in a.parents:
         return False
-    if a.arches and arch is not None and arch not in a.arches and not a.ignored_on_other_arches:
+    arches = arches_of(a, dialect)
+    if arches and arch is not None and arch not in arches and not a.ignored_on_other_arches:
         return False
     return not (variant is not None and a.variants and variant not in a.variants)
 
@@ -738,4 +880,4 @@ def is_extension_attr(elem: str, attr: str) -> bool:
 
 def children_of(elem: str, dialect: str = EXTENDED) -> list[str]:
     e = BY_NAME[elem]
-    return [c for c in e.children if dialect == EXTENDED or BY_NAME[c].dialect == UPSTREAM]
+    return [c for c in e.children if accepts(BY_NAME[c], dialect)]

@@ -32,9 +32,9 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, 
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
-from sdf_lsp import __version__
+from sdf_lsp import __version__, schema
 from sdf_lsp.analysis import Analysis, Session
-from sdf_lsp.diagnostics import Diagnostic
+from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
 from sdf_lsp.ide import actions, completion, hover, navigation, symbols
 from sdf_lsp.ide.env import Environment
@@ -233,6 +233,17 @@ async def read_messages(stop: threading.Event, read_line, read, protocol: SdfPro
         protocol.receive(body)
 
 
+#: The code of the diagnostic for a dialect that cannot be used with the SDK in use.
+DIALECT_ERROR = "REL003"
+
+
+def dialect_diagnostic(analysis: Analysis, message: str) -> Diagnostic:
+    """The editor's diagnostic for an unusable dialect choice, on the root element."""
+    root = analysis.doc.root
+    span = root.name_span if root is not None else analysis.doc.span(0, 0)
+    return Diagnostic(span, ERROR, DIALECT_ERROR, message)
+
+
 class SdfLanguageServer(LanguageServer):
     def __init__(self):
         super().__init__(
@@ -244,6 +255,7 @@ class SdfLanguageServer(LanguageServer):
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
+        self.dialect_error: str | None = None  # why the configured dialect cannot be used
         self.docs: dict[str, OpenDocument] = {}
         self.root: str | None = None
         self.encoding = "utf-16"
@@ -312,24 +324,35 @@ class SdfLanguageServer(LanguageServer):
         settings = parse_settings(raw)
         problems = list(settings.problems)
         warnings: list[str] = []
-        target, problem = settings.resolve(self.root, warn=warnings.append)
+        dialect, dialect_error = settings.resolve_dialect(self.root, warn=warnings.append)
+        target, problem = settings.resolve(self.root, warn=warnings.append, release=schema.release_of(dialect))
         if problem:
             problems.append(problem)
         problems.extend(warnings)
         self.settings = settings
         self.target, self.target_source_problem = target, problem
-        self.ctx = Context(target, settings.dialect, settings.authority_hints)
+        self.dialect_error = dialect_error
+        self.ctx = Context(target, dialect, settings.authority_hints)
         for msg in problems:
             log.warning("settings: %s", msg)
             if announce:
                 self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-        log.info("target: %s (%s), dialect %s", target.label, target.source, settings.dialect)
+        if dialect_error:  # an error, not a silent fallback: also a diagnostic on every document
+            log.error("settings: %s", dialect_error)
+            if announce:
+                self.show_dialect_error()
+        log.info("target: %s (%s), dialect %s", target.label, target.source, dialect)
         for doc in self.docs.values():
             doc.env = self.environment(doc.uri)
             doc.session.ctx = self.ctx
             doc.session.files = doc.env
             doc.analysed_version = None
             self.schedule(doc, 0)
+
+    def show_dialect_error(self):
+        if self.dialect_error:
+            msg = f"sdf-lsp: {self.dialect_error}"
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=msg))
 
     def environment(self, uri: str) -> Environment:
         """The files of a document, on its search paths: the configured ones, then the document's folder."""
@@ -408,7 +431,8 @@ class SdfLanguageServer(LanguageServer):
         found = analysis.diagnostics
         if doc.program_diagnostics:  # in the order `check` prints them: by place, the analysis's first
             found = sorted(found + doc.program_diagnostics, key=lambda d: (d.span.start, d.span.end))
-        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in found + doc.build_diagnostics]
+        extra = [] if self.dialect_error is None else [dialect_diagnostic(analysis, self.dialect_error)]
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in extra + found + doc.build_diagnostics]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
@@ -512,6 +536,7 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
     ls.snippets = bool(item and item.snippet_support)
     for msg in ls.settings.problems:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
+    ls.show_dialect_error()
     ls.window_log_message(
         lsp.LogMessageParams(
             type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"
@@ -915,7 +940,7 @@ def describe_target(ls: SdfLanguageServer, *args):
         "board": t.board,
         "config": t.config,
         "source": t.source,
-        "dialect": ls.settings.dialect,
+        "dialect": ls.ctx.dialect,  # in force: the chosen one, or the SDK's
         "problem": ls.target_source_problem,  # why the configured target was not used, if it was not
         "sdk": str(Path(t.sdk.board_dir).parents[2]) if t.sdk and t.sdk.board_dir else None,
     }

@@ -28,6 +28,8 @@ _SIMPLE_TYPES = {
 
 
 def _type_name(a: schema.Attr, dialect: str) -> str:
+    if a.type == "pci" and schema.release_of(dialect) < (2, 3):
+        return "xs:string"  # Microkit 2.1 and 2.2 split an MSI `pcidev` at every ':' and '.'
     if a.type == "bool":
         return "sdf-bool"
     if a.type == "enum" and a.values:
@@ -38,9 +40,10 @@ def _type_name(a: schema.Attr, dialect: str) -> str:
 
 
 def _allowed(item, dialect: str, arch: str | None) -> bool:
-    if dialect == schema.UPSTREAM and item.dialect == schema.EXTENDED:
+    if not schema.accepts(item, dialect):
         return False
-    return not (arch is not None and item.arches and arch not in item.arches)
+    arches = schema.arches_of(item, dialect) if isinstance(item, schema.Attr) else item.arches
+    return not (arch is not None and arches and arch not in arches)
 
 
 def generate(dialect: str = schema.EXTENDED, arch: str | None = None) -> str:
@@ -63,7 +66,7 @@ def generate(dialect: str = schema.EXTENDED, arch: str | None = None) -> str:
     enums: dict[str, tuple[str, ...]] = {}
     for e in schema.ELEMENTS:
         for a in e.attrs:
-            if a.type == "enum" and a.values:
+            if a.type == "enum" and a.values and _allowed(a, dialect, arch) and _allowed(e, dialect, arch):
                 vals = a.values + (a.extended_values if dialect == schema.EXTENDED else ())
                 enums[a.name] = tuple(dict.fromkeys(enums.get(a.name, ()) + vals))
     for name, vals in sorted(enums.items()):
@@ -84,7 +87,7 @@ def generate(dialect: str = schema.EXTENDED, arch: str | None = None) -> str:
         for a in e.attrs:
             if not _allowed(a, dialect, arch) or (a.parents and parent not in a.parents):
                 continue
-            use = ' use="required"' if a.required and not a.variants else ""
+            use = ' use="required"' if schema.is_required(a, dialect) and not a.variants else ""
             doc = a.doc.replace("--", "-")
             lines.append(
                 f'    <xs:attribute name="{a.name}" type="{_type_name(a, dialect)}"{use}>'
@@ -116,7 +119,9 @@ def _xml_text(s: str) -> str:
 
 def files() -> dict[str, str]:
     """Every schema file under schemas/, by file name."""
-    out = {"sdf.xsd": generate(schema.EXTENDED), "sdf-microkit-2.3.xsd": generate(schema.UPSTREAM)}
+    out = {"sdf.xsd": generate(schema.EXTENDED)}
+    for dialect in schema.RELEASES:
+        out[f"sdf-{dialect}.xsd"] = generate(dialect)
     for arch in ARCHES:
         out[f"sdf-{arch}.xsd"] = generate(schema.EXTENDED, arch)
     return out

@@ -114,3 +114,50 @@ def test_readme_lists_every_code():
     for path in (ROOT / "sdf_lsp").rglob("*.py"):
         used |= set(re.findall(r'"((?:MK-[A-Z0-9]+)|(?:SDF|XML|IO|CS|FH|UT|UH|CN|EX|BLD)[0-9]{3})"', path.read_text()))
     assert used <= set(CODES), sorted(used - set(CODES))
+
+
+def _release_cases(release: str, want_ok: bool):
+    data = json.loads((SHARED / f"conformance/upstream-tests/expected-{release}.json").read_text())
+    for case in data:
+        msg = case.get("message_prefix") or ""
+        if (
+            case["expect"] == "ok"
+            and want_ok
+            or (
+                case["expect"] == "error"
+                and not want_ok
+                and not case["config"].startswith("x86")  # the release schemas hold every arch
+                and case["file"] not in CONDITIONAL
+                and any(m in msg for m in REJECT_MARKERS)
+            )
+        ):
+            yield release, case["file"], case["config"]
+
+
+RELEASES = ("1.4", "2.0", "2.1", "2.2")
+
+
+@pytest.mark.parametrize("release,name,config", [c for r in RELEASES for c in _release_cases(r, True)])
+def test_each_releases_accepted_cases_validate_against_its_schema(release, name, config):
+    s = load(f"sdf-microkit-{release}.xsd")
+    assert s.validate(parse(SHARED / "conformance/upstream-tests/sdf" / name)), [str(e) for e in s.error_log][:3]
+
+
+@pytest.mark.parametrize("release,name,config", [c for r in RELEASES for c in _release_cases(r, False)])
+def test_each_releases_rejected_names_do_not_validate_against_its_schema(release, name, config):
+    assert not load(f"sdf-microkit-{release}.xsd").validate(parse(SHARED / "conformance/upstream-tests/sdf" / name))
+
+
+def test_release_schemas_differ_where_the_releases_do():
+    doc = etree.fromstring(
+        b'<system><memory_region name="m" size="0x1000"/><protection_domain name="a" cpu="0">'
+        b'<program_image path="a"/><map mr="m" vaddr="0x400000" setvar_size="s"/></protection_domain></system>'
+    )
+    assert load("sdf-microkit-2.1.xsd").validate(doc)
+    assert not load("sdf-microkit-2.0.xsd").validate(doc)  # no `cpu` before 2.1
+    no_size = etree.fromstring(
+        b'<system><memory_region name="m" prefill_path="f"/><protection_domain name="a">'
+        b'<program_image path="a"/></protection_domain></system>'
+    )
+    assert load("sdf-microkit-2.2.xsd").validate(no_size)
+    assert not load("sdf-microkit-2.1.xsd").validate(no_size)  # `size` required, no `prefill_path`

@@ -62,7 +62,8 @@ NO_SMP = {"kria_k26", "rock3b", "ariane", "cheshire", "serengeti"}
 BOARD_CONFIGS = [(b, c) for b in ALL_BOARDS for c in BOARDS[b].configs]
 
 # Fields a Microkit SDK board directory determines (everything but where it came from).
-SDK_FIELDS = [f.name for f in dataclasses.fields(Target) if f.name not in ("source", "sdk")]
+# what only an SDK has: its files and its release (VERSION)
+SDK_FIELDS = [f.name for f in dataclasses.fields(Target) if f.name not in ("source", "sdk", "sdk_release")]
 
 
 def _copy_fixture_sdk(tmp_path: Path) -> Path:
@@ -217,6 +218,7 @@ def test_builtin_qemu_equals_sdk(shared, sdk_root, config):
     for name in SDK_FIELDS:
         assert getattr(from_sdk, name) == getattr(builtin, name), name
     assert from_sdk.source == "sdk"
+    assert from_sdk.sdk_release == (2, 3) and builtin.sdk_release is None
 
 
 def test_sdk_files_and_facts(shared):

@@ -17,7 +17,18 @@ from sdf_lsp.layout.ranges import Item, overlaps
 from sdf_lsp.memo import Memo
 from sdf_lsp.model.consts import IOVA_LIMIT, LARGE_PAGE, MAX_PDS, PD_MAX_ID
 from sdf_lsp.model.lower import Context
-from sdf_lsp.model.types import ChannelEnd, Domains, IoAddressSpace, IoPort, Irq, Map, ProtectionDomain, Vcpu, span_of
+from sdf_lsp.model.types import (
+    ChannelEnd,
+    Domains,
+    IoAddressSpace,
+    IoPort,
+    Irq,
+    Map,
+    ProtectionDomain,
+    Vcpu,
+    VirtualMachine,
+    span_of,
+)
 from sdf_lsp.model.values import pci_display
 from sdf_lsp.resolve.system import System
 
@@ -30,6 +41,7 @@ class Checker:
         self.layout = layout
         self.ctx = ctx
         self.target = ctx.target
+        self.release = ctx.release
         self.memo = memo or Memo()
         self.diags: list[Diagnostic] = []
 
@@ -68,7 +80,7 @@ class Checker:
             )
         report_duplicates(s.pds, s.pd_by_name, self.report, "MK-G3", "duplicate protection domain name '{}'.")
         for pd in s.pd_by_name.values():
-            if pd.name == "monitor":
+            if pd.name == "monitor" and self.release >= (2, 1):
                 self.report(
                     span_of(pd.el, "name"), "MK-G3", "the PD name 'monitor' is reserved for the Microkit Monitor."
                 )
@@ -82,7 +94,10 @@ class Checker:
         report_duplicates(s.mrs, s.mr_by_name, self.report, "MK-G4", "duplicate memory region name '{}'.")
 
     def pd_domains(self):
-        """P10: a PD's domain against the <domains> parsed before it (upstream's order)."""
+        """P10: a PD's domain against the <domains> parsed before it (upstream's order).
+        Domains came with Microkit 2.3; before it `domain` is an invalid attribute."""
+        if self.release < (2, 3):
+            return
         s = self.sys
         first: Domains | None = None
         for doms in sorted(s.all_domains, key=lambda d: d.el.start):
@@ -169,12 +184,7 @@ class Checker:
             for id_, obj in child_id_users(self.sys, pd):
                 if isinstance(obj, ProtectionDomain) and obj.parent is pd:
                     if id_ > PD_MAX_ID:
-                        self.report(
-                            span_of(obj.el, "id"),
-                            "SDF005",
-                            f"child id {id_} must be between 0 and {PD_MAX_ID}: Microkit 2.3 accepts it but puts the child's TCB cap "
-                            f"at Microkit slot {202 + id_}, outside the child band, and the parent's fault() sees it modulo 256",
-                        )
+                        self.report(span_of(obj.el, "id"), "SDF005", self._child_id_message(id_))
                     if id_ in seen:
                         self.report(
                             span_of(obj.el, "id"),
@@ -193,6 +203,17 @@ class Checker:
                         related=(Related(span_of(obj.el, "id"), "vCPU id"),),
                         data={"fix": "next-free-id", "pd": pd.name, "space": "child"},
                     )
+
+    def _child_id_message(self, id_: int) -> str:
+        if self.release < (2, 3):
+            return (
+                f"child id {id_} must be between 0 and {PD_MAX_ID}: Microkit {self.ctx.release_text} accepts it, "
+                f"but a PD's fault() tells its children apart by ids 0..{PD_MAX_ID} only"
+            )
+        return (
+            f"child id {id_} must be between 0 and {PD_MAX_ID}: Microkit 2.3 accepts it but puts the child's TCB cap "
+            f"at Microkit slot {202 + id_}, outside the child band, and the parent's fault() sees it modulo 256"
+        )
 
     def channel_refs(self):
         by_name = self.sys.pd_by_name
@@ -241,11 +262,14 @@ class Checker:
 
     def vms(self):
         s = self.sys
-        report_duplicates(
-            (vm for _, vm in s.vms()), s.vm_by_name, self.report, "MK-G5", "duplicate virtual machine name '{}'."
-        )
+        if self.release >= (2, 1):
+            report_duplicates(
+                (vm for _, vm in s.vms()), s.vm_by_name, self.report, "MK-G5", "duplicate virtual machine name '{}'."
+            )
+        else:
+            self.equal_vms()
         for pd, vm in s.vms():
-            if self.target.arch == "x86_64" and pd.children:
+            if self.target.arch == "x86_64" and pd.children and self.release >= (2, 3):
                 self.report(
                     vm.el.name_span,
                     "MK-G5",
@@ -258,6 +282,23 @@ class Checker:
             self.report(
                 vm.el.name_span, "SDF013", f"the system has {total} vCPUs; the Microkit monitor has room for 64"
             )
+
+    def equal_vms(self):
+        """Microkit 1.4 and 2.0 compare whole virtual machines, not names: two VMs of one name
+        clash only when everything else is equal too (no maps, the same vCPUs and scheduling)."""
+        seen: list[VirtualMachine] = []
+        for _, vm in self.sys.vms():
+            for other in seen:
+                if vm.name is not None and _same_vm(vm, other):
+                    self.report(
+                        span_of(vm.el, "name"),
+                        "MK-G5",
+                        f"duplicate virtual machine name '{shorten(vm.name)}'.",
+                        related=(Related(span_of(other.el, "name"), "first defined here"),),
+                        data={"fix": "rename"},
+                    )
+                    break
+            seen.append(vm)
 
     # -- ids -------------------------------------------------------------------------
     def irqs_and_channels(self):
@@ -308,7 +349,7 @@ class Checker:
                 self.ppc_priority(a, pa, pb)
             elif b.pp and pb.priority >= pa.priority:
                 self.ppc_priority(b, pb, pa)
-            if self.target.arch == "x86_64":
+            if self.target.arch == "x86_64" and self.release >= (2, 3):
                 for end, caller, callee in ((a, pa, pb), (b, pb, pa)):
                     if end.pp and callee.vm is not None:
                         self.report(
@@ -320,7 +361,8 @@ class Checker:
                 self.report(
                     span_of(b.el, "id"),
                     "SDF010",
-                    f"both ends of a channel of '{pa.name}' with itself use id {a.id}; Microkit 2.3 accepts it but the ids must differ",
+                    f"both ends of a channel of '{pa.name}' with itself use id {a.id}; Microkit {self.ctx.release_text} "
+                    "accepts it but the ids must differ",
                     related=(Related(span_of(a.el, "id"), "the other end"),),
                 )
 
@@ -353,14 +395,20 @@ class Checker:
                         seen[io.id] = io
                 if io.addr is not None and io.size is not None:
                     ranges.append(Item(io.addr, io.addr + io.size, len(ranges), (pd, io)))
+        inclusive = self.release < (2, 2)  # Microkit 2.1 words the ranges inclusively
+
+        def describe(item: Item, io: IoPort, pd: ProtectionDomain) -> str:
+            if inclusive:
+                return f"I/O port id: {io.id}, inclusive range: [{item.start:#x}, {item.end - 1:#x}] in protection domain: '{pd.name}'"
+            return f"I/O port id: {io.id}, half-open range: [{item.start:#x}, {item.end:#x}) in protection domain: '{pd.name}'"
+
         for later, earlier in overlaps(ranges, skip_empty=False):
             pd, io = later.value
             pd2, io2 = earlier.value
             self.report(
                 span_of(io.el, "addr"),
                 "MK-G12",
-                f"I/O port id: {io.id}, half-open range: [{later.start:#x}, {later.end:#x}) in protection domain: '{pd.name}' overlaps with "
-                f"I/O port id: {io2.id}, half-open range: [{earlier.start:#x}, {earlier.end:#x}) in protection domain: '{pd2.name}'",
+                f"{describe(later, io, pd)} overlaps with {describe(earlier, io2, pd2)}",
                 related=(Related(span_of(io2.el, "addr"), "the other I/O port range"),),
             )
 
@@ -377,12 +425,16 @@ class Checker:
             diags = self.memo.get("maps", pd, key)
             if diags is Memo.MISSING:
                 sub = Checker(s, self.layout, self.ctx, self.memo)
+                bounded = self.release >= (2, 3)  # earlier releases bound only `vaddr` (while parsing)
                 if pd.maps:
                     where = f"protection domain '{pd.name}'"
-                    check_maps(sub.report, s, pd.maps, t.pd_stack_bottom(pd.stack_size), where, "map", "vaddr")
-                if pd.vm is not None and pd.vm.maps:
+                    bound = t.pd_stack_bottom(pd.stack_size) if bounded else None
+                    check_maps(sub.report, s, pd.maps, bound, where, "map", "vaddr")
+                if pd.vm is not None and pd.vm.maps and self.release >= (2, 0):  # 1.4 checks no VM map
                     where = f"virtual machine '{pd.vm.name}'"
-                    check_maps(sub.report, s, pd.vm.maps, t.vm_map_max_vaddr(), where, "map", "vaddr")
+                    check_maps(
+                        sub.report, s, pd.vm.maps, t.vm_map_max_vaddr() if bounded else None, where, "map", "vaddr"
+                    )
                 diags = self.memo.put("maps", pd, key, sub.diags)
             self.diags.extend(diags)
 
@@ -455,6 +507,8 @@ class Checker:
         for mr in s.mr_by_name.values():  # each name once, in document order
             facts = s.regions[mr]
             if not facts.maps:
+                if self.release < (2, 0):
+                    continue  # Microkit 1.4 does not warn
                 if mr.prefill_bootinfo == "post_capdl_untypeds":
                     continue  # checked with the untyped hand-off (UH004)
                 self.report(
@@ -464,7 +518,7 @@ class Checker:
                     severity=WARNING,
                     tags=(UNNECESSARY,),
                 )
-            elif facts.size == 0:
+            elif facts.size == 0 and self.release >= (2, 3):
                 self.report(
                     span_of(mr.el, "size"),
                     "SDF009",
@@ -494,10 +548,15 @@ class Checker:
                     self.report(
                         span_of(sv.el, "region_paddr"),
                         "SDF004",
-                        f"setvar region_paddr names no memory region: '{shorten(sv.region_paddr)}' (Microkit 2.3 accepts it and its build crashes)",
+                        f"setvar region_paddr names no memory region: '{shorten(sv.region_paddr)}' "
+                        + (
+                            "(Microkit 2.3 accepts it and its build crashes)"
+                            if self.release >= (2, 3)
+                            else f"(Microkit {self.ctx.release_text} accepts it)"
+                        ),
                         data={"fix": "nearest-name", "kind": "mr"},
                     )
-                elif x86 and mr.phys_addr is None:
+                elif x86 and mr.phys_addr is None and self.release >= (2, 2):  # 2.1: while parsing the PD
                     self.report(
                         span_of(sv.el, "region_paddr"),
                         "MK-G19",
@@ -528,8 +587,19 @@ def report_duplicates(objects, table: dict, report: Report, code: str, message: 
             )
 
 
-def check_maps(report: Report, s: System, maps, max_addr: int, space: str, element: str, addr_name: str):
-    """upstream `check_maps` for one address space: unknown MR, alignment, overflow, bounds, overlaps."""
+def _same_vm(a: VirtualMachine, b: VirtualMachine) -> bool:
+    return (
+        a.name == b.name
+        and not a.maps
+        and not b.maps
+        and [v.id for v in a.vcpus] == [v.id for v in b.vcpus]
+        and (a.budget, a.period, a.priority) == (b.budget, b.period, b.priority)
+    )
+
+
+def check_maps(report: Report, s: System, maps, max_addr: int | None, space: str, element: str, addr_name: str):
+    """upstream `check_maps` for one address space: unknown MR, alignment, overflow, bounds, overlaps
+    (`max_addr` None: neither overflow nor bounds, as before Microkit 2.3)."""
     rng = "virtual address range" if element == "map" else "io address range"
     intervals: list[Item] = []
     for i, m in enumerate(maps):
@@ -558,10 +628,10 @@ def check_maps(report: Report, s: System, maps, max_addr: int, space: str, eleme
             )
             continue
         end = addr + size
-        if end > (1 << 64) - 1:
+        if max_addr is not None and end > (1 << 64) - 1:
             report(span_of(m.el, addr_name), "MK-MAP3", f"{element} for '{mr.name}' has address range that overflows")
             continue
-        if end > max_addr:
+        if max_addr is not None and end > max_addr:
             report(
                 span_of(m.el, addr_name),
                 "MK-MAP4",

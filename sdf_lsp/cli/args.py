@@ -39,8 +39,9 @@ def add_dialect_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--dialect",
         choices=schema.DIALECTS,
-        default=schema.EXTENDED,
-        help="extended (default) or microkit-2.3 (every extension is an error)",
+        default=None,
+        help="extended (Microkit 2.3 plus the extensions), or one Microkit release's own rules; default: the "
+        "release of the SDK (--sdk, else $MICROKIT_SDK) if older than 2.3, else extended",
     )
     g.add_argument(
         "--no-authority-hints", action="store_true", help="leave out the information diagnostics on authority"

@@ -52,16 +52,31 @@ class Setup:
 def setup(args: argparse.Namespace) -> Setup:
     """The run's target, context and search paths from the shared options (`args.add_system_options`).
     Raises UsageError for a target or SDK that cannot be used."""
-    from sdf_lsp.target.load import TargetError, resolve_target
+    from sdf_lsp import schema
+    from sdf_lsp.settings import resolve_dialect
+    from sdf_lsp.target.listing import sdk_from_environment
+    from sdf_lsp.target.load import TargetError, resolve_target, sdk_release
 
     def warn(msg: str) -> None:
         print(f"warning: {msg}", file=sys.stderr)
 
+    # the SDK whose VERSION picks the dialect: --sdk, else $MICROKIT_SDK (unless --target is given)
+    sdk = args.sdk or (None if args.target else sdk_from_environment())
+    dialect, error = resolve_dialect(args.dialect, sdk_release(sdk, warn) if sdk else None, sdk)
+    if error:
+        raise UsageError(error)
     try:
-        target = resolve_target(target_file=args.target, sdk=args.sdk, board=args.board, config=args.config, warn=warn)
+        target = resolve_target(
+            target_file=args.target,
+            sdk=args.sdk,
+            board=args.board,
+            config=args.config,
+            warn=warn,
+            release=schema.release_of(dialect),
+        )
     except TargetError as err:
         raise UsageError(str(err)) from None
-    ctx = Context(target, args.dialect, not args.no_authority_hints)
+    ctx = Context(target, dialect, not args.no_authority_hints)
     # relative search paths are taken from the working directory
     return Setup(target, ctx, tuple(os.path.abspath(p) for p in args.search_path))
 

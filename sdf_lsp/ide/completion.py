@@ -28,8 +28,9 @@ _CHILD_SNIPPETS = {
 }
 
 
-def _arch_ok(item, arch: str) -> bool:
-    return not item.arches or arch in item.arches
+def _arch_ok(item, arch: str, dialect: str = schema.EXTENDED) -> bool:
+    arches = schema.arches_of(item, dialect) if isinstance(item, schema.Attr) else item.arches
+    return not arches or arch in arches
 
 
 def element_snippet(e: schema.Elem, parent: str, arch: str, dialect: str) -> str:
@@ -38,10 +39,10 @@ def element_snippet(e: schema.Elem, parent: str, arch: str, dialect: str) -> str
     attrs = [
         a
         for a in e.attrs
-        if a.required
+        if schema.is_required(a, dialect)
         and (not a.parents or parent in a.parents)
-        and _arch_ok(a, arch)
-        and (dialect == schema.EXTENDED or a.dialect == schema.UPSTREAM)
+        and _arch_ok(a, arch, dialect)
+        and schema.accepts(a, dialect)
     ]
     if e.name == "irq" and arch != "x86_64":
         attrs = [e.attr("irq")] + attrs
@@ -167,11 +168,11 @@ def attribute_items(el, present: set[str], arch: str, dialect: str, rng) -> list
     for a in e.attrs:
         if a.name in present:
             continue
-        if a.dialect == schema.EXTENDED and dialect != schema.EXTENDED:
+        if not schema.accepts(a, dialect):
             continue
         if a.parents and parent not in a.parents:
             continue
-        if not _arch_ok(a, arch) or (variant and a.variants and variant not in a.variants):
+        if not _arch_ok(a, arch, dialect) or (variant and a.variants and variant not in a.variants):
             continue
         out.append(
             lsp.CompletionItem(

@@ -36,7 +36,7 @@ def hover(analysis: Analysis, offset: int, env: Environment | None = None) -> tu
         return (text, (span.start, span.end)) if text else None
     if loc.kind == "attr-name":
         a = loc.attr
-        doc = attribute_doc(el, a.local)
+        doc = attribute_doc(el, a.local, analysis.ctx.dialect)
         return (doc, (a.name_span.start, a.name_span.end)) if doc else None
     if loc.kind == "attr-value":
         a = loc.attr
@@ -46,20 +46,33 @@ def hover(analysis: Analysis, offset: int, env: Environment | None = None) -> tu
 
 
 # -- documentation from the schema ---------------------------------------------------------
-def element_doc(tag: str) -> str | None:
+def _release_fact(item, dialect: str) -> str | None:
+    """Which Microkit releases accept an upstream entry, when not all of them do; and whether the
+    dialect in use does."""
+    if item.dialect == schema.EXTENDED or (item.since == schema.OLDEST and item.until is None):
+        return None
+    note = schema.releases_note(item)
+    if dialect != schema.EXTENDED and not schema.accepts(item, dialect):
+        return f"{note}: **not in {dialect}**"
+    return note
+
+
+def element_doc(tag: str, dialect: str = schema.EXTENDED) -> str | None:
     e = schema.element(tag)
     if e is None:
         return None
     ext = " *(sdf-lsp extension)*" if e.dialect == schema.EXTENDED else ""
-    return f"**<{e.name}>**{ext}\n\n{e.doc}"
+    release = _release_fact(e, dialect)
+    return f"**<{e.name}>**{ext}\n\n" + (f"*{release}*\n\n" if release else "") + e.doc
 
 
-def attribute_doc(el, name: str) -> str | None:
+def attribute_doc(el, name: str, dialect: str = schema.EXTENDED) -> str | None:
     e = schema.element(el.local)
     a = e.attr(name) if e else None
     if a is None:
         return None
-    bits = [f"**{a.name}**" + (" (required)" if a.required else "") + f" on `<{e.name}>`"]
+    required = schema.is_required(a, dialect)
+    bits = [f"**{a.name}**" + (" (required)" if required else "") + f" on `<{e.name}>`"]
     facts = []
     if a.type:
         facts.append(f"type: {_type_words(a.type)}")
@@ -67,8 +80,12 @@ def attribute_doc(el, name: str) -> str | None:
         facts.append(f"default: `{a.default_text}`")
     if a.values:
         facts.append("values: " + ", ".join(f"`{v}`" for v in a.values + a.extended_values))
-    if a.arches:
-        facts.append("only on " + ", ".join(a.arches))
+    arches = schema.arches_of(a, dialect)
+    if arches:
+        facts.append("only on " + ", ".join(arches))
+    release = _release_fact(a, dialect)
+    if release:
+        facts.append(release)
     if a.dialect == schema.EXTENDED:
         facts.append("sdf-lsp extension")
     if a.deprecated:
@@ -118,7 +135,7 @@ def number_hover(raw: str, decimal_only: bool = False) -> str | None:
 # -- model summaries ---------------------------------------------------------------------------
 def element_hover(analysis: Analysis, el) -> str | None:
     obj = analysis.model_of(el)
-    doc = element_doc(el.local)
+    doc = element_doc(el.local, analysis.ctx.dialect)
     summary = None
     if isinstance(obj, ProtectionDomain):
         summary = pd_summary(analysis, obj)

@@ -18,6 +18,8 @@ U8_MAX = 0xFF
 
 #: A PD's stack size: between these, in whole small pages.
 PD_MIN_STACK_SIZE = 0x1000
+#: A PD's stack size when it gives none: 0x2000 from Microkit 2.1 on, 0x1000 before.
+PD_DEFAULT_STACK_SIZE_BEFORE_2_1 = 0x1000
 PD_MAX_STACK_SIZE = 0x1000000
 
 #: Highest x86 IRQ vector a PD may use.

@@ -77,6 +77,7 @@ def parse_bool(s: str) -> bool | None:
 
 
 def _rust_i64_radix16(s: str) -> int:
+    """Rust `i64::from_str_radix(s, 16)`."""
     t = s
     neg = False
     if t[:1] in ("+", "-"):
@@ -84,8 +85,19 @@ def _rust_i64_radix16(s: str) -> int:
         t = t[1:]
     if t == "" or any(c not in _HEX for c in t):
         raise SdfValueError(INVALID)
-    v = int(t, 16)
-    return -v if neg else v
+    v = -int(t, 16) if neg else int(t, 16)
+    if v > (1 << 63) - 1:
+        raise SdfValueError(TOO_LARGE)
+    if v < -(1 << 63):
+        raise SdfValueError(TOO_SMALL)
+    return v
+
+
+def split_pci_before_2_3(s: str) -> list[int]:
+    """How Microkit 2.1 and 2.2 read an MSI `pcidev`: split at every `:` and `.`, each part
+    trimmed and read as a signed hex number (SdfValueError: a part that is not, where they
+    crash). The caller checks the count and the signs."""
+    return [_rust_i64_radix16(part.strip()) for part in s.replace(".", ":").split(":")]
 
 
 def parse_pci(s: str) -> tuple[int, int, int]:

@@ -224,6 +224,41 @@ BOARDS: dict[str, BoardInfo] = {
 DEFAULT_BOARD = "qemu_virt_aarch64"
 DEFAULT_CONFIG = "release"
 
+# The release whose `build_sdk.py` first lists each board (no board was renamed or dropped);
+# every board not named here is in Microkit 1.4 already.
+BOARD_SINCE: dict[str, tuple[int, int]] = {
+    **dict.fromkeys(("ariane", "cheshire", "imx8mp_evk", "rockpro64", "rpi4b_1gb"), (2, 0)),
+    **dict.fromkeys(
+        (
+            "hifive_p550",
+            "imx8mp_iotgate",
+            "rpi4b_2gb",
+            "rpi4b_4gb",
+            "rpi4b_8gb",
+            "serengeti",
+            "ultra96v2",
+            "x86_64_generic",
+            "x86_64_generic_vtx",
+        ),
+        (2, 1),
+    ),
+    **dict.fromkeys(("kria_k26", "rock3b"), (2, 2)),
+    **dict.fromkeys(("qemu_virt_aarch64_el1", "rpi5b_2gb", "stm32mp2"), (2, 3)),
+}
+#: SDKs have the smp-* configs from Microkit 2.1 on.
+SMP_CONFIGS_SINCE = (2, 1)
+
+
+def board_release_problem(board: str, config: str, release: tuple[int, int]) -> str | None:
+    """Why a Microkit release's SDK has no such board or config (None: it has it)."""
+    rel = f"{release[0]}.{release[1]}"
+    since = BOARD_SINCE.get(board)
+    if since is not None and release < since:
+        return f"board '{board}' is not in Microkit {rel} (it came with Microkit {since[0]}.{since[1]})"
+    if config in SMP_CONFIGS and release < SMP_CONFIGS_SINCE:
+        return f"config '{config}' is not in Microkit {rel} (smp configs came with Microkit 2.1)"
+    return None
+
 
 def board_names() -> tuple[str, ...]:
     return tuple(BOARDS)

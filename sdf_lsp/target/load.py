@@ -10,13 +10,14 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sdf_lsp.files import JSON, FileError, read_file
-from sdf_lsp.target.boards import BOARDS, DEFAULT_BOARD, DEFAULT_CONFIG, board_target
+from sdf_lsp.target.boards import BOARDS, DEFAULT_BOARD, DEFAULT_CONFIG, board_release_problem, board_target
 from sdf_lsp.target.model import ARCHES, MemRange, SdkFiles, Target
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,35 @@ def _existing(path: Path) -> str | None:
     return str(path) if path.is_file() else None
 
 
+# --------------------------------------------------------------------------- SDK version
+
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.\d+)?(?:-[0-9A-Za-z.]+)?")
+
+
+def version_release(version: str) -> tuple[int, int] | None:
+    """The release a Microkit VERSION text names: `2.2.0` and `2.2.0-dev` are (2, 2) (a
+    development version counts as the release it leads to); None when it is no version."""
+    m = _VERSION.fullmatch(version.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def sdk_release(sdk_dir: str | Path, warn: Warn | None = None) -> tuple[int, int] | None:
+    """The release of a Microkit SDK from its `VERSION` file (None: no SDK there, or no VERSION;
+    a VERSION that names no version is warned about)."""
+    path = Path(sdk_dir).expanduser() / "VERSION"
+    if not path.is_file():
+        return None
+    try:
+        text = read_file(str(path), JSON).decode("utf-8", errors="replace")
+    except FileError as err:
+        _warn_with(warn)(f"{path}: {err}")
+        return None
+    release = version_release(text)
+    if release is None:
+        _warn_with(warn)(f"{path}: not a Microkit version: {text.strip()[:40]!r}")
+    return release
+
+
 def load_sdk(sdk_dir: str | Path, board: str, config: str = DEFAULT_CONFIG) -> Target:
     """Read `board/<board>/<config>/` of a Microkit SDK, in the formats `main.rs` reads.
 
@@ -425,19 +455,25 @@ def load_sdk(sdk_dir: str | Path, board: str, config: str = DEFAULT_CONFIG) -> T
         vspace_index_bits=constants.get("vspace_index_bits"),
         io_page_table_index_bits=constants.get("io_page_table_index_bits"),
         sdk=files,
+        sdk_release=sdk_release(sdk),
     )
 
 
 # --------------------------------------------------------------------------- built-in boards
 
 
-def builtin_target(board: str, config: str = DEFAULT_CONFIG) -> Target:
-    """A board of the built-in table (no SDK needed)."""
+def builtin_target(board: str, config: str = DEFAULT_CONFIG, release: tuple[int, int] | None = None) -> Target:
+    """A board of the built-in table (no SDK needed); `release`: as that Microkit release
+    has it (a board or config it lacks is an error)."""
     if board not in BOARDS:
         raise TargetError(f"unknown board '{board}' (built-in boards: {', '.join(BOARDS)})")
     info = BOARDS[board]
     if config not in info.configs:
         raise TargetError(f"board '{board}' has no config '{config}' (configs: {', '.join(info.configs)})")
+    if release is not None:
+        problem = board_release_problem(board, config, release)
+        if problem is not None:
+            raise TargetError(problem)
     return board_target(board, config)
 
 
@@ -452,11 +488,13 @@ def resolve_target(
     board: str | None = None,
     config: str | None = None,
     warn: Warn | None = None,
+    release: tuple[int, int] | None = None,
 ) -> Target:
     """Pick the target by the documented precedence.
 
     A target file wins, then an SDK with a board (and config), then a built-in board
-    (and config), then the default board. An SDK without a board is an error.
+    (and config), then the default board. An SDK without a board is an error; so is a
+    built-in board or config that `release` (the Microkit release checked against) lacks.
     """
     if target_file:
         return load_target_file(target_file, warn)
@@ -465,7 +503,7 @@ def resolve_target(
             raise TargetError(f"{sdk}: a Microkit SDK needs a board (--board / sdf.target.board)")
         return load_sdk(sdk, board, config or DEFAULT_CONFIG)
     if board:
-        return builtin_target(board, config or DEFAULT_CONFIG)
+        return builtin_target(board, config or DEFAULT_CONFIG, release)
     return default_target(config or DEFAULT_CONFIG)
 
 
@@ -477,5 +515,7 @@ __all__ = [
     "load_sdk",
     "load_target_file",
     "resolve_target",
+    "sdk_release",
     "target_from_json",
+    "version_release",
 ]

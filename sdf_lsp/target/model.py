@@ -83,6 +83,8 @@ class Target:
     io_page_table_index_bits: int | None = None
     # binaries (only from an SDK)
     sdk: SdkFiles | None = None
+    # the Microkit release of the SDK the target comes from (its VERSION file; None: unknown or no SDK)
+    sdk_release: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:

@@ -644,6 +644,18 @@ def test_status_bar_warns_when_a_setting_fell_back(wb):
     wb.page.mouse.move(1, 1)
 
 
+def test_status_bar_shows_the_dialect(wb):
+    wb.open("echo/echo.system")
+    settings = wb.ws / ".vscode" / "settings.json"
+    wb.status(f"{BOARD} (release) · extended")
+    write_json(settings, workspace_settings(**{"sdf.dialect": "microkit-2.2"}))
+    try:
+        wb.status(f"{BOARD} (release) · microkit-2.2")
+    finally:
+        write_json(settings, workspace_settings())
+    wb.status(f"{BOARD} (release) · extended")
+
+
 def test_select_target_quick_pick(wb):
     wb.open("echo/echo.system")
     settings = wb.ws / ".vscode" / "settings.json"

@@ -535,7 +535,7 @@ def test_attribute_doc_with_type_default_and_values():
         ),
         (
             '<protection_domain name="p"><program_image path="p.elf" /><irq pi$0n="3" id="1" /></protection_domain>',
-            "**pin** on `<irq>`\n\ntype: decimal integer; only on x86_64",
+            "**pin** on `<irq>`\n\ntype: decimal integer; only on x86_64; Microkit 2.1 and later",
         ),
         (
             '<protection_domain name="p"><program_image path="p.elf" /><map mr="m" vaddr="0x1000" per$0ms="r" /></protection_domain>',
@@ -543,7 +543,7 @@ def test_attribute_doc_with_type_default_and_values():
         ),
         (
             '<channel><end pd="a" id="1" p$0p="true" /><end pd="b" id="1" /></channel>',
-            "**pp** on `<end>`\n\ntype: `true` or `false`; default: `false`; values: `true`, `false`",
+            "**pp** on `<end>`\n\ntype: `true` or `false`; default: `false`; values: `true`, `false`; Microkit 2.0 and later",
         ),
     ],
 )

@@ -1,5 +1,6 @@
 """The lowering accepts exactly the attributes the schema table allows, for every element
-of the table where it may appear: each parent, dialect, architecture and IRQ variant."""
+of the table where it may appear: each parent, dialect (every Microkit release), architecture
+and IRQ variant."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sdf_lsp.target.boards import board_target
 ARCHES = ("aarch64", "riscv64", "x86_64")
 _BOARDS = {"aarch64": "qemu_virt_aarch64", "riscv64": "qemu_virt_riscv64", "x86_64": "x86_64_generic_vtx"}
 # codes the lowering gives an attribute it does not accept where it appears
-REJECTED = {"MK-ATTR", "EX001"}
+REJECTED = {"MK-ATTR", "EX001", "REL001"}
 
 # an element is checked inside these (`{X}` is where it goes); each container sits in its own parent
 CONTAINERS = {
@@ -72,7 +73,10 @@ def document(elem: str, parent: str, attrs: list[str]) -> str:
     e = schema.BY_NAME[elem]
     text = f"<{elem} " + " ".join(f'{n}="{value(e.attr_map[n]) if n in e.attr_map else "1"}"' for n in attrs) + "/>"
     while True:
-        text = CONTAINERS[parent].replace("{X}", text)
+        container = CONTAINERS[parent]
+        if elem == "vcpu":  # Microkit 1.4 takes one vCPU per virtual machine: the one under test
+            container = container.replace('<vcpu id="0"/>', "")
+        text = container.replace("{X}", text)
         if parent == "system":
             return text
         parent = CONTAINER_PARENT[parent]
@@ -90,17 +94,30 @@ def rejected(elem: str, parent: str, attrs: list[str], ctx: Context) -> dict[str
     return out
 
 
+def _in_dialect(elem: str, parent: str, dialect: str) -> bool:
+    """The element and every container around it exist in the dialect."""
+    if not schema.accepts(schema.BY_NAME[elem], dialect):
+        return False
+    while parent != "system":
+        if not schema.accepts(schema.BY_NAME[parent], dialect):
+            return False
+        parent = CONTAINER_PARENT[parent]
+    return True
+
+
 def contexts():
     for e in schema.ELEMENTS:
         if e.name in NOT_LOWERED:
             continue
         for parent in e.parents:
             for dialect in schema.DIALECTS:
-                if dialect == schema.UPSTREAM and e.dialect == schema.EXTENDED:
+                if not _in_dialect(e.name, parent, dialect):
                     continue
                 for arch in ARCHES:
                     if e.arches and arch not in e.arches:
                         continue
+                    if arch == "x86_64" and schema.release_of(dialect) < (2, 1):
+                        continue  # no x86_64 target before Microkit 2.1: one error for the whole file
                     if e.name == "irq":
                         for variant, selector in IRQ_SELECTORS.items():
                             if arch in e.attr_map[selector].arches:
@@ -126,8 +143,10 @@ def test_lowering_accepts_exactly_the_tables_attributes(elem, parent, dialect, a
         got = rejected(elem, parent, [*allowed, a.name], ctx)
         if a.misplaced_code is not None and dialect == schema.EXTENDED and parent not in a.parents:
             expected = a.misplaced_code
-        elif dialect == schema.UPSTREAM and a.dialect == schema.EXTENDED:
+        elif dialect != schema.EXTENDED and a.dialect == schema.EXTENDED:
             expected = "EX001"
+        elif any(a.name in schema.attr_names(elem, d, arch, parent, variant) for d in schema.RELEASES):
+            expected = "REL001"  # another release accepts it here
         else:
             expected = "MK-ATTR"
         assert got == {a.name: expected}, a.name
@@ -142,6 +161,9 @@ def test_every_lowered_element_is_covered():
     assert {(c[0], c[2]) for c in CONTEXTS if c[0] == "virtual_machine"} == {
         ("virtual_machine", d) for d in schema.DIALECTS
     }
+    # every release is covered, and an element of a later release is not checked in an earlier one
+    assert {c[2] for c in CONTEXTS} == set(schema.DIALECTS)
+    assert not {c for c in CONTEXTS if c[0] == "cspace" and c[2] != schema.EXTENDED and c[2] != schema.UPSTREAM}
 
 
 def test_the_allow_lists_of_the_special_cases():
@@ -175,3 +197,43 @@ def test_the_allow_lists_of_the_special_cases():
     assert names("map", schema.EXTENDED, "aarch64", "virtual_machine") is names(
         "map", schema.EXTENDED, "aarch64", "virtual_machine"
     )
+
+
+def test_the_allow_lists_of_each_release():
+    """What each release's parser (`check_attributes` in its sdf.rs) accepts where it changed."""
+    names = schema.attr_names
+    pd = {
+        r: names("protection_domain", f"microkit-{r}", "aarch64", "system") for r in ("1.4", "2.0", "2.1", "2.2", "2.3")
+    }
+    assert pd["1.4"] == {"name", "priority", "pp", "budget", "period", "passive", "stack_size"}
+    assert pd["2.0"] == pd["1.4"] - {"pp"} | {"smc"}
+    assert pd["2.1"] == pd["2.0"] | {"cpu"} == pd["2.2"]
+    assert pd["2.3"] == pd["2.2"] | {"domain", "fpu"}
+    child = {r: names("protection_domain", f"microkit-{r}", "aarch64", "protection_domain") for r in ("2.0", "2.1")}
+    assert child["2.1"] - child["2.0"] == {"setvar_id", "cpu"}
+    end = {r: names("end", f"microkit-{r}", "aarch64", "channel") for r in ("1.4", "2.0", "2.1")}
+    assert end["1.4"] == {"pd", "id"} and end["2.0"] == {"pd", "id", "pp", "notify"}
+    assert end["2.1"] == end["2.0"] | {"setvar_id"}
+    pd_map = {r: names("map", f"microkit-{r}", "aarch64", "protection_domain") for r in ("1.4", "2.0", "2.2")}
+    assert pd_map["1.4"] == {"mr", "vaddr", "perms", "cached", "setvar_vaddr"}
+    assert pd_map["2.2"] - pd_map["2.0"] == {"setvar_prefill_size"} and pd_map["2.0"] - pd_map["1.4"] == {"setvar_size"}
+    mr = {r: names("memory_region", f"microkit-{r}", "aarch64", "system") for r in ("2.1", "2.2", "2.3")}
+    assert mr["2.1"] == {"name", "size", "page_size", "phys_addr"}
+    assert mr["2.2"] == mr["2.1"] | {"prefill_path"} and mr["2.3"] == mr["2.2"] | {"prefill_bootinfo"}
+    # before 2.3 a virtual machine has its scheduling parameters on every arch
+    assert names("virtual_machine", "microkit-2.2", "riscv64", "protection_domain") == {
+        "name",
+        "budget",
+        "period",
+        "priority",
+    }
+    assert names("vcpu", "microkit-2.0", "aarch64", "virtual_machine") == {"id"}
+    assert names("vcpu", "microkit-2.1", "aarch64", "virtual_machine") == {"id", "setvar_id", "cpu"}
+    assert names("irq", "microkit-2.0", "aarch64", "protection_domain", "arm") == {"id", "irq", "trigger"}
+    assert names("program_image", "microkit-2.1", "aarch64", "protection_domain") == {"path"}
+    # the schema says which releases each entry belongs to
+    assert not schema.accepts(schema.BY_NAME["domains"], "microkit-2.2")
+    assert schema.accepts(schema.BY_NAME["ioport"], "microkit-2.1")
+    assert not schema.accepts(schema.BY_NAME["ioport"], "microkit-2.0")
+    assert schema.is_required(schema.BY_NAME["memory_region"].attr_map["size"], "microkit-2.1")
+    assert not schema.is_required(schema.BY_NAME["memory_region"].attr_map["size"], "microkit-2.2")

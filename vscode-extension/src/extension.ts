@@ -71,10 +71,16 @@ function sdfSettings(): Record<string, unknown> {
       sdk: cfg.get<string>("target.sdk", ""),
     },
     searchPaths: cfg.get<string[]>("searchPaths", []),
-    dialect: cfg.get<string>("dialect", "extended"),
+    dialect: chosenDialect(cfg),
     hints: { authority: cfg.get<boolean>("hints.authority", true) },
     build: { outDir: cfg.get<string>("build.outDir", "") },
   };
+}
+
+/** The dialect the user set, or "" when none is set: the server then follows the SDK's VERSION. */
+function chosenDialect(cfg: vscode.WorkspaceConfiguration): string {
+  const i = cfg.inspect<string>("dialect");
+  return i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue ?? "";
 }
 
 // -- the client -----------------------------------------------------------------------------
@@ -215,7 +221,8 @@ function updateStatus(): void {
     status.command = "sdf-lsp.showOutput";
   } else if (target) {
     const problem = target.problem ?? undefined;
-    status.text = `${problem ? "$(warning)" : "$(circuit-board)"} ${target.label}`;
+    const dialect = target.dialect ? ` · ${target.dialect}` : "";
+    status.text = `${problem ? "$(warning)" : "$(circuit-board)"} ${target.label}${dialect}`;
     status.backgroundColor = problem ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
     const md = new vscode.MarkdownString(
       `**SDF target** ${target.label}\n\n` +

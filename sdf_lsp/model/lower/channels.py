@@ -46,6 +46,8 @@ def _end(lw: Lowering, el: Element) -> ChannelEnd:
         elif end_id is not None and end_id < 0:
             lw.value_error(el, "id must be >= 0", "MK-H3", span_of(el, "id"))
             end_id = None
-    notify = lw.boolean(el, "notify", "MK-H4")
-    pp = lw.boolean(el, "pp", "MK-H4")
-    return ChannelEnd(el, pd, end_id, notify, pp, el.get("setvar_id"))
+    # Microkit 1.4's ends have neither (its PDs carry `pp`), 2.0's no `setvar_id`
+    notify = lw.boolean(el, "notify", "MK-H4") if lw.accepts(el, "notify") else True
+    pp = lw.boolean(el, "pp", "MK-H4") if lw.accepts(el, "pp") else False
+    setvar_id = el.get("setvar_id") if lw.accepts(el, "setvar_id") else None
+    return ChannelEnd(el, pd, end_id, notify, pp, setvar_id)

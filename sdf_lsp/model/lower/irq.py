@@ -3,6 +3,7 @@ and x86 `<ioport>` (upstream `SysIrq::from_xml`, `IOPort::from_xml`)."""
 
 from __future__ import annotations
 
+from sdf_lsp.diagnostics import shorten
 from sdf_lsp.model import values
 from sdf_lsp.model.consts import PD_MAX_ID, X86_IRQ_VECTOR_MAX
 from sdf_lsp.model.lower.util import Lowering
@@ -27,9 +28,15 @@ def _id(lw: Lowering, el: Element, code: str) -> int | None:
 
 
 def lower_irq(lw: Lowering, el: Element, symbols: dict) -> Irq | None:
-    """The variant is chosen by the first of `irq`, `pin`, `pcidev` present."""
+    """The variant is chosen by the first of `irq`, `pin`, `pcidev` present (before Microkit
+    2.1, which has only ARM/RISC-V IRQs, `irq` is required)."""
+    if lw.release < (2, 1) and not el.has("irq"):
+        lw.check_attrs(el, variant="arm")
+        lw.missing(el, "irq")
+        _id(lw, el, "MK-C8")
+        return None
     irq_id = _id(lw, el, "MK-C8")
-    setvar_id = lw.symbol(symbols, el, "setvar_id")
+    setvar_id = lw.symbol(symbols, el, "setvar_id") if lw.accepts(el, "setvar_id") else None
     x86 = lw.arch == "x86_64"
     if el.has("irq"):
         if x86:
@@ -81,10 +88,13 @@ def _ioapic(lw: Lowering, el: Element, irq_id: int | None, setvar_id: str | None
 def _msi(lw: Lowering, el: Element, irq_id: int | None, setvar_id: str | None) -> Irq:
     lw.check_attrs(el, variant="msi")
     pci = None
-    try:
-        pci = values.parse_pci(el.get("pcidev"))
-    except values.SdfValueError as err:
-        lw.value_error(el, str(err), "MK-C16", span_of(el, "pcidev"))
+    if lw.release < (2, 3):
+        pci = _pci_before_2_3(lw, el)
+    else:
+        try:
+            pci = values.parse_pci(el.get("pcidev"))
+        except values.SdfValueError as err:
+            lw.value_error(el, str(err), "MK-C16", span_of(el, "pcidev"))
     handle = None
     if not el.has("handle"):
         lw.missing(el, "handle")
@@ -96,11 +106,41 @@ def _msi(lw: Lowering, el: Element, irq_id: int | None, setvar_id: str | None) -
     return Irq(el, irq_id, "msi", vector, vector=vector, pcidev=pci, handle=handle, setvar_id=setvar_id)
 
 
+def _pci_before_2_3(lw: Lowering, el: Element) -> tuple[int, int, int] | None:
+    """Microkit 2.1 and 2.2's `pcidev`: three signed hex parts, each non-negative (no upper bounds)."""
+    text = el.get("pcidev") or ""
+    span = span_of(el, "pcidev")
+    try:
+        parts = values.split_pci_before_2_3(text)
+    except values.SdfValueError:
+        lw.report(
+            span,
+            "SDF018",
+            f"every part of pcidev '{shorten(text)}' must be a hexadecimal number; the Microkit {lw.ctx.release_text} "
+            "tool crashes on this value",
+        )
+        return None
+    if len(parts) != 3:
+        lw.report(span, "MK-C16", f"failed to parse PCI address '{shorten(text)}' on element 'irq'")
+        return None
+    for what, v in zip(("bus", "device", "function"), parts, strict=True):
+        if v < 0:
+            lw.value_error(el, f"PCI {what} must be >= 0", "MK-C16", span)
+            return None
+    bus, dev, fn = parts
+    return bus, dev, fn
+
+
 def _vector(lw: Lowering, el: Element) -> int | None:
     if not el.has("vector"):
         lw.missing(el, "vector")
         return None
     v = lw.decimal(el, "vector")
+    if lw.release < (2, 3):  # no upper bound before Microkit 2.3
+        if v is not None and v < 0:
+            lw.value_error(el, "vector must be >= 0", "MK-C14", span_of(el, "vector"))
+            return None
+        return v
     if v is not None and not 0 <= v <= X86_IRQ_VECTOR_MAX:
         lw.value_error(el, f"vector must be within [0..{X86_IRQ_VECTOR_MAX}]", "MK-C14", span_of(el, "vector"))
         return None

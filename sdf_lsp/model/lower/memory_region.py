@@ -13,8 +13,9 @@ from sdf_lsp.syntax.tree import Element
 _EXTENDED_BOOTINFO = schema.BY_NAME["memory_region"].attr_map["prefill_bootinfo"].extended_values
 
 
-def lower_map(lw: Lowering, el: Element, max_vaddr: int, parent: str) -> Map:
-    """A `<map>` in a PD or a VM (`parent`); the caller registers a PD map's setvar symbols."""
+def lower_map(lw: Lowering, el: Element, max_vaddr: int | None, parent: str) -> Map:
+    """A `<map>` in a PD or a VM (`parent`); the caller registers a PD map's setvar symbols.
+    `max_vaddr` None: the release bounds no `vaddr` (Microkit 1.4)."""
     lw.check_attrs(el, parent=parent)
     mr = lw.required(el, "mr")
     vaddr = None
@@ -22,7 +23,7 @@ def lower_map(lw: Lowering, el: Element, max_vaddr: int, parent: str) -> Map:
         lw.missing(el, "vaddr")
     else:
         vaddr = lw.number(el, "vaddr")
-        if vaddr is not None and vaddr >= max_vaddr:
+        if vaddr is not None and max_vaddr is not None and vaddr >= max_vaddr:
             lw.value_error(el, f"vaddr ({vaddr:#x}) must be less than {max_vaddr:#x}", "MK-M4", span_of(el, "vaddr"))
             vaddr = None
     perms = el.get("perms", lw.default(el, "perms"))
@@ -63,9 +64,10 @@ def lower_mr(lw: Lowering, el: Element) -> MemoryRegion:
         )
         page_size = None
     ps = page_size or SMALL_PAGE
-    bootinfo = _bootinfo(lw, el, ext)
-    prefill_path = el.get("prefill_path")
-    if prefill_path is not None and el.has("prefill_bootinfo"):
+    has_bootinfo = el.has("prefill_bootinfo") and lw.accepts(el, "prefill_bootinfo")
+    bootinfo = _bootinfo(lw, el, ext) if has_bootinfo else None
+    prefill_path = el.get("prefill_path") if lw.accepts(el, "prefill_path") else None
+    if prefill_path is not None and has_bootinfo:
         lw.value_error(
             el,
             "prefill_path and prefill_bootinfo cannot be both specified",
@@ -85,7 +87,9 @@ def lower_mr(lw: Lowering, el: Element) -> MemoryRegion:
                 data={"fix": "round-up", "to": ps},
             )
             size = None  # unusable: checks that need the size skip this region
-    elif prefill_path is None and not el.has("prefill_bootinfo"):
+    elif lw.release < (2, 2):  # a region is prefilled from Microkit 2.2 on; before, `size` is required
+        lw.missing(el, "size")
+    elif prefill_path is None and not has_bootinfo:
         lw.value_error(
             el,
             "size must be specified if memory region is not prefilled",
@@ -93,7 +97,7 @@ def lower_mr(lw: Lowering, el: Element) -> MemoryRegion:
             el.name_span,
             data={"fix": "add-attribute", "attr": "size"},
         )
-    elif el.has("prefill_bootinfo"):
+    elif has_bootinfo:
         size = ps
     phys = None
     if el.has("phys_addr"):

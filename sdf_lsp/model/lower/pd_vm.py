@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sdf_lsp.diagnostics import WARNING, Related, shorten
 from sdf_lsp.model.consts import (
+    PD_DEFAULT_STACK_SIZE_BEFORE_2_1,
     PD_MAX_ID,
     PD_MAX_PRIORITY,
     PD_MAX_STACK_SIZE,
@@ -36,8 +37,10 @@ def lower_pd(lw: Lowering, el: Element, parent: ProtectionDomain | None = None) 
             pd.id = lw.number(el, "id")
     _scheduling(lw, el, pd)
     pd.passive = lw.boolean(el, "passive", "MK-P6")
-    stack = lw.number(el, "stack_size")
-    pd.smc = lw.boolean(el, "smc", "MK-P8")
+    if lw.accepts(el, "pp"):  # Microkit 1.4: PPC targets are marked on the PD, not on a channel end
+        lw.boolean(el, "pp", "MK-P7", fallback=False)
+    stack = lw.number(el, "stack_size", _default_stack_size(lw, el))
+    pd.smc = lw.boolean(el, "smc", "MK-P8") if lw.accepts(el, "smc") else False
     if pd.smc:
         sa = el.attr("smc")
         if lw.target.arm_smc is False:
@@ -49,16 +52,16 @@ def lower_pd(lw: Lowering, el: Element, parent: ProtectionDomain | None = None) 
             )
         elif lw.target.arm_smc is None:
             lw.report(sa.value_span, "MK-P8", "ARM SMC forwarding support is not available for this architecture")
-    cpu = _cpu(lw, el, lw.number(el, "cpu"), "MK-P9")
+    cpu = _cpu(lw, el, lw.number(el, "cpu"), "MK-P9", _PD_CPU_AS_NUMBER) if lw.accepts(el, "cpu") else None
     pd.cpu = cpu if cpu is not None else lw.default(el, "cpu")
-    pd.domain = el.get("domain")
+    pd.domain = el.get("domain") if lw.accepts(el, "domain") else None
     pd.stack_size = _stack_size(lw, el, stack)
     prio = lw.number(el, "priority")
     if prio is not None and prio > PD_MAX_PRIORITY:
         lw.value_error(el, f"priority must be between 0 and {PD_MAX_PRIORITY}", "MK-P13", span_of(el, "priority"))
         prio = PD_MAX_PRIORITY
     pd.priority = prio if prio is not None else lw.default(el, "priority")
-    pd.fpu = lw.boolean(el, "fpu", "MK-P14")
+    pd.fpu = lw.boolean(el, "fpu", "MK-P14") if lw.accepts(el, "fpu") else True
     if lw.ctx.extended:
         _fault_handler_attrs(lw, el, pd, is_child)
     _children(lw, el, pd)
@@ -80,7 +83,13 @@ def _scheduling(lw: Lowering, el: Element, pd: ProtectionDomain):
     pd.period = period if period is not None else pd.budget
 
 
-def _cpu(lw: Lowering, el: Element, cpu: int | None, code: str) -> int | None:
+#: The first release whose "cpu core must be less than" message gives a PD's (a vCPU's) core as
+#: a number; before it, as upstream's `CpuCore` prints it (`cpu02`).
+_PD_CPU_AS_NUMBER = (2, 2)
+_VCPU_CPU_AS_NUMBER = (2, 3)
+
+
+def _cpu(lw: Lowering, el: Element, cpu: int | None, code: str, as_number_since: tuple[int, int]) -> int | None:
     """A core number: above U8_MAX upstream crashes (SDF002), at or above the kernel's cores it rejects it."""
     if cpu is None:
         return None
@@ -88,11 +97,13 @@ def _cpu(lw: Lowering, el: Element, cpu: int | None, code: str) -> int | None:
         lw.report(
             span_of(el, "cpu"),
             "SDF002",
-            f"cpu core must be between 0 and {U8_MAX}, got {cpu} (the Microkit 2.3 tool crashes on this value) on element '{el.local}'",
+            f"cpu core must be between 0 and {U8_MAX}, got {cpu} (the Microkit {lw.ctx.release_text} tool crashes "
+            f"on this value) on element '{el.local}'",
         )
         return None
     if cpu >= lw.target.num_cores:
-        lw.value_error(el, f"cpu core must be less than {lw.target.num_cores}, got {cpu}", code, span_of(el, "cpu"))
+        got = str(cpu) if lw.release >= as_number_since else f"cpu{cpu:02}"
+        lw.value_error(el, f"cpu core must be less than {lw.target.num_cores}, got {got}", code, span_of(el, "cpu"))
     return cpu
 
 
@@ -115,7 +126,11 @@ def _stack_size(lw: Lowering, el: Element, stack: int | None) -> int:
             )
         else:
             return stack
-    return lw.default(el, "stack_size")
+    return _default_stack_size(lw, el)
+
+
+def _default_stack_size(lw: Lowering, el: Element) -> int:
+    return lw.default(el, "stack_size") if lw.release >= (2, 1) else PD_DEFAULT_STACK_SIZE_BEFORE_2_1
 
 
 def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
@@ -123,9 +138,9 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
     program_images = 0
     cspace_seen = False
     vm_seen = False
-    max_vaddr = lw.target.pd_stack_bottom(pd.stack_size)
+    max_vaddr = lw.pd_map_max_vaddr(pd.stack_size)
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         tag = child.local
         if tag == "program_image":
@@ -135,12 +150,12 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
                 lw.value_error(el, "program_image must only be specified once", "MK-C2", child.name_span)
                 continue
             pd.program_image = lw.required(child, "path")
-            pd.path_for_symbols = child.get("path_for_symbols")
+            pd.path_for_symbols = child.get("path_for_symbols") if lw.accepts(child, "path_for_symbols") else None
             pd.program_image_el = child
         elif tag == "map":
             m = lower_map(lw, child, max_vaddr, parent="protection_domain")
             for attr in _PD_MAP_SYMBOLS:
-                setattr(m, attr, lw.symbol(symbols, child, attr))
+                setattr(m, attr, lw.symbol(symbols, child, attr) if lw.accepts(child, attr) else None)
             m.owner = pd
             pd.maps.append(m)
         elif tag == "irq":
@@ -148,10 +163,21 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
             if irq is not None:
                 pd.irqs.append(irq)
         elif tag == "ioport":
+            if lw.other_release_element(child, f"Invalid XML element '{tag}'"):
+                continue
             io = lower_ioport(lw, child, el, symbols)
             if io is not None:
                 pd.ioports.append(io)
         elif tag == "setvar":
+            if lw.arch == "x86_64" and lw.release < (2, 2):
+                # Microkit 2.1 rejects every setvar on x86_64 while parsing the PD (2.2 only those
+                # of regions without phys_addr, after parsing)
+                lw.value_error(
+                    el,
+                    "setvar with 'region_paddr' for MR without a specified paddr is unsupported on x86_64",
+                    "MK-G19",
+                    child.name_span,
+                )
             lw.check_attrs(child)
             sym = lw.required(child, "symbol")
             region = lw.required(child, "region_paddr")
@@ -161,13 +187,14 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
         elif tag == "protection_domain":
             sub = lower_pd(lw, child, pd)
             pd.children.append(sub)
-            if child.has("setvar_id"):
+            if child.has("setvar_id") and lw.accepts(child, "setvar_id"):
                 sub.setvar_id = lw.symbol(symbols, child, "setvar_id", kind="child id")
         elif tag == "virtual_machine":
-            if not lw.target.hypervisor:
+            if not lw.target.hypervisor and lw.release >= (2, 1):  # 1.4 and 2.0 do not check
+                machines = "machiens" if lw.release == (2, 1) else "machines"  # 2.1's spelling
                 lw.value_error(
                     el,
-                    "seL4 has not been built as a hypervisor, virtual machines are disabled",
+                    f"seL4 has not been built as a hypervisor, virtual {machines} are disabled",
                     "MK-C22",
                     child.name_span,
                 )
@@ -178,6 +205,8 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
             vm_seen = True
             pd.vm = lower_vm(lw, child, pd)
         elif tag == "cspace":
+            if lw.other_release_element(child, f"Invalid XML element '{tag}'"):
+                continue
             if cspace_seen:
                 lw.value_error(el, "cspace must only be specified once", "CS009", child.name_span)
                 continue
@@ -239,7 +268,7 @@ def lower_vm(lw: Lowering, el: Element, pd: ProtectionDomain) -> VirtualMachine:
     lw.check_attrs(el)
     name = lw.required(el, "name")
     vm = VirtualMachine(el, name, pd=pd)
-    if lw.arch == "aarch64":
+    if lw.arch == "aarch64" or lw.release < (2, 3):  # 2.3 gives VMs scheduling parameters on AArch64 only
         budget = lw.number(el, "budget")
         period = lw.number(el, "period", budget)  # the table: period defaults to the budget
         prio = lw.number(el, "priority")
@@ -256,15 +285,19 @@ def lower_vm(lw: Lowering, el: Element, pd: ProtectionDomain) -> VirtualMachine:
             lw.report(
                 span_of(el, "priority"),
                 "SDF008",
-                f"virtual machine priority {prio} is above {PD_MAX_PRIORITY}; Microkit 2.3 stores it as {prio & U8_MAX} (truncated to 8 bits)",
+                f"virtual machine priority {prio} is above {PD_MAX_PRIORITY}; Microkit {lw.ctx.release_text} stores it "
+                f"as {prio & U8_MAX} (truncated to 8 bits)",
             )
         vm.priority = (prio if prio is not None else lw.default(el, "priority")) & U8_MAX
     seen_ids: dict[int, Element] = {}
-    max_vaddr = lw.target.vm_map_max_vaddr()
+    max_vaddr = lw.vm_map_max_vaddr()
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local == "vcpu":
+            if vm.vcpus and lw.release < (2, 0):  # Microkit 1.4: one vCPU per virtual machine
+                lw.value_error(el, "vcpu must only be specified once", "MK-V4", child.name_span)
+                continue
             vm.vcpus.append(_vcpu(lw, child, el, pd, seen_ids))
         elif child.local == "map":
             m = lower_map(lw, child, max_vaddr, parent="virtual_machine")
@@ -274,7 +307,7 @@ def lower_vm(lw: Lowering, el: Element, pd: ProtectionDomain) -> VirtualMachine:
             lw.report(child.name_span, "MK-V9", f"invalid XML element '{shorten(child.local)}'")
     if not vm.vcpus:
         lw.report(el.name_span, "MK-V10", f"missing 'vcpu' element on virtual_machine: '{shorten(name or '')}'")
-    elif lw.arch == "x86_64" and len(vm.vcpus) > 1:
+    elif lw.arch == "x86_64" and len(vm.vcpus) > 1 and lw.release >= (2, 3):
         lw.report(
             vm.vcpus[1].el.name_span,
             "SDF006",
@@ -304,14 +337,17 @@ def _vcpu(lw: Lowering, el: Element, vm_el: Element, pd: ProtectionDomain, seen_
         else:
             seen_ids[vid] = el
     # a vCPU runs on its PD's core unless it names one; a bad number is reported on the VM
-    cpu = lw.number(el, "cpu", pd.cpu, on=vm_el)
-    if cpu is not None and el.has("cpu"):
-        cpu = _cpu(lw, el, cpu, "MK-V7")
-    if el.has("setvar_id"):
+    # a vCPU without `cpu` runs on its PD's core (2.3) or on core 0 (before)
+    default_cpu = pd.cpu if lw.release >= (2, 3) else 0
+    cpu = lw.number(el, "cpu", default_cpu, on=vm_el) if lw.accepts(el, "cpu") else default_cpu
+    if cpu is not None and el.has("cpu") and lw.accepts(el, "cpu"):
+        cpu = _cpu(lw, el, cpu, "MK-V7", _VCPU_CPU_AS_NUMBER)
+    if el.has("setvar_id") and lw.accepts(el, "setvar_id"):
         lw.report(
             el.attr("setvar_id").name_span,
             "SDF011",
-            "setvar_id on <vcpu> is accepted but never applied by Microkit 2.3 (it reads the attribute from <virtual_machine>)",
+            f"setvar_id on <vcpu> is accepted but never applied by Microkit {lw.ctx.release_text} (it reads the "
+            "attribute from <virtual_machine>)",
             severity=WARNING,
         )
-    return Vcpu(el, vid, cpu if cpu is not None else pd.cpu)
+    return Vcpu(el, vid, cpu if cpu is not None else default_cpu)

@@ -19,6 +19,8 @@ from sdf_lsp.syntax.tree import Element, Span
 from sdf_lsp.target import Target
 
 EXT_SUFFIX = " (an sdf-lsp extension)"
+#: The code of an element or attribute that another Microkit release accepts but the dialect's does not.
+OTHER_RELEASE = "REL001"
 
 # `default=` of the value readers: the attribute's default in the schema table
 TABLE = object()
@@ -34,6 +36,15 @@ class Context:
     def extended(self) -> bool:
         return self.dialect == schema.EXTENDED
 
+    @property
+    def release(self) -> schema.Release:
+        """The Microkit release whose parser rules and messages apply (`extended`: the newest)."""
+        return schema.release_of(self.dialect)
+
+    @property
+    def release_text(self) -> str:
+        return schema.release_text(self.release)
+
 
 def _is_namespace_declaration(name: str) -> bool:
     return name == "xmlns" or name.startswith("xmlns:")
@@ -46,6 +57,7 @@ class Lowering:
         self.ctx = ctx
         self.target = ctx.target
         self.arch = ctx.target.arch
+        self.release = ctx.release
         self.diags: list[Diagnostic] = []
 
     # -- reporting -------------------------------------------------------------------
@@ -75,8 +87,45 @@ class Lowering:
         )
 
     def ext_element(self, el: Element, upstream_msg: str, code: str = "EX001"):
-        """An extension element used in the microkit-2.3 dialect."""
+        """An extension element used in a microkit dialect."""
         self.report(el.name_span, code, upstream_msg + EXT_SUFFIX)
+
+    def accepts(self, el: Element, attr: str) -> bool:
+        """Whether the dialect's release accepts the attribute on this element at all."""
+        return schema.accepts(schema.BY_NAME[el.local].attr_map[attr], self.ctx.dialect)
+
+    def other_release_element(self, el: Element, upstream_msg: str) -> bool:
+        """An element this release rejects with `upstream_msg` but another release accepts
+        (REL001, saying which releases); False when no release accepts it."""
+        e = schema.element(el.local)
+        if e is None or e.dialect == schema.EXTENDED or schema.accepts(e, self.ctx.dialect):
+            return False
+        self.report(el.name_span, OTHER_RELEASE, f"{upstream_msg} ({schema.releases_note(e)})")
+        return True
+
+    # -- address-space bounds per release ---------------------------------------------
+    def _legacy_user_top(self) -> int | None:
+        """Microkit 2.2 and earlier fix the top of a user address space per architecture
+        (`Config::user_top`); 2.3 takes it from the kernel (`vspace_user_top`)."""
+        t = self.target
+        if t.arch == "aarch64":
+            if not t.hypervisor:
+                return 0x800000000000
+            return {40: 0x10000000000, 44: 0x100000000000}.get(t.arm_pa_size_bits or 0)
+        return {"riscv64": 0x3FFFFFF000, "x86_64": 0x7FFFFFFFF000}.get(t.arch)
+
+    def pd_map_max_vaddr(self, stack_size: int) -> int | None:
+        """Exclusive bound of a PD's `vaddr` (None: the release checks none, as 1.4)."""
+        if self.release < (2, 0):
+            return None
+        top = self._legacy_user_top() if self.release < (2, 3) else None
+        return top - stack_size if top is not None else self.target.pd_stack_bottom(stack_size)
+
+    def vm_map_max_vaddr(self) -> int | None:
+        if self.release < (2, 0):
+            return None
+        top = self._legacy_user_top() if self.release < (2, 3) else None
+        return top if top is not None else self.target.vm_map_max_vaddr()
 
     # -- attributes --------------------------------------------------------------------
     def check_attrs(self, el: Element, parent: str | None = None, variant: str | None = None):
@@ -94,17 +143,37 @@ class Lowering:
                 continue
             if ":" in name and name.rpartition(":")[2] in allowed:
                 continue
-            self._invalid_attr(el, name, parent)
+            self._invalid_attr(el, name, parent, variant)
 
-    def _invalid_attr(self, el: Element, name: str, parent: str | None):
+    def _other_release(self, el: Element, attr: str, parent: str | None, variant: str | None) -> str | None:
+        """Which other releases accept the attribute in this very place (`Microkit 2.3 and
+        later`), or None when none does."""
+        e = schema.BY_NAME.get(el.local)
+        a = e.attr(attr) if e else None
+        if a is None or a.dialect == schema.EXTENDED:
+            return None
+        there = [
+            r for d, r in schema.RELEASES.items() if attr in schema.attr_names(el.local, d, self.arch, parent, variant)
+        ]
+        return schema.releases_text(min(there), max(there)) if there else None
+
+    def _invalid_attr(self, el: Element, name: str, parent: str | None, variant: str | None = None):
         a = next(a for a in el.attrs if a.name == name)
         entry = schema.BY_NAME[el.local].attr(a.local)
         if entry is not None and entry.misplaced_code is not None and parent not in entry.parents:
             if self.ctx.extended or entry.dialect == schema.UPSTREAM:
                 return  # allowed under another parent: the element's lowering reports it
         msg = f"invalid attribute '{shorten(a.local)}' on element '{el.local}'"
+        other = self._other_release(el, a.local, parent, variant)
         if not self.ctx.extended and schema.is_extension_attr(el.local, a.local):
             self.report(a.name_span, "EX001", msg + EXT_SUFFIX, tags=())
+        elif other is not None:
+            self.report(
+                a.name_span,
+                OTHER_RELEASE,
+                f"{msg} ({other})",
+                data={"fix": "remove-attribute", "attr": a.name},
+            )
         else:
             self.report(a.name_span, "MK-ATTR", msg, data={"fix": "remove-attribute", "attr": a.name})
 
@@ -148,7 +217,8 @@ class Lowering:
             self.report(
                 span_of(el, attr),
                 "SDF001",
-                f"'{attr}' on element '{el.local}' must be {kind}, got '{shorten(v)}'{hint}; the Microkit 2.3 tool crashes on this value",
+                f"'{attr}' on element '{el.local}' must be {kind}, got '{shorten(v)}'{hint}; "
+                f"the Microkit {self.ctx.release_text} tool crashes on this value",
             )
             return None
 

@@ -6,7 +6,7 @@
 --     python = nil,          -- that interpreter instead (then sdf-lsp on PATH is not used)
 --     settings = {           -- the `sdf` settings section
 --       target = { board = "qemu_virt_aarch64", config = "release", sdk = nil, file = nil },
---       searchPaths = { "build" }, dialect = "extended", hints = { authority = true },
+--       searchPaths = { "build" }, dialect = nil, hints = { authority = true },  -- dialect nil: from the SDK
 --       build = { outDir = nil },
 --     },
 --     root_markers = { ".git", ".venv" },
