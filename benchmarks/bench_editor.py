@@ -83,9 +83,9 @@ async def timed(latencies: dict[str, list[float]], name: str, coro) -> None:
     latencies.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
 
 
-async def bench_file(path: Path, rounds: int, keys: int) -> dict:
+async def bench_file(path: Path, rounds: int, keys: int, server: list[str]) -> dict:
     client = Client()
-    await client.start_io(sys.executable, "-m", "sdf_lsp", "serve")
+    await client.start_io(*server)
     caps = T.ClientCapabilities(
         text_document=T.TextDocumentClientCapabilities(
             document_symbol=T.DocumentSymbolClientCapabilities(hierarchical_document_symbol_support=True),
@@ -246,10 +246,10 @@ async def bench_file(path: Path, rounds: int, keys: int) -> dict:
     return result
 
 
-async def main_async(files: list[Path], rounds: int, keys: int) -> None:
+async def main_async(files: list[Path], rounds: int, keys: int, server: list[str]) -> None:
     print(f"{'file':44} {'lines':>6} {'open':>7} {'key→diag p50':>13} {'max':>7}   requests p50 / p95 / max (ms)")
     for f in files:
-        r = await bench_file(Path(f).resolve(), rounds, keys)
+        r = await bench_file(Path(f).resolve(), rounds, keys, server)
         every = [v for name, vs in r["latencies"].items() if "after replace" not in name for v in vs]
         print(
             f"{r['file'][:44]:44} {r['lines']:6d} {r['open']:7.0f} {statistics.median(r['last_key']):13.0f} "
@@ -265,9 +265,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5, help="rounds of typing and deleting (default 5)")
     ap.add_argument("--keys", type=int, default=10, help="characters per round (default 10)")
+    ap.add_argument(
+        "--server",
+        default=f"{sys.executable} -m sdf_lsp serve",
+        help="the command that starts the server (default: this Python's sdf_lsp)",
+    )
     ap.add_argument("files", nargs="*", type=Path, default=DEFAULT_FILES)
     args = ap.parse_args()
-    asyncio.run(main_async(args.files, args.rounds, args.keys))
+    asyncio.run(main_async(args.files, args.rounds, args.keys, args.server.split()))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import inspect
 import json
 import logging
 import os
@@ -36,13 +37,14 @@ from sdf_lsp import __version__, schema
 from sdf_lsp.analysis import Analysis, Session
 from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
-from sdf_lsp.ide import actions, completion, hover, navigation, symbols
+from sdf_lsp.ide import actions, completion, hover, navigation, outline, symbols
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
 from sdf_lsp.settings import DEFAULT, Settings, parse_settings
+from sdf_lsp.syntax.lines import LineIndex
 
 log = logging.getLogger("sdf_lsp.server")
 
@@ -70,7 +72,9 @@ class OpenDocument:
         self.env = env  # the files the analysis and the features read
         self.session = Session(text, ctx, env)
         self.analysed_version: int | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task | None = None  # the analysis of `task_version` (maybe waiting for its debounce)
+        self.task_version: int | None = None
+        self.task_waiting = False
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
         self.last_duration = 0.0  # seconds the last analysis took
         self.last_change = 0.0  # time.monotonic() of the last edit
@@ -79,6 +83,10 @@ class OpenDocument:
     @property
     def stale(self) -> bool:
         return self.analysed_version != self.version
+
+
+class RawJSON(str):
+    """A result or message that is JSON text already: written as it is."""
 
 
 class SdfProtocol(LanguageServerProtocol):
@@ -144,6 +152,25 @@ class SdfProtocol(LanguageServerProtocol):
                 self._handle_response(msg_id, None, lsp.ResponseError(code=JsonRpcInvalidParams.CODE, message=detail))
             log.warning("dropped %s %s: %s", method or "response", msg_id if has_id else "", detail)
             return None
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is None and isinstance(result, RawJSON):
+            # a result that is JSON text already (the large ones, kept per block between versions)
+            self._send_data(RawJSON(f'{{"jsonrpc":"{self.VERSION}","id":{json.dumps(msg_id)},"result":{result}}}'))
+            return
+        super()._send_response(msg_id, result, error)
+
+    def _send_data(self, data):
+        if not isinstance(data, RawJSON):
+            super()._send_data(data)
+            return
+        if self.writer is None:
+            return
+        body = data.encode(self.CHARSET)
+        header = f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+        res = self.writer.write(header.encode(self.CHARSET) + body)
+        if inspect.isawaitable(res):
+            asyncio.ensure_future(res)
 
     def _send_error(self, msg_id, code: int, message: str):
         # written as plain JSON: the typed message would leave out an "id" of null
@@ -364,6 +391,7 @@ class SdfLanguageServer(LanguageServer):
 
     # -- analysis ----------------------------------------------------------------------
     def schedule(self, doc: OpenDocument, delay: float | None = None):
+        """Analyse the newest text after `delay` seconds (None: the debounce for the edit rate)."""
         if doc.task is not None and not doc.task.done():
             doc.task.cancel()
         if delay is None:
@@ -375,24 +403,49 @@ class SdfLanguageServer(LanguageServer):
                 0.0 if now - doc.last_change > window else min(DEBOUNCE_MAX, max(DEBOUNCE_MIN, doc.last_duration / 2))
             )
             doc.last_change = now
+        doc.task_version = doc.version
+        doc.task_waiting = True
         doc.task = asyncio.get_event_loop().create_task(self._analyse_later(doc, delay))
+
+    def analysis_task(self, doc: OpenDocument) -> asyncio.Task:
+        """The task analysing the newest text; one waiting for its debounce is started at once."""
+        task = doc.task
+        if task is not None and not task.done() and doc.task_version == doc.version and not doc.task_waiting:
+            return task
+        self.schedule(doc, 0)
+        assert doc.task is not None
+        return doc.task
 
     async def _analyse_later(self, doc: OpenDocument, delay: float):
         try:
             if delay:
                 await asyncio.sleep(delay)
-            self.analyse_now(doc)
+            doc.task_waiting = False
+            await self._analyse(doc)
         except asyncio.CancelledError:
             pass
 
-    def analyse_now(self, doc: OpenDocument) -> Analysis:
+    async def _analyse(self, doc: OpenDocument) -> Analysis | None:
+        """Analyse the newest text, letting other messages in between the steps; an edit that
+        arrives meanwhile makes the analysis outdated, and it is dropped (None)."""
         if not doc.stale and doc.session.analysis is not None:
             return doc.session.analysis
         version = doc.version
         t0 = time.perf_counter()
         gc.disable()  # the cyclic collector would re-scan the whole tree while it grows; see collect_when_idle
         try:
-            analysis = doc.session.analyse()
+            steps = doc.session.analysis_steps()
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    analysis = done.value
+                    break
+                await asyncio.sleep(0)
+                if doc.version != version or self.docs.get(doc.uri) is not doc:
+                    steps.close()
+                    log.debug("dropped the analysis of %s v%s: v%s arrived", doc.uri, version, doc.version)
+                    return None
         except Exception:  # the server never dies on input; report it and keep the text
             log.exception("analysis of %s failed", doc.uri)
             doc.session.replace(doc.session.text)
@@ -438,17 +491,30 @@ class SdfLanguageServer(LanguageServer):
         )
 
     async def current(self, uri: str) -> tuple[OpenDocument, Analysis] | None:
-        """The analysis of the newest text of a document (computed now if an edit is pending)."""
+        """The analysis of the newest text of a document, waiting for it if an edit is pending
+        (a request that is cancelled stops waiting; the analysis goes on)."""
         doc = self.docs.get(uri)
-        if doc is None:
+        while doc is not None and self.docs.get(uri) is doc and (doc.stale or doc.session.analysis is None):
+            await asyncio.shield(self.analysis_task(doc))
+        if doc is None or self.docs.get(uri) is not doc or doc.session.analysis is None:
             return None
-        if doc.stale or doc.session.analysis is None:
-            if doc.task is not None and not doc.task.done():
-                doc.task.cancel()
-            self.analyse_now(doc)
         return doc, doc.session.analysis
 
+    def syntax(self, uri: str) -> OpenDocument | None:
+        """A document for the requests its newest syntax tree answers (no analysis needed)."""
+        return self.docs.get(uri)
+
     # -- conversions ---------------------------------------------------------------------
+    def range_in(self, lines: LineIndex, start: int, end: int) -> lsp.Range:
+        sl, sc = lines.position(start, self.encoding)
+        el, ec = lines.position(end, self.encoding)
+        return lsp.Range(start=lsp.Position(line=sl, character=sc), end=lsp.Position(line=el, character=ec))
+
+    def range_json(self, lines: LineIndex, start: int, end: int) -> dict:
+        sl, sc = lines.position(start, self.encoding)
+        el, ec = lines.position(end, self.encoding)
+        return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
+
     def pos(self, analysis: Analysis, offset: int) -> lsp.Position:
         line, ch = analysis.lines.position(offset, self.encoding)
         return lsp.Position(line=line, character=ch)
@@ -565,7 +631,7 @@ def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
     finally:
         gc.enable()
     ls.docs[item.uri] = doc
-    ls.analyse_now(doc)
+    ls.schedule(doc, 0)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -606,7 +672,7 @@ def did_save(ls: SdfLanguageServer, params: lsp.DidSaveTextDocumentParams):
     if doc is None:
         return
     doc.analysed_version = None  # files the SDF names are checked again by every analysis
-    ls.analyse_now(doc)
+    ls.schedule(doc, 0)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
@@ -677,15 +743,18 @@ async def on_references(ls: SdfLanguageServer, params: lsp.ReferenceParams):
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
 @guarded()
 async def on_highlight(ls: SdfLanguageServer, params: lsp.DocumentHighlightParams):
-    cur = await ls.current(params.text_document.uri)
-    if cur is None:
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
         return None
-    doc, a = cur
+    session = doc.session
+    lines = session.lines
+    at = lines.offset(params.position.line, params.position.character, ls.encoding)
     return [
         lsp.DocumentHighlight(
-            range=ls.rng(a, s, e), kind=lsp.DocumentHighlightKind.Write if is_def else lsp.DocumentHighlightKind.Read
+            range=ls.range_in(lines, s, e),
+            kind=lsp.DocumentHighlightKind.Write if is_def else lsp.DocumentHighlightKind.Read,
         )
-        for s, e, is_def in navigation.highlights(a, ls.offset(a, params.position))
+        for s, e, is_def in navigation.highlights(session.doc, at)
     ] or None
 
 
@@ -720,16 +789,21 @@ async def on_rename(ls: SdfLanguageServer, params: lsp.RenameParams):
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK)
 @guarded()
 async def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams):
-    cur = await ls.current(params.text_document.uri)
-    if cur is None:
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
         return None
-    doc, a = cur
     caps = ls.client_capabilities.text_document
     tooltips = bool(caps and caps.document_link and caps.document_link.tooltip_support)
-    return [
-        lsp.DocumentLink(range=ls.rng(a, s, e), target=from_fs_path(path), tooltip=path if tooltips else None)
-        for s, e, path in navigation.document_links(a, doc.env)
-    ]
+    lines = doc.session.lines
+    out = []
+    for s, e, path in outline.link_places(doc.session.doc):
+        full = doc.env.find(path)
+        if full:
+            link = {"range": ls.range_json(lines, s, e), "target": from_fs_path(full)}
+            if tooltips:
+                link["tooltip"] = full
+            out.append(link)
+    return RawJSON(json.dumps(out))
 
 
 _SYMBOL_KINDS = {
@@ -747,39 +821,56 @@ _SYMBOL_KINDS = {
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded()
 async def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolParams):
-    cur = await ls.current(params.text_document.uri)
-    if cur is None:
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
         return None
-    doc, a = cur
+    session = doc.session
+    lines, enc = session.lines, ls.encoding
+    parts = []
+    for b in session.doc.items:
+        if b.item is None or b.item.kind != "element":
+            continue
+        syms = outline.block_symbols(b)
+        if not syms:
+            continue
+        # the block's JSON is kept with the place it was made for: a block an edit only moved
+        # to another offset on the same line and column keeps its text
+        place = (lines.line_of(b.start), lines.position(b.start, enc)[1], enc)
+        feats = b.features
+        assert feats is not None  # block_symbols made it
+        kept = feats.get("symbols_json")
+        if kept is None or kept[0] != place:
+            kept = feats["symbols_json"] = (
+                place,
+                json.dumps([_symbol_json(ls, lines, b.start, x) for x in syms])[1:-1],
+            )
+        parts.append(kept[1])
+    return RawJSON("[" + ",".join(parts) + "]")
 
-    def conv(sym: symbols.Symbol) -> lsp.DocumentSymbol:
-        return lsp.DocumentSymbol(
-            name=sym.name,
-            detail=sym.detail or None,
-            kind=_SYMBOL_KINDS[sym.kind],
-            range=ls.rng(a, sym.start, sym.end),
-            selection_range=ls.rng(a, sym.sel_start, sym.sel_end),
-            children=[conv(c) for c in sym.children] or None,
-        )
 
-    return [conv(s) for s in symbols.document_symbols(a)]
+def _symbol_json(ls: SdfLanguageServer, lines: LineIndex, base: int, sym: outline.Symbol) -> dict:
+    out = {
+        "name": sym.name,
+        "kind": _SYMBOL_KINDS[sym.kind].value,
+        "range": ls.range_json(lines, base + sym.start, base + sym.end),
+        "selectionRange": ls.range_json(lines, base + sym.sel_start, base + sym.sel_end),
+    }
+    if sym.detail:
+        out["detail"] = sym.detail
+    if sym.children:
+        out["children"] = [_symbol_json(ls, lines, base, c) for c in sym.children]
+    return out
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
 @guarded()
 async def on_folding(ls: SdfLanguageServer, params: lsp.FoldingRangeParams):
-    cur = await ls.current(params.text_document.uri)
-    if cur is None:
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
         return None
-    _, a = cur
-    return [
-        lsp.FoldingRange(
-            start_line=s,
-            end_line=e,
-            kind=lsp.FoldingRangeKind.Comment if k == "comment" else lsp.FoldingRangeKind.Region,
-        )
-        for s, e, k in symbols.folding_ranges(a)
-    ]
+    session = doc.session
+    ranges = outline.folding_ranges(session.doc, session.lines.line_of)
+    return RawJSON(json.dumps([{"startLine": s, "endLine": e, "kind": k} for s, e, k in ranges]))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)

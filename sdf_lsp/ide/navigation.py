@@ -13,7 +13,8 @@ from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.hover import symbol_pd
 from sdf_lsp.ide.locate import locate
-from sdf_lsp.resolve.names import KIND_WORDS
+from sdf_lsp.resolve.names import KIND_WORDS, NameIndex, occurrences
+from sdf_lsp.syntax.scanner import Document
 from sdf_lsp.schema import element as schema_element
 from sdf_lsp.syntax.tree import Attribute
 
@@ -28,6 +29,10 @@ class Target:
     end: int = 0
     path: str | None = None
     line: int = 0
+
+
+#: What kind of name an attribute holds (the table is the same for every document).
+NAME_KINDS = NameIndex()
 
 
 class RenameError(Exception):
@@ -106,14 +111,19 @@ def references(analysis: Analysis, offset: int, include_declaration: bool = True
     return [(a.value_span.start, a.value_span.end) for a in attrs]
 
 
-def highlights(analysis: Analysis, offset: int) -> list[tuple[int, int, bool]]:
-    """(start, end, is_definition) of every occurrence of the name at the offset."""
-    found = name_at(analysis, offset)
-    if found is None:
+def highlights(doc: Document, offset: int) -> list[tuple[int, int, bool]]:
+    """(start, end, is_definition) of every occurrence of the name at the offset — from the
+    syntax tree alone (each block keeps its names), so it answers at once while typing."""
+    loc = locate(doc, offset)
+    if loc.kind != "attr-value" or loc.attr is None:
         return []
-    kind, name, _ = found
-    idx = analysis.names
-    return [(a.value_span.start, a.value_span.end, idx.is_definition(a)) for a in idx.occurrences(kind, name)]
+    kind = NAME_KINDS.kind_of(loc.attr)
+    if kind is None:
+        return []
+    return [
+        (a.value_span.start, a.value_span.end, NAME_KINDS.is_definition(a))
+        for a in occurrences(doc.root, kind, loc.attr.value)
+    ]
 
 
 def prepare_rename(analysis: Analysis, offset: int) -> tuple[int, int, str] | None:

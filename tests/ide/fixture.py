@@ -159,7 +159,7 @@ class Fixture:
         return navigation.references(self.analysis, self.at, include_declaration)
 
     def highlights(self) -> list[tuple[int, int, bool]]:
-        return navigation.highlights(self.analysis, self.at)
+        return navigation.highlights(self.analysis.doc, self.at)
 
     def rename(self, new_name: str) -> str:
         return self.apply(navigation.rename(self.analysis, self.at, new_name))
