@@ -3,7 +3,8 @@
 `MK-*` codes are the Microkit tool's own checks (named after the rules of the reference's
 section 3; the message is upstream's text). `SDF*` codes are places where the Microkit
 2.3 tool crashes or accepts what its build or the kernel later rejects. `XML*` are syntax
-errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md.
+errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md. `SUP*` are
+about suppression comments.
 `python -m sdf_lsp.codes` prints the README's table.
 """
 
@@ -216,6 +217,10 @@ CODES: dict[str, str] = {
     "CN010": "reserve the program cannot find (warning)",
     "CN013": "`setvar_slot` with a root CNode other than 64 slots (warning)",
     "EX001": "an extension used in the microkit-2.3 dialect",
+    # suppression comments (`<!-- sdf-lsp: ignore CODE -->`)
+    "SUP001": "a suppression comment that silences nothing (warning)",
+    "SUP002": "an unknown code in a suppression comment (warning)",
+    "SUP003": "a malformed `sdf-lsp:` comment (warning)",
 }
 
 
