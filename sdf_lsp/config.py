@@ -398,7 +398,11 @@ class TargetChoice:
     notes: tuple[str, ...] = ()  # what was left out and why (for `check -v`)
 
     def describe(self) -> str:
-        parts = [f"{k} {getattr(self, k)} (from {self.origins[k]})" for k in ("file", "sdk", "board", "config") if getattr(self, k)]
+        parts = [
+            f"{k} {getattr(self, k)} (from {self.origins[k]})"
+            for k in ("file", "sdk", "board", "config")
+            if getattr(self, k)
+        ]
         return ", ".join(parts) if parts else "the default target"
 
 
@@ -434,13 +438,17 @@ def choose_target(layers: Sequence[Layer]) -> TargetChoice:
                 notes.append(f"{ENV_SDK}={layer.sdk} is not used: it has no board '{wanted}'")
                 continue
         chosen["sdk"], origins["sdk"] = layer.sdk, layer.origin_of("sdk")
+        if layer.origin_of("sdk") == ENV_SDK and not board:
+            chosen["board"], origins["board"] = DEFAULT_BOARD, "the defaults"
         break
     for rank, layer in enumerate(layers):
         if not layer.file:
             continue
         above = layers[:rank]
         if any(lay.board or lay.sdk for lay in above):
-            notes.append(f"the target file {layer.file} (from {layer.origin_of('file')}) is not used: a board or SDK is named above it")
+            notes.append(
+                f"the target file {layer.file} (from {layer.origin_of('file')}) is not used: a board or SDK is named above it"
+            )
             break
         chosen["file"], origins["file"] = layer.file, layer.origin_of("file")
         break

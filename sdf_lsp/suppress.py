@@ -220,7 +220,9 @@ def _parse(doc: Document, lines: LineIndex, comment: Node) -> Suppression | None
         return Suppression(comment, [], None, problems=[d])
     codes = [_Code(c.group(), rest_at + c.start(), rest_at + c.end()) for c in _CODE.finditer(rest)]
     if not codes:
-        d = Diagnostic(span, WARNING, MALFORMED, f"'sdf-lsp: {word}' names no code: write 'sdf-lsp: {word} CODE[,CODE]'")
+        d = Diagnostic(
+            span, WARNING, MALFORMED, f"'sdf-lsp: {word}' names no code: write 'sdf-lsp: {word} CODE[,CODE]'"
+        )
         return Suppression(comment, [], None, problems=[d])
     problems = []
     known = []

@@ -508,9 +508,7 @@ def write_outputs(files: dict[str, bytes], out_dir: str, span) -> list[str]:
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # an ordinary directory once renamed into place (mkdtemp makes it private)
     except OSError as err:
-        raise E.fail(
-            span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}"
-        ) from None
+        raise E.fail(span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}") from None
     try:
         for rel, data in files.items():
             path = os.path.join(tmp, rel)

@@ -76,7 +76,9 @@ def add_diagnostic_options(p: argparse.ArgumentParser) -> None:
         help="never show these codes or code prefixes; adds to the file's ignore",
     )
     g.add_argument("--warnings-as-errors", action="store_true", help="exit status 1 when there is any warning")
-    g.add_argument("--exit-zero", action="store_true", help="exit status 0 even with errors (2 still when it cannot run)")
+    g.add_argument(
+        "--exit-zero", action="store_true", help="exit status 0 even with errors (2 still when it cannot run)"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

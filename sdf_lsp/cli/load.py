@@ -24,7 +24,6 @@ from sdf_lsp.analysis import Analysis, analyse
 from sdf_lsp.cli.printer import Source
 from sdf_lsp.config import (
     ChoiceError,
-    ConfigError,
     ConfigFile,
     Layer,
     TargetChoice,
@@ -84,7 +83,9 @@ class Setup:
         where = self.config.path if self.config is not None else "no sdf-lsp.toml"
         chosen = self.choice.describe() if self.choice is not None else "the default target"
         notes = "".join(f"; {n}" for n in self.choice.notes) if self.choice is not None else ""
-        return f"{where}: target {self.target.label} ({self.target.source}: {chosen}{notes}), dialect {self.ctx.dialect}"
+        return (
+            f"{where}: target {self.target.label} ({self.target.source}: {chosen}{notes}), dialect {self.ctx.dialect}"
+        )
 
 
 def command_line_rules(args: argparse.Namespace) -> Rules:
