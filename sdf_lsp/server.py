@@ -399,21 +399,6 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
     ls.snippets = bool(item and item.snippet_support)
     for msg in ls.settings.problems:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-    watched = ls.client_capabilities.workspace.did_change_watched_files if ls.client_capabilities.workspace else None
-    if watched is not None and watched.dynamic_registration:
-        # an sdf-lsp.toml written outside the editor applies to the open documents at once
-        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES]
-        ls.client_register_capability(
-            lsp.RegistrationParams(
-                registrations=[
-                    lsp.Registration(
-                        id="sdf-lsp-config",
-                        method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
-                    )
-                ]
-            )
-        )
     ls.window_log_message(
         lsp.LogMessageParams(
             type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"
@@ -431,6 +416,9 @@ def did_change_configuration(ls: SdfLanguageServer, params: lsp.DidChangeConfigu
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: SdfLanguageServer, params: lsp.DidChangeWatchedFilesParams):
+    """An sdf-lsp.toml written outside the editor (clients that watch it for the server, as the
+    VS Code extension does) applies to the open documents at once; without such events it
+    applies from their next analysis, which looks at the file again."""
     if any(c.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for c in params.changes):
         ls.reload_configs()
 
@@ -723,9 +711,10 @@ def silence_actions(ls: SdfLanguageServer, a: Analysis, uri: str, diagnostics: l
         code = d.code if isinstance(d.code, str) else None
         if d.source != "sdf-lsp" or code is None or code.startswith("SUP") or code == "CONFIG":
             continue
-        if d.severity in (None, lsp.DiagnosticSeverity.Error) or (code, d.range.start) in seen:
+        at = (code, d.range.start.line, d.range.start.character)
+        if d.severity in (None, lsp.DiagnosticSeverity.Error) or at in seen:
             continue
-        seen.add((code, d.range.start))
+        seen.add(at)
         for whole_file in (False, True):
             fix = actions.silence(a, ls.offset(a, d.range.start), code, whole_file)
             if fix is not None:

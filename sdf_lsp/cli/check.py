@@ -24,6 +24,7 @@ def system_files(folder: str, skip: set[str]) -> Iterator[str]:
     SKIPPED or in `skip` (absolute paths) and any folder a build wrote (it holds a build manifest)."""
     from sdf_lsp.backend.build import MANIFEST
 
+    found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(
             d
@@ -33,9 +34,8 @@ def system_files(folder: str, skip: set[str]) -> Iterator[str]:
             and os.path.abspath(os.path.join(root, d)) not in skip
             and not os.path.isfile(os.path.join(root, d, MANIFEST))
         )
-        for name in sorted(names):
-            if name.endswith(".system") and not name.startswith("."):
-                yield os.path.join(root, name)
+        found.extend(os.path.join(root, name) for name in names if name.endswith(".system") and not name.startswith("."))
+    yield from sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
 
 
 def expand(args: argparse.Namespace, setups: Setups) -> list[str]:

@@ -118,7 +118,11 @@ async function createClient(): Promise<LanguageClient | undefined> {
       { scheme: "file", language: LANGUAGE },
       { scheme: "untitled", language: LANGUAGE },
     ],
-    synchronize: { configurationSection: "sdf" },
+    // an sdf-lsp.toml edited on disk applies to the open systems at once
+    synchronize: {
+      configurationSection: "sdf",
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/{sdf-lsp,.sdf-lsp}.toml"),
+    },
     initializationOptions: () => ({ sdf: sdfSettings() }),
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
