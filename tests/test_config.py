@@ -91,7 +91,9 @@ def test_a_board_of_the_sdk(tmp_path):
     with pytest.raises(ConfigError, match="is not in the SDK"):
         load_config(str(write(tmp_path, f'[target]\nsdk = "{SDK}"\nboard = "odroidc4"\n')))
     with pytest.raises(ConfigError, match="has no config 'smp-debug'"):
-        load_config(str(write(tmp_path, f'[target]\nsdk = "{SDK}"\nboard = "qemu_virt_aarch64"\nconfig = "smp-debug"\n')))
+        load_config(
+            str(write(tmp_path, f'[target]\nsdk = "{SDK}"\nboard = "qemu_virt_aarch64"\nconfig = "smp-debug"\n'))
+        )
 
 
 def test_layers_choose_each_part_from_the_highest():

@@ -81,7 +81,9 @@ def test_a_suppression_that_silences_nothing_is_a_warning():
 def test_an_unknown_code_and_a_malformed_directive_are_warnings():
     text = system(PD, '<memory_region name="m" size="0x1000" />', "<!-- sdf-lsp: ignore NOPE42 -->", UNUSED)
     assert codes_of(text) == ["SUP002", "MK-W1"]
-    assert codes_of(system(PD, '<memory_region name="m" size="0x1000" />', "<!-- sdf-lsp: ignroe MK-W1 -->", UNUSED)) == [
+    assert codes_of(
+        system(PD, '<memory_region name="m" size="0x1000" />', "<!-- sdf-lsp: ignroe MK-W1 -->", UNUSED)
+    ) == [
         "SUP003",
         "MK-W1",
     ]

@@ -34,7 +34,9 @@ def system_files(folder: str, skip: set[str]) -> Iterator[str]:
             and os.path.abspath(os.path.join(root, d)) not in skip
             and not os.path.isfile(os.path.join(root, d, MANIFEST))
         )
-        found.extend(os.path.join(root, name) for name in names if name.endswith(".system") and not name.startswith("."))
+        found.extend(
+            os.path.join(root, name) for name in names if name.endswith(".system") and not name.startswith(".")
+        )
     yield from sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
 
 

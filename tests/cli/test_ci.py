@@ -95,7 +95,14 @@ def test_standard_input_finds_prefill_files_beside_its_name(tmp_path):
 
 
 def test_a_folder_checks_every_system_below_it(tmp_path, capsys):
-    for rel in ("b.system", "a/x.system", "a/b/y.system", ".hidden/h.system", "build/o.system", "node_modules/n.system"):
+    for rel in (
+        "b.system",
+        "a/x.system",
+        "a/b/y.system",
+        ".hidden/h.system",
+        "build/o.system",
+        "node_modules/n.system",
+    ):
         write(tmp_path / rel, WARNS)
     write(tmp_path / "out" / "z.system", WARNS)
     write(tmp_path / "out" / ".sdf-lsp-build.json", '{"files": []}')  # a folder a build wrote
@@ -312,7 +319,9 @@ def test_the_file_configures_dialect_search_paths_and_diagnostics(tmp_path, caps
     diags = json.loads(out)
     assert rc == 1 and [(d["code"], d["severity"]) for d in diags if d["code"] != "SDF016"] == [("MK-W1", "error")]
     assert sdf_lsp(capsys, "check", "--ignore", "MK-W1", s)[0] == 0  # the command line adds to the file's ignore
-    ext = write(tmp_path / "sub" / "e.system", WARNS.replace("</system>", '<untyped name="u" size_bits="12" />\n</system>'))
+    ext = write(
+        tmp_path / "sub" / "e.system", WARNS.replace("</system>", '<untyped name="u" size_bits="12" />\n</system>')
+    )
     rc, out, _ = sdf_lsp(capsys, "check", "--format", "json", ext)
     assert "EX001" in {d["code"] for d in json.loads(out)}
     rc, out, _ = sdf_lsp(capsys, "check", "--format", "json", "--dialect", "extended", ext)
