@@ -158,7 +158,8 @@ def _comment_at(doc: Document, offset: int) -> Node | None:
 
 
 def _siblings(doc: Document, node: Node) -> list[Node]:
-    return node.parent.children if node.parent is not None else doc.nodes
+    parent = getattr(node, "parent", None)  # set by the scanner on every node
+    return parent.children if isinstance(parent, Element) else doc.nodes
 
 
 def _is_blank(node: Node) -> bool:
@@ -176,7 +177,7 @@ def _target(doc: Document, lines: LineIndex, comment: Node) -> Element | None:
         return after  # `<!-- sdf-lsp: ignore X --><el/>`: the element right after it
     if isinstance(before, Element) and lines.line_of(before.end) == line:
         return before  # `<el/> <!-- sdf-lsp: ignore X -->`
-    parent = comment.parent
+    parent = getattr(comment, "parent", None)
     if before is None and isinstance(parent, Element) and lines.line_of(parent.block.start + parent.tag_end) == line:
         return parent  # `<protection_domain ...> <!-- sdf-lsp: ignore X -->`
     if before is not None and lines.line_of(before.end) == line:

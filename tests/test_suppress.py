@@ -7,14 +7,14 @@ import pytest
 from sdf_lsp.analysis import analyse
 from sdf_lsp.diagnostics import ERROR, WARNING
 from sdf_lsp.model.lower import Context
-from sdf_lsp.suppress import Rules, Selection, apply, is_selector, parse_selectors, specificity
+from sdf_lsp.suppress import NO_RULES, Rules, Selection, apply, is_selector, parse_selectors, specificity
 from sdf_lsp.target.load import default_target
 
 CTX = Context(default_target())
 PD = '<protection_domain name="p"><program_image path="p.elf" /><map mr="m" vaddr="0x2000000" /></protection_domain>'
 
 
-def codes_of(text: str, rules: Rules = Rules()) -> list[str]:
+def codes_of(text: str, rules: Rules = NO_RULES) -> list[str]:
     a = analyse(text, CTX)
     return [d.code for d in apply(a.doc, a.lines, a.diagnostics, rules)]
 

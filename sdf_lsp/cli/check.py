@@ -24,7 +24,7 @@ def system_files(folder: str, skip: set[str]) -> Iterator[str]:
     SKIPPED or in `skip` (absolute paths) and any folder a build wrote (it holds a build manifest)."""
     from sdf_lsp.backend.build import MANIFEST
 
-    found = []
+    found: list[str] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(
             d
