@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     """0: no file has an error; 1: some file has one (an unreadable file included)."""
     setups = Setups(args)
     files = expand(args, setups)
+    for file in files:  # every sdf-lsp.toml first: one that cannot be used stops the run before any output
+        setups.for_file(_config_name(file, args, setups))
     color = use_color(args.color, sys.stdout)
     printer = FORMATS[args.format](sys.stdout, verbose=args.verbose, color=color)
     described: set[int] = set()
@@ -88,9 +90,15 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors or (args.warnings_as_errors and warnings) else 0
 
 
+def _config_name(file: str, args: argparse.Namespace, setups: Setups) -> str:
+    """The path whose folder's sdf-lsp.toml applies to `file`."""
+    if file != STDIN:
+        return file
+    return args.stdin_filename or os.path.join(setups.cwd, STDIN)
+
+
 def _load(file: str, args: argparse.Namespace, setups: Setups, described: set[int]) -> Loaded:
-    name = args.stdin_filename if file == STDIN else file
-    s = setups.for_file(name or os.path.join(setups.cwd, STDIN))
+    s = setups.for_file(_config_name(file, args, setups))
     if args.verbose and id(s) not in described:
         described.add(id(s))
         print(f"sdf-lsp: {s.describe()}", file=sys.stderr)
