@@ -388,3 +388,11 @@ def test_the_working_directory_is_searched_before_the_sdf_folder(tmp_path, capsy
     assert rc == 1 and "[MK-R7]" in out  # the SDF's folder's file
     rc, _, _ = sdf_lsp(capsys, "check", "--search-path", tmp_path / "nowhere", tmp_path / "cwd", s)
     assert rc == 0  # several search paths after one flag, and the system after them
+
+
+def test_a_broken_file_stops_the_run_before_any_output(tmp_path, capsys):
+    write(tmp_path / "bad" / "sdf-lsp.toml", "[target]\nboard = 1\n")
+    good = write(tmp_path / "good" / "s.system", BROKEN.read_text())
+    bad = write(tmp_path / "bad" / "s.system", BROKEN.read_text())
+    rc, out, err = sdf_lsp(capsys, "check", good, bad)
+    assert (rc, out) == (2, "") and err.startswith(f"{tmp_path / 'bad' / 'sdf-lsp.toml'}:2:")
