@@ -4,7 +4,8 @@
 section 3; the message is the selected release's text). `SDF*` codes are places where the
 Microkit tool crashes or accepts what its build or the kernel later rejects. `REL*` codes
 say what belongs to another Microkit release. `XML*` are syntax
-errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md.
+errors. The extension codes (CS, FH, UT, UH, CN, EX) follow design/extensions.md. `SUP*` are
+about suppression comments.
 `python -m sdf_lsp.codes` prints the README's table.
 """
 
@@ -225,6 +226,10 @@ CODES: dict[str, str] = {
     "CN010": "reserve the program cannot find (warning)",
     "CN013": "`setvar_slot` with a root CNode other than 64 slots (warning)",
     "EX001": "an extension used in a microkit dialect",
+    # suppression comments (`<!-- sdf-lsp: ignore CODE -->`)
+    "SUP001": "a suppression comment that silences nothing (warning)",
+    "SUP002": "an unknown code in a suppression comment (warning)",
+    "SUP003": "a malformed `sdf-lsp:` comment (warning)",
 }
 
 

@@ -33,8 +33,9 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, 
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
-from sdf_lsp import __version__, schema
+from sdf_lsp import __version__, suppress
 from sdf_lsp.analysis import Analysis, Session
+from sdf_lsp.config import CONFIG_NAMES, ConfigError, config_for
 from sdf_lsp.diagnostics import ERROR, Diagnostic
 from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
 from sdf_lsp.ide import actions, completion, hover, navigation, outline, symbols
@@ -43,7 +44,7 @@ from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
-from sdf_lsp.settings import DEFAULT, Settings, parse_settings
+from sdf_lsp.settings import DEFAULT, EditorSetup, Settings, editor_setup, parse_settings
 from sdf_lsp.syntax.lines import LineIndex
 
 log = logging.getLogger("sdf_lsp.server")
@@ -76,6 +77,8 @@ class OpenDocument:
         self.task_version: int | None = None
         self.task_waiting = False
         self.program_diagnostics: list[Diagnostic] = []  # from the program images on the search paths
+        self.setup: EditorSetup | None = None  # target, search paths, rules: settings, environment, sdf-lsp.toml
+        self.setup_key: tuple | None = None  # (sdf-lsp.toml path, its stamp, workspace folder) the setup was made for
         self.last_duration = 0.0  # seconds the last analysis took
         self.last_change = 0.0  # time.monotonic() of the last edit
         self.build_diagnostics: list[Diagnostic] = []  # from the last build of this text (cleared by an edit)
@@ -282,9 +285,13 @@ class SdfLanguageServer(LanguageServer):
         self.settings: Settings = DEFAULT
         self.target, self.target_source_problem = DEFAULT.resolve(None)
         self.ctx = Context(self.target)
-        self.dialect_error: str | None = None  # why the configured dialect cannot be used
+        self.shown_dialect_errors: set[str] = set()  # dialect problems already shown to the user
+        self.workspace_dialect_error: str | None = None  # the settings' own dialect problem (before any sdf-lsp.toml)
         self.docs: dict[str, OpenDocument] = {}
         self.root: str | None = None
+        self.folders: list[str] = []  # the workspace folders (a document's working directory is its folder)
+        self._setups: dict[tuple, tuple[EditorSetup, Context]] = {}  # by OpenDocument.setup_key
+        self.config_errors: dict[str, ConfigError] = {}  # sdf-lsp.toml files with a published problem
         self.encoding = "utf-16"
         self.snippets = True
         self.images = ProgramImages()  # parsed program images, shared by every document and build
@@ -351,43 +358,123 @@ class SdfLanguageServer(LanguageServer):
         settings = parse_settings(raw)
         problems = list(settings.problems)
         warnings: list[str] = []
-        dialect, dialect_error = settings.resolve_dialect(self.root, warn=warnings.append)
-        target, problem = settings.resolve(self.root, warn=warnings.append, release=schema.release_of(dialect))
+        # the workspace's own setup (no sdf-lsp.toml): what the status bar shows before a document is open
+        setup = editor_setup(settings, self.root, None, warn=warnings.append)
+        target, problem = setup.target, setup.problem
         if problem:
             problems.append(problem)
         problems.extend(warnings)
         self.settings = settings
         self.target, self.target_source_problem = target, problem
-        self.dialect_error = dialect_error
-        self.ctx = Context(target, dialect, settings.authority_hints)
+        self.ctx = Context(target, setup.dialect, settings.authority_hints)
+        self.workspace_dialect_error = setup.dialect_error
         for msg in problems:
             log.warning("settings: %s", msg)
             if announce:
                 self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-        if dialect_error:  # an error, not a silent fallback: also a diagnostic on every document
-            log.error("settings: %s", dialect_error)
-            if announce:
-                self.show_dialect_error()
-        log.info("target: %s (%s), dialect %s", target.label, target.source, dialect)
+        log.info("target: %s (%s), dialect %s", target.label, target.source, setup.dialect)
+        self.shown_dialect_errors.clear()
+        if announce:
+            self.show_dialect_error(setup.dialect_error)
+        self.reload_configs()
+
+    def reload_configs(self):
+        """Settings or an sdf-lsp.toml changed: every document gets its setup again and is analysed again."""
+        self._setups.clear()
         for doc in self.docs.values():
-            doc.env = self.environment(doc.uri)
-            doc.session.ctx = self.ctx
-            doc.session.files = doc.env
+            doc.setup_key = None
+            self.refresh_setup(doc)
             doc.analysed_version = None
             self.schedule(doc, 0)
 
-    def show_dialect_error(self):
-        if self.dialect_error:
-            msg = f"sdf-lsp: {self.dialect_error}"
-            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=msg))
+    def show_dialect_error(self, error: str | None) -> None:
+        """A dialect that cannot be used with the SDK is an error the user sees (once), not a silent
+        fallback; each document it applies to also gets a diagnostic."""
+        if error and error not in self.shown_dialect_errors:
+            self.shown_dialect_errors.add(error)
+            log.error("settings: %s", error)
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"sdf-lsp: {error}"))
 
-    def environment(self, uri: str) -> Environment:
-        """The files of a document, on its search paths: the configured ones, then the document's folder."""
-        paths = self.settings.paths(self.root)
+    def folder_of(self, path: str | None) -> str | None:
+        """The workspace folder of a file (the innermost that holds it), else the root."""
+        if path:
+            inside = [f for f in self.folders if path == f or path.startswith(f.rstrip(os.sep) + os.sep)]
+            if inside:
+                return max(inside, key=len)
+        return self.root
+
+    def setup_for(self, uri: str) -> tuple[tuple, EditorSetup, Context]:
+        """What a document is analysed against: its settings, the environment and its sdf-lsp.toml
+        (found from the document's folder; read again when it changes)."""
+        path = uri_path(uri)
+        config = config_for(path) if path else None
+        try:
+            stamp = stamp_of(os.stat(config)) if config else None
+        except OSError:
+            stamp = None
+        key = (config, stamp, self.folder_of(path))
+        hit = self._setups.get(key)
+        if hit is None:
+            warnings: list[str] = []
+            setup = editor_setup(self.settings, key[2], config, warn=warnings.append)
+            for msg in warnings:
+                log.warning("target: %s", msg)
+            if setup.config is not None:
+                log.info("%s: %s: target %s (%s)", uri, setup.config.path, setup.target.label, setup.target.source)
+            hit = (setup, Context(setup.target, setup.dialect, setup.authority_hints))
+            self._setups[key] = hit
+            self.show_dialect_error(setup.dialect_error)
+            self.publish_config_problem(config, setup.config_error)
+        return key, hit[0], hit[1]
+
+    def refresh_setup(self, doc: OpenDocument) -> None:
+        """Give the document the setup of its sdf-lsp.toml as it is now (a few `stat`s when unchanged)."""
+        key, setup, ctx = self.setup_for(doc.uri)
+        if key == doc.setup_key:
+            return
+        doc.setup_key, doc.setup = key, setup
+        doc.env = self.environment(doc.uri, setup)
+        doc.session.ctx = ctx
+        doc.session.files = doc.env
+
+    def publish_config_problem(self, path: str | None, error: ConfigError | None) -> None:
+        """One diagnostic on a configuration file that cannot be used (cleared once it can)."""
+        if path is None or (error is None and path not in self.config_errors):
+            return
+        diagnostics = []
+        if error is not None:
+            self.config_errors[path] = error
+            line = max(0, (error.line or 1) - 1)
+            col = max(0, (error.column or 1) - 1)
+            diagnostics.append(
+                lsp.Diagnostic(
+                    range=lsp.Range(
+                        start=lsp.Position(line=line, character=col), end=lsp.Position(line=line + 1, character=0)
+                    ),
+                    severity=lsp.DiagnosticSeverity.Error,
+                    code="CONFIG",
+                    source="sdf-lsp",
+                    message=f"{error.message} (sdf-lsp uses the settings and defaults instead)",
+                )
+            )
+            log.warning("%s", error)
+        else:
+            self.config_errors.pop(path, None)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=from_fs_path(path) or Path(path).as_uri(), diagnostics=diagnostics)
+        )
+
+    def environment(self, uri: str, setup: EditorSetup | None = None) -> Environment:
+        """The files of a document, on its search paths: the configured ones (settings, else its
+        sdf-lsp.toml), then its workspace folder (microkit searches the working directory), then
+        the document's folder."""
+        if setup is None:
+            setup = self.setup_for(uri)[1]
+        paths = list(setup.search_paths)
         path = uri_path(uri)
         if path:
             paths.append(os.path.dirname(path))
-        return Environment(paths, self.images)
+        return Environment(list(dict.fromkeys(paths)), self.images)
 
     # -- analysis ----------------------------------------------------------------------
     def schedule(self, doc: OpenDocument, delay: float | None = None):
@@ -431,6 +518,10 @@ class SdfLanguageServer(LanguageServer):
         if not doc.stale and doc.session.analysis is not None:
             return doc.session.analysis
         version = doc.version
+        try:
+            self.refresh_setup(doc)
+        except Exception:
+            log.exception("reading the sdf-lsp.toml of %s failed", doc.uri)
         t0 = time.perf_counter()
         gc.disable()  # the cyclic collector would re-scan the whole tree while it grows; see collect_when_idle
         try:
@@ -484,8 +575,12 @@ class SdfLanguageServer(LanguageServer):
         found = analysis.diagnostics
         if doc.program_diagnostics:  # in the order `check` prints them: by place, the analysis's first
             found = sorted(found + doc.program_diagnostics, key=lambda d: (d.span.start, d.span.end))
-        extra = [] if self.dialect_error is None else [dialect_diagnostic(analysis, self.dialect_error)]
-        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in extra + found + doc.build_diagnostics]
+        found = found + doc.build_diagnostics
+        if doc.setup is not None and doc.setup.dialect_error:
+            found = [dialect_diagnostic(analysis, doc.setup.dialect_error), *found]
+        rules = doc.setup.rules if doc.setup is not None else suppress.NO_RULES
+        shown = suppress.apply(analysis.doc, analysis.lines, found, rules)  # comments and sdf-lsp.toml
+        diags = [self.to_lsp_diagnostic(analysis, d, doc.uri) for d in shown]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
@@ -591,6 +686,7 @@ def initialize(ls: SdfLanguageServer, params: lsp.InitializeParams):
     folders = params.workspace_folders or []
     root_uri = folders[0].uri if folders else params.root_uri
     ls.root = uri_path(root_uri) if root_uri else params.root_path
+    ls.folders = [p for p in (uri_path(f.uri) for f in folders) if p]
     ls.apply_settings(params.initialization_options or {}, announce=False)
 
 
@@ -602,7 +698,7 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
     ls.snippets = bool(item and item.snippet_support)
     for msg in ls.settings.problems:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"sdf-lsp: {msg}"))
-    ls.show_dialect_error()
+    ls.show_dialect_error(ls.workspace_dialect_error)
     ls.window_log_message(
         lsp.LogMessageParams(
             type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"
@@ -618,18 +714,29 @@ def did_change_configuration(ls: SdfLanguageServer, params: lsp.DidChangeConfigu
     ls.apply_settings(settings or {})
 
 
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: SdfLanguageServer, params: lsp.DidChangeWatchedFilesParams):
+    """An sdf-lsp.toml written outside the editor (clients that watch it for the server, as the
+    VS Code extension does) applies to the open documents at once; without such events it
+    applies from their next analysis, which looks at the file again."""
+    if any(c.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for c in params.changes):
+        ls.reload_configs()
+
+
 # -- document sync ---------------------------------------------------------------------------
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: SdfLanguageServer, params: lsp.DidOpenTextDocumentParams):
     item = params.text_document
     if not is_sdf(item.uri, item.language_id, item.text):
         return
-    env = ls.environment(item.uri)
+    key, setup, ctx = ls.setup_for(item.uri)
+    env = ls.environment(item.uri, setup)
     gc.disable()
     try:
-        doc = OpenDocument(item.uri, item.text, item.version, ls.ctx, env)
+        doc = OpenDocument(item.uri, item.text, item.version, ctx, env)
     finally:
         gc.enable()
+    doc.setup_key, doc.setup = key, setup
     ls.docs[item.uri] = doc
     ls.schedule(doc, 0)
 
@@ -909,6 +1016,7 @@ async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
                 edit=ls.edit_for(a, doc.uri, fix.edits),
             )
         )
+    out.extend(silence_actions(ls, a, doc.uri, params.context.diagnostics))
     unnest = actions.unnest_child(a, start)
     if unnest is not None:
         out.append(
@@ -916,6 +1024,33 @@ async def on_code_action(ls: SdfLanguageServer, params: lsp.CodeActionParams):
                 title=unnest.title, kind=lsp.CodeActionKind.RefactorRewrite, edit=ls.edit_for(a, doc.uri, unnest.edits)
             )
         )
+    return out
+
+
+def silence_actions(ls: SdfLanguageServer, a: Analysis, uri: str, diagnostics: list[lsp.Diagnostic]):
+    """ "Silence CODE here" / "in this file" for the warnings, information and hints of the request
+    (an error is to be fixed: it can still be silenced by hand, but the build stops on it)."""
+    out = []
+    seen = set()
+    for d in diagnostics:
+        code = d.code if isinstance(d.code, str) else None
+        if d.source != "sdf-lsp" or code is None or code.startswith("SUP") or code == "CONFIG":
+            continue
+        at = (code, d.range.start.line, d.range.start.character)
+        if d.severity in (None, lsp.DiagnosticSeverity.Error) or at in seen:
+            continue
+        seen.add(at)
+        for whole_file in (False, True):
+            fix = actions.silence(a, ls.offset(a, d.range.start), code, whole_file)
+            if fix is not None:
+                out.append(
+                    lsp.CodeAction(
+                        title=fix.title,
+                        kind=lsp.CodeActionKind.QuickFix,
+                        diagnostics=[d],
+                        edit=ls.edit_for(a, uri, fix.edits),
+                    )
+                )
     return out
 
 
@@ -1024,16 +1159,23 @@ def _command_args(args) -> dict:
 
 @server.command("sdf.describeTarget")
 def describe_target(ls: SdfLanguageServer, *args):
-    t = ls.target
+    """`{"uri"?}`: the target of that document (under its sdf-lsp.toml), else the workspace's."""
+    uri = _command_args(args).get("uri")
+    doc = ls.docs.get(uri) if uri else None
+    t, dialect, problem, config = ls.target, ls.ctx.dialect, ls.target_source_problem, None
+    if doc is not None and doc.setup is not None:
+        t, dialect, problem = doc.setup.target, doc.setup.dialect, doc.setup.problem
+        config = doc.setup.config.path if doc.setup.config is not None else None
     return {
         "label": t.label,
         "arch": t.arch,
         "board": t.board,
         "config": t.config,
         "source": t.source,
-        "dialect": ls.ctx.dialect,  # in force: the chosen one, or the SDK's
-        "problem": ls.target_source_problem,  # why the configured target was not used, if it was not
+        "dialect": dialect,
+        "problem": problem,  # why the configured target was not used, if it was not
         "sdk": str(Path(t.sdk.board_dir).parents[2]) if t.sdk and t.sdk.board_dir else None,
+        "configFile": config,  # the sdf-lsp.toml that applies, if any
     }
 
 
@@ -1078,15 +1220,18 @@ async def show_cspace(ls: SdfLanguageServer, *args):
     return cspace_table(analysis.layout.cspace(pd))
 
 
-def build_dir(ls: SdfLanguageServer, sdf_path: str, out_dir: str | None) -> str:
-    """`outDir` of the request, else `sdf.build.outDir` (relative to the workspace), else
-    `build/` beside the SDF; one folder per system inside the configured one."""
+def build_dir(ls: SdfLanguageServer, sdf_path: str, out_dir: str | None, setup: EditorSetup | None = None) -> str:
+    """`outDir` of the request, else `sdf.build.outDir` (relative to the workspace), else the
+    sdf-lsp.toml's `[build] out-dir`, else `build/` beside the SDF; one folder per system inside
+    the configured one."""
     if out_dir:
         return out_dir if os.path.isabs(out_dir) or ls.root is None else os.path.join(ls.root, out_dir)
     stem = os.path.splitext(os.path.basename(sdf_path))[0]
     base = ls.settings.build_out_dir
     if base:
         base = base if os.path.isabs(base) or ls.root is None else os.path.join(ls.root, base)
+    elif setup is not None and setup.out_dir:
+        base = setup.out_dir
     else:
         base = os.path.join(os.path.dirname(sdf_path), "build")
     return os.path.join(base, stem)
@@ -1106,18 +1251,20 @@ async def build_command(ls: SdfLanguageServer, *args):
     if cur is None or path is None:
         raise JsonRpcInvalidParams(f"document {uri!r} is not open (or not a file)")
     doc, _ = cur
-    out_dir = build_dir(ls, path, a.get("outDir"))
-    if ls.target.sdk is None:  # say so in the editor's words, before any work
+    out_dir = build_dir(ls, path, a.get("outDir"), doc.setup)
+    target = doc.setup.target if doc.setup is not None else ls.target
+    if target.sdk is None:  # say so in the editor's words, before any work
         why = (
-            f"the target file {ls.settings.target_file} has no SDK binaries: clear sdf.target.file and set sdf.target.sdk"
-            if ls.target.source == "file"
+            f"the target file {doc.setup.choice.file if doc.setup and doc.setup.choice else ls.settings.target_file} has "
+            "no SDK binaries: clear sdf.target.file and set sdf.target.sdk"
+            if target.source == "file"
             else "set sdf.target.sdk to a Microkit SDK folder (or the MICROKIT_SDK environment variable) "
             "and sdf.target.board to one of its boards"
         )
         msg = f"building needs a Microkit SDK (its kernel, loader, monitor and initialiser): {why}"
         log.info("build of %s: %s", path, msg)
         return {"ok": False, "needsSdk": True, "outDir": out_dir, "files": [], "report": None, "errors": [msg]}
-    text, version, ctx, target = doc.session.text, doc.version, ls.ctx, ls.target
+    text, version, ctx = doc.session.text, doc.version, doc.session.ctx
     files = SearchPathFiles(doc.env.search_paths, ls.images)  # its own caches: the build runs in a thread
     loop = asyncio.get_running_loop()
     token = f"sdf-build-{id(doc)}-{version}-{time.monotonic_ns()}"

@@ -1,16 +1,23 @@
-"""Editor settings (section `sdf`) and the target they select."""
+"""Editor settings (section `sdf`), and what a document is analysed against: the settings the
+user set, then the environment (`MICROKIT_SDK`, `MICROKIT_BOARD`, `MICROKIT_CONFIG`), then the
+document's `sdf-lsp.toml` (`sdf_lsp.config`), then the defaults (`editor_setup`).
+
+A setting left empty or at its default is not set: the file decides it."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sdf_lsp import schema
+from sdf_lsp.config import ChoiceError, ConfigError, ConfigFile, Layer, TargetChoice, choose_target, environment_layer
+from sdf_lsp.config import resolve_choice as resolve_target_choice
+from sdf_lsp.suppress import NO_RULES, Rules
 from sdf_lsp.target import Target
-from sdf_lsp.target.boards import DEFAULT_BOARD
-from sdf_lsp.target.listing import SDK_ENV, sdk_from_environment
-from sdf_lsp.target.load import TargetError, default_target, resolve_target, sdk_release
+from sdf_lsp.target.load import default_target, sdk_release
+
+#: How the editor's settings are named in messages about the target.
+EDITOR = "editor settings"
 
 
 def resolve_dialect(
@@ -51,28 +58,10 @@ class Settings:
     authority_hints: bool = True
     build_out_dir: str | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
+    explicit: frozenset[str] = frozenset()  # the settings the user set (to something else than the default)
 
-    def sdk_dir(self, root: str | None) -> str | None:
-        """The SDK whose VERSION picks the dialect: `sdf.target.sdk`, else $MICROKIT_SDK
-        (unless a target file is given)."""
-        if self.target_sdk:
-            p = os.path.expanduser(self.target_sdk)
-            return p if os.path.isabs(p) or root is None else os.path.join(root, p)
-        return None if self.target_file else sdk_from_environment()
-
-    def resolve_dialect(self, root: str | None, warn=None) -> tuple[str, str | None]:
-        """The dialect in force and why the configured one cannot be used (`resolve_dialect`)."""
-        sdk = self.sdk_dir(root)
-        release = sdk_release(sdk, warn) if sdk else None
-        return resolve_dialect(self.dialect, release, sdk)
-
-    def resolve(self, root: str | None, warn=None, release: schema.Release | None = None) -> tuple[Target, str | None]:
-        """The selected target, or the default one and the reason the selection failed
-        (`release`: the Microkit release checked against, whose boards a built-in board must be in).
-
-        Without `sdf.target.sdk` (and without a target file) the SDK named by $MICROKIT_SDK
-        is used when it has the board (`sdf.target.board`, else the default board); an SDK
-        the user never configured is not an error when it lacks the board."""
+    def layer(self, root: str | None) -> Layer:
+        """The target parts the user set, paths taken from `root` (the workspace folder)."""
 
         def abs_(p: str | None) -> str | None:
             if not p:
@@ -80,29 +69,23 @@ class Settings:
             p = os.path.expanduser(p)
             return p if os.path.isabs(p) or root is None else os.path.join(root, p)
 
-        board = self.target_board or None
-        env_sdk = None if self.target_sdk or self.target_file else sdk_from_environment()
-        env_problem = None
-        if env_sdk and (Path(env_sdk).expanduser() / "board" / (board or DEFAULT_BOARD)).is_dir():
-            try:
-                return resolve_target(
-                    sdk=env_sdk, board=board or DEFAULT_BOARD, config=self.target_config or None, warn=warn
-                ), None
-            except TargetError as err:
-                env_problem = f"{SDK_ENV}: {err}"
-        try:
-            target = resolve_target(
-                target_file=abs_(self.target_file),
-                sdk=abs_(self.target_sdk),
-                board=board,
-                config=self.target_config or None,
-                warn=warn,
-                release=release,
-            )
-            return target, (f"{env_problem}; using {target.label}" if env_problem else None)
-        except TargetError as err:
-            problem = f"{err}; using the default target qemu_virt_aarch64 (release)"
-            return default_target(), (f"{env_problem}; {problem}" if env_problem else problem)
+        config = self.target_config if "target.config" in self.explicit else None
+        return Layer(EDITOR, abs_(self.target_file), abs_(self.target_sdk), self.target_board or None, config)
+
+    def resolve(self, root: str | None, warn=None, config: ConfigFile | None = None) -> tuple[Target, str | None]:
+        """The selected target, or the default one and the reason the selection failed.
+
+        The parts the user set win over the environment, which wins over `config` (the
+        document's sdf-lsp.toml). $MICROKIT_SDK is used only when it has the board
+        (`sdf.target.board`, else the default board): an SDK set for another project is not an
+        error when it lacks the board."""
+        layers = [self.layer(root), environment_layer(), *([config.layer()] if config is not None else [])]
+        target, _, problem = _resolve(choose_target(layers), warn)
+        return target, problem
+
+    @property
+    def dialect_set(self) -> bool:
+        return self.dialect is not None
 
     def paths(self, root: str | None) -> list[str]:
         out = []
@@ -110,6 +93,95 @@ class Settings:
             p = os.path.expanduser(p)
             out.append(p if os.path.isabs(p) or root is None else os.path.join(root, p))
         return out
+
+
+def _resolve(
+    choice: TargetChoice, warn, release: schema.Release | None = None
+) -> tuple[Target, ChoiceError | None, str | None]:
+    """The chosen target, or the default one, the error and the reason the selection failed
+    (`release`: the Microkit release checked against, whose boards a built-in board must be in)."""
+    try:
+        return resolve_target_choice(choice, warn, release), None, None
+    except ChoiceError as err:
+        origin = "" if err.origin == EDITOR else f"{err.origin}: "
+        return default_target(), err, f"{origin}{err}; using the default target qemu_virt_aarch64 (release)"
+
+
+@dataclass(frozen=True)
+class EditorSetup:
+    """What one document is analysed against, and what went wrong choosing it."""
+
+    target: Target
+    dialect: str
+    authority_hints: bool
+    search_paths: tuple[str, ...]  # the configured ones, then the workspace folder (the SDF's folder comes last)
+    rules: Rules = NO_RULES
+    out_dir: str | None = None  # the configured build folder (one folder per system inside it)
+    config: ConfigFile | None = None
+    config_error: ConfigError | None = None  # the file that could not be used (then its settings are not)
+    problem: str | None = None  # why the target is not the one configured
+    choice: TargetChoice | None = None
+    dialect_error: str | None = None  # why the chosen dialect cannot be used with the SDK in use
+
+
+def editor_setup(settings: Settings, folder: str | None, config_path: str | None, warn=None, load=None) -> EditorSetup:
+    """The setup of a document under the workspace folder `folder` whose sdf-lsp.toml is
+    `config_path`. A file that cannot be used (or whose target cannot) is `config_error`: the
+    document is then analysed as if it had no file."""
+    from sdf_lsp.config import load_config
+
+    config: ConfigFile | None = None
+    error: ConfigError | None = None
+    if config_path is not None:
+        try:
+            config = (load or load_config)(config_path)
+        except ConfigError as err:
+            error = err
+    layers = [settings.layer(folder), environment_layer(), *([config.layer()] if config is not None else [])]
+    choice = choose_target(layers)
+
+    def dialect_of(choice: TargetChoice, config: ConfigFile | None) -> tuple[str, str | None]:
+        chosen = settings.dialect if settings.dialect_set else (config.dialect if config is not None else None)
+        release = sdk_release(choice.sdk, warn) if choice.sdk else None
+        return resolve_dialect(chosen, release, choice.sdk)
+
+    dialect, dialect_error = dialect_of(choice, config)
+    target, failed, problem = _resolve(choice, warn, schema.release_of(dialect))
+    if failed is not None and config is not None and failed.origin == config.path:
+        error = config.error(failed.key, f"[target] {failed.key}: {failed}")
+        config = None
+        choice = choose_target(layers[:2])
+        dialect, dialect_error = dialect_of(choice, None)
+        target, _, problem = _resolve(choice, warn, schema.release_of(dialect))
+    if settings.search_paths or config is None or config.search_paths is None:
+        paths = settings.paths(folder)
+    else:
+        paths = list(config.search_paths)
+    if folder is not None:
+        paths.append(folder)  # the working directory's place: microkit searches it after the search paths
+    out_dir = None
+    if settings.build_out_dir:
+        out_dir = _abs(settings.build_out_dir, folder)
+    elif config is not None:
+        out_dir = config.out_dir
+    return EditorSetup(
+        target,
+        dialect,
+        settings.authority_hints,
+        tuple(dict.fromkeys(paths)),
+        config.rules if config is not None else NO_RULES,
+        out_dir,
+        config,
+        error,
+        problem,
+        choice,
+        dialect_error,
+    )
+
+
+def _abs(p: str, root: str | None) -> str:
+    p = os.path.expanduser(p)
+    return p if os.path.isabs(p) or root is None else os.path.join(root, p)
 
 
 def _get(d: dict, dotted: str):
@@ -157,17 +229,30 @@ def parse_settings(raw) -> Settings:
     if hints is not None and not isinstance(hints, bool):
         problems.append(f"sdf.hints.authority must be true or false, got {hints!r}")
         hints = None
+    values = {
+        key: string(key) for key in ("target.file", "target.board", "target.config", "target.sdk", "build.outDir")
+    }
+    # a value left at its default is not set (VS Code sends every default): the sdf-lsp.toml decides it
+    explicit = {key for key, value in values.items() if value is not None and value != DEFAULTS.get(key)}
+    explicit |= {"dialect"} if dialect is not None else set()
+    explicit |= {"searchPaths"} if paths else set()
+    explicit |= {"hints.authority"} if hints is False else set()
     return Settings(
-        target_file=string("target.file"),
-        target_board=string("target.board"),
-        target_config=string("target.config") or "release",
-        target_sdk=string("target.sdk"),
+        explicit=frozenset(explicit),
+        target_file=values["target.file"],
+        target_board=values["target.board"],
+        target_config=values["target.config"] or "release",
+        target_sdk=values["target.sdk"],
         search_paths=tuple(paths),
         dialect=dialect,
         authority_hints=True if hints is None else hints,
-        build_out_dir=string("build.outDir"),
+        build_out_dir=values["build.outDir"],
         problems=tuple(problems),
     )
+
+
+#: The defaults a client may send for settings the user never set.
+DEFAULTS = {"target.config": "release"}
 
 
 DEFAULT = Settings()

@@ -48,11 +48,14 @@ ALLOWED: dict[str, set[str]] = {
     "xsd": {"schema"},
     "backend": CORE | {"elf", "image", "files"},
     "graph": CORE | {"elf", "files"},
-    "ide": CORE | {"elf", "files"},
-    "settings": {"schema", "target", "files"},
+    "ide": CORE | {"elf", "files", "suppress"},
+    "suppress": {"syntax", "diagnostics", "codes"},
+    "config": {"schema", "target", "files", "suppress"},
+    "settings": {"schema", "target", "files", "config", "suppress"},
     "serverlog": set(),
-    "server": CORE | {"elf", "files", "ide", "graph", "backend", "settings", "serverlog"},
-    "cli": CORE | {"elf", "files", "ide", "graph", "backend", "settings", "server", "serverlog", "xsd"},
+    "server": CORE | {"elf", "files", "ide", "graph", "backend", "settings", "serverlog", "config", "suppress"},
+    "cli": CORE
+    | {"elf", "files", "ide", "graph", "backend", "settings", "server", "serverlog", "xsd", "config", "suppress"},
     "__main__": {"cli"},
 }
 #: Checks may not be read by the build or the pictures: they read the layout.

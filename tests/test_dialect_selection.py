@@ -10,7 +10,7 @@ import pytest
 
 from sdf_lsp import schema
 from sdf_lsp.cli import main
-from sdf_lsp.settings import Settings, resolve_dialect
+from sdf_lsp.settings import Settings, editor_setup, resolve_dialect
 from sdf_lsp.target.boards import board_release_problem
 from sdf_lsp.target.load import TargetError, builtin_target, load_sdk, sdk_release, version_release
 
@@ -136,12 +136,16 @@ def test_a_board_the_release_lacks(capsys, sdf):
 
 def test_settings_follow_the_sdk(monkeypatch):
     monkeypatch.delenv("MICROKIT_SDK", raising=False)
-    s = Settings(target_sdk=str(SDK_22), target_board=BOARD)
-    assert s.resolve_dialect(None) == ("microkit-2.2", None)
-    dialect, error = Settings(target_sdk=str(SDK_22), target_board=BOARD, dialect="extended").resolve_dialect(None)
-    assert dialect == "microkit-2.2" and error is not None
+
+    def dialect(settings: Settings) -> tuple[str, str | None]:
+        setup = editor_setup(settings, None, None)
+        return setup.dialect, setup.dialect_error
+
+    assert dialect(Settings(target_sdk=str(SDK_22), target_board=BOARD)) == ("microkit-2.2", None)
+    chosen, error = dialect(Settings(target_sdk=str(SDK_22), target_board=BOARD, dialect="extended"))
+    assert chosen == "microkit-2.2" and error is not None
     monkeypatch.setenv("MICROKIT_SDK", str(SDK_22))
-    assert Settings().resolve_dialect(None) == ("microkit-2.2", None)
-    assert Settings(target_file="t.json").resolve_dialect(None) == (schema.EXTENDED, None)
-    target, problem = Settings(target_board="kria_k26").resolve(None, release=(2, 1))
-    assert problem is not None and "kria_k26" in problem and target.board == BOARD
+    assert dialect(Settings()) == ("microkit-2.2", None)
+    assert dialect(Settings(target_file="t.json")) == (schema.EXTENDED, None)
+    setup = editor_setup(Settings(target_board="kria_k26", dialect="microkit-2.1"), None, None)
+    assert setup.problem is not None and "kria_k26" in setup.problem and setup.target.board == BOARD

@@ -47,3 +47,41 @@ def test_board_list_has_the_sdk_first():
     assert (boards[0].board, boards[0].source) == ("qemu_virt_aarch64", "sdk")
     assert {b.source for b in boards[1:]} == {"builtin"}
     assert list_boards(SDK / "nowhere")[0].source == "builtin"
+
+
+def test_settings_the_user_set_win_over_sdf_lsp_toml(tmp_path, monkeypatch):
+    from sdf_lsp.settings import editor_setup
+
+    for name in ("MICROKIT_SDK", "MICROKIT_BOARD", "MICROKIT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    toml = tmp_path / "sdf-lsp.toml"
+    toml.write_text(
+        'search-paths = ["elf"]\ndialect = "microkit-2.3"\n[target]\nboard = "odroidc4"\nconfig = "debug"\n'
+        '[diagnostics]\nignore = ["MK-W1"]\n[build]\nout-dir = "out"\n'
+    )
+    # VS Code sends every default: those are not set, and the file decides
+    vscode_defaults = {"sdf": {"target": {"file": "", "board": "", "config": "release", "sdk": ""}, "searchPaths": []}}
+    s = editor_setup(parse_settings(vscode_defaults), str(tmp_path), str(toml))
+    assert (s.target.board, s.target.config, s.dialect) == ("odroidc4", "debug", "microkit-2.3")
+    assert s.search_paths == (str(tmp_path / "elf"), str(tmp_path)) and s.out_dir == str(tmp_path / "out")
+    assert not s.rules.shown("MK-W1") and s.config is not None and s.config_error is None
+    # what the user set wins
+    mine = {"sdf": {"target": {"board": "maaxboard"}, "searchPaths": ["img"], "dialect": "extended"}}
+    s = editor_setup(parse_settings(mine), str(tmp_path), str(toml))
+    assert (s.target.board, s.target.config) == ("maaxboard", "debug")
+    assert s.search_paths[0] == str(tmp_path / "img")
+    # the environment is between the two
+    monkeypatch.setenv("MICROKIT_CONFIG", "benchmark")
+    s = editor_setup(parse_settings(vscode_defaults), str(tmp_path), str(toml))
+    assert (s.target.board, s.target.config) == ("odroidc4", "benchmark")
+
+
+def test_a_broken_sdf_lsp_toml_is_reported_and_left_out(tmp_path, monkeypatch):
+    from sdf_lsp.settings import editor_setup
+
+    monkeypatch.delenv("MICROKIT_SDK", raising=False)
+    toml = tmp_path / "sdf-lsp.toml"
+    toml.write_text('[target]\nboard = "kria_k26"\nconfig = "smp-debug"\n')
+    s = editor_setup(parse_settings({}), str(tmp_path), str(toml))
+    assert s.config is None and s.target.board == "qemu_virt_aarch64"
+    assert s.config_error is not None and s.config_error.line == 3 and "smp-debug" in s.config_error.message

@@ -12,6 +12,10 @@ Outputs go to a fresh directory beside OUTDIR that replaces it only once
 everything is written, so a failed build leaves OUTDIR as it was. A build replaces
 only a folder that an earlier build wrote (its manifest lists every file in it): a
 folder holding anything else, such as the project's own sources, is refused untouched.
+
+Or, as `microkit -o loader.img -r report.txt --capdl-json capdl.json` does, each output
+goes to the file named for it (`Named`): each is written to a temporary file in its own
+folder, and all are renamed into place only once every one is written.
 """
 
 from __future__ import annotations
@@ -66,6 +70,15 @@ _ELF_BOARDS = ("ariane", "cheshire", "serengeti")
 Progress = Callable[[str, int], None]
 
 
+@dataclass(frozen=True)
+class Named:
+    """Where microkit's options put the outputs: `-o` the image, `-r` the report, `--capdl-json` the spec."""
+
+    image: str
+    report: str
+    capdl_json: str | None = None
+
+
 @dataclass
 class BuildResult:
     """What a build did: the files it wrote (in `out_dir`) or why it could not."""
@@ -75,6 +88,7 @@ class BuildResult:
     files: list[str] = field(default_factory=list)
     report: str | None = None
     errors: list[Diagnostic] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)  # upstream's closing `MICROKIT|...` lines
 
 
 @dataclass
@@ -103,8 +117,10 @@ def build(
     outdir: str,
     image_type: str | None = None,
     progress: Progress | None = None,
+    named: Named | None = None,
 ) -> BuildResult:
-    """Build the analysed system into `outdir` (replaced atomically).
+    """Build the analysed system into `outdir` (replaced atomically), or with `named` into the
+    files it names (all or nothing; `outdir` is then the image's folder).
 
     Refuses when the analysis has errors (they are the result's errors). `files` are the files
     the analysis read (the same `SearchPathFiles`, or one sharing its `ProgramImages`), so that
@@ -112,7 +128,7 @@ def build(
     `progress(message, percent)` is called as the build goes on.
     """
     notify = progress or (lambda message, percent: None)
-    out_dir = os.path.abspath(outdir)
+    out_dir = os.path.dirname(os.path.abspath(named.image)) if named is not None else os.path.abspath(outdir)
     if analysis.errors or analysis.system is None:
         return BuildResult(False, out_dir, errors=list(analysis.errors))
     collecting = gc.isenabled()
@@ -121,22 +137,23 @@ def build(
         notify("Loading program images", 5)
         product = make(analysis.system, analysis.layout, target, files, notify)
         notify("Writing outputs", 90)
-        written = write_outputs(
-            product,
-            analysis.system,
-            analysis.layout,
-            target,
-            out_dir,
-            image_type or default_image_type(target),
-            files.images,
+        outputs = output_files(
+            product, analysis.system, analysis.layout, target, image_type or default_image_type(target), files.images
         )
+        span = analysis.system.root.name_span
+        if named is None:
+            written = write_outputs(outputs, out_dir, span)
+            report = os.path.join(out_dir, "report.txt")
+        else:
+            written = write_named(outputs, named, span)
+            report = os.path.abspath(named.report)
     except BuildError as err:
         return BuildResult(False, out_dir, errors=err.diagnostics)
     finally:
         if collecting:
             gc.enable()
     notify("Done", 100)
-    return BuildResult(True, out_dir, written, os.path.join(out_dir, "report.txt"))
+    return BuildResult(True, out_dir, written, report, summary=summary(product, target, outputs["loader.img"]))
 
 
 # ---------------------------------------------------------------------------- passes
@@ -427,16 +444,15 @@ def allocation_error(product: Product, system: System, target: Target) -> BuildE
 # --------------------------------------------------------------------------- outputs
 
 
-def write_outputs(
+def output_files(
     product: Product,
     system: System,
     layout: Layout,
     target: Target,
-    out_dir: str,
     image_type: str,
     images: ProgramImages,
-) -> list[str]:
-    """Write every output into a new directory, then put it in place of `out_dir`."""
+) -> dict[str, bytes]:
+    """Every output by its name in an output folder."""
     if image_type not in IMAGE_TYPES:
         raise E.fail(
             system.root.name_span, E.OUTPUT, f"unknown image type '{image_type}' (one of {', '.join(IMAGE_TYPES)})"
@@ -452,27 +468,89 @@ def write_outputs(
     files["initialiser.elf"] = initial_task.to_elf()
     files["loader.img"] = loader_image(product, target, image_type, system.root.name_span, images)
     files.update(x86_kernels(target, system.root.name_span))
+    return files
+
+
+def write_outputs(files: dict[str, bytes], out_dir: str, span) -> list[str]:
+    """Write every output into a new directory, then put it in place of `out_dir`."""
     foreign = foreign_entries(out_dir)
     if foreign:
         shown = ", ".join(f"'{name}'" for name in foreign[:3]) + (
             f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         )
         raise E.fail(
-            system.root.name_span,
+            span,
             E.OUTPUT,
             f"refusing to write the outputs to '{out_dir}': it holds files that no earlier build wrote "
             f"({shown}); name an empty or new folder",
         )
     try:
-        _write(files, system, out_dir)
+        _write(files, span, out_dir)
     except _Interrupted:
-        raise E.fail(
-            system.root.name_span, E.OUTPUT, "the build was interrupted; the outputs were not written"
-        ) from None
+        raise E.fail(span, E.OUTPUT, "the build was interrupted; the outputs were not written") from None
     return [os.path.join(out_dir, rel) for rel in files]
 
 
-def _write(files: dict[str, bytes], system: System, out_dir: str) -> None:
+def human_size_strict(size: int) -> str:
+    """upstream `util::human_size_strict`: `4.79 KiB`, `72 KiB`, `2,048 bytes`."""
+    for bits, label in ((60, "EiB"), (50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB"), (0, "bytes")):
+        base = 1 << bits
+        if size > base:
+            count, extra = divmod(size, base)
+            if extra:
+                return f"{size / base:.2f} {label}"
+            return f"{count:,} {label}"
+    return f"{size} bytes"  # upstream panics on 0 and 1
+
+
+def summary(product: Product, target: Target, image: bytes) -> list[str]:
+    """The lines upstream's `microkit` prints once the image is written."""
+    lo, hi = product.packed.initial_task.image_bound
+    kind = "BOOT MODULE" if target.arch == "x86_64" else "LOADER"
+    return [
+        f"MICROKIT|CAPDL SPEC: number of root objects = {len(product.spec_json['objects'])}, "
+        f"spec footprint = {human_size_strict(len(product.packed.spec_bytes))}",
+        f"MICROKIT|INITIAL TASK: memory size = {human_size_strict(hi - lo)}",
+        f"MICROKIT|{kind}: image file size = {human_size_strict(len(image))}",
+    ]
+
+
+def write_named(files: dict[str, bytes], named: Named, span) -> list[str]:
+    """Write the outputs microkit writes where its options name them: the image (and on x86_64 the
+    kernels beside it), the report, the spec. Each goes to a temporary file in its own folder; all
+    are renamed into place only once every one is written, so a failure changes none of them."""
+    image_dir = os.path.dirname(os.path.abspath(named.image))
+    wanted = {os.path.abspath(named.image): files["loader.img"], os.path.abspath(named.report): files["report.txt"]}
+    if named.capdl_json is not None:
+        wanted[os.path.abspath(named.capdl_json)] = files["capdl.json"]
+    for kernel in ("sel4.elf", "sel4_32.elf"):  # upstream copies them beside the boot module
+        if kernel in files:
+            wanted[os.path.join(image_dir, kernel)] = files[kernel]
+    for path in wanted:
+        if os.path.isdir(path):
+            raise E.fail(span, E.OUTPUT, f"cannot write '{path}': it is a directory")
+    umask = os.umask(0)
+    os.umask(umask)
+    staged: list[tuple[str, str]] = []
+    try:
+        for path, data in wanted.items():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # an ordinary file once renamed (mkstemp makes it private)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except OSError as err:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise E.fail(span, E.OUTPUT, f"cannot write the outputs: {err}") from None
+    return list(wanted)
+
+
+def _write(files: dict[str, bytes], span, out_dir: str) -> None:
     out_dir = os.path.normpath(out_dir)  # 'out/' names the folder 'out', beside which the work folder goes
     with _DeferredSignals() as signals:
         try:
@@ -480,9 +558,7 @@ def _write(files: dict[str, bytes], system: System, out_dir: str) -> None:
             recover_outputs(out_dir)
             work = _WorkDir(out_dir)
         except OSError as err:
-            raise E.fail(
-                system.root.name_span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}"
-            ) from None
+            raise E.fail(span, E.OUTPUT, f"cannot create the output directory '{out_dir}': {err}") from None
         try:
             new = os.path.join(work.path, "new")
             os.mkdir(new)  # an ordinary directory once renamed into place (the work folder is private)
@@ -497,7 +573,7 @@ def _write(files: dict[str, bytes], system: System, out_dir: str) -> None:
             signals.check()
             _swap(work.path, new, out_dir)
         except OSError as err:
-            raise E.fail(system.root.name_span, E.OUTPUT, f"cannot write the outputs to '{out_dir}': {err}") from None
+            raise E.fail(span, E.OUTPUT, f"cannot write the outputs to '{out_dir}': {err}") from None
         finally:
             work.remove()  # the partial outputs, or the replaced ones
 

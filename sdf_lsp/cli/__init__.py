@@ -12,7 +12,7 @@ import gc
 import importlib
 import sys
 
-from sdf_lsp.cli.args import USAGE_ERROR, parser
+from sdf_lsp.cli.args import USAGE_ERROR, parse
 
 #: Each command's module (imported when the command runs, so `serve` never loads the checker's
 #: command code and `check` never loads the server).
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     command = importlib.import_module(COMMANDS[args.command])
     if args.command == "serve":
         return command.run(args)
@@ -43,9 +43,14 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(command, args: argparse.Namespace) -> int:
     from sdf_lsp.cli.load import UsageError
+    from sdf_lsp.config import ConfigError
 
     try:
         return command.run(args)
+    except ConfigError as err:
+        # one diagnostic on the configuration file, in the form editors' error formats read
+        print(f"{err.path}:{err.line or 1}:{err.column or 1}: error: {err.message}", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR) from None
     except UsageError as err:
         # like argparse's own usage errors: a message on stderr and exit status 2
         print(f"sdf-lsp: {err}", file=sys.stderr)

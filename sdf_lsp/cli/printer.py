@@ -4,19 +4,26 @@ Every command prints diagnostics through a `Printer`; one subclass per output fo
 (`FORMATS`). The rules they share live here once:
 
 * text positions are 1-based `line:column`, the column counted in code points, the
-  same from every command (`place`);
+  same from every command (`place`), in the form gcc prints and editors' error formats
+  read (`file:line:col: severity: message`, related places as unindented `note:` lines);
 * JSON ranges are LSP ranges: 0-based, characters in UTF-16 code units, end exclusive
-  (the `check` contract; `json_range`).
+  (the `check` contract; `json_range`);
+* SARIF 2.1.0 regions and GitHub workflow commands are 1-based; SARIF columns count UTF-16
+  code units (its default `columnKind`), GitHub's code points, as the text form.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
+from urllib.parse import quote
 
-from sdf_lsp.diagnostics import ERROR, HINT, INFORMATION, SEVERITY_NAMES, Diagnostic
+from sdf_lsp import __version__
+from sdf_lsp.codes import CODES
+from sdf_lsp.diagnostics import ERROR, HINT, INFORMATION, SEVERITY_NAMES, WARNING, Diagnostic
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.tree import Span
 
@@ -35,11 +42,47 @@ def place(source: Source, offset: int) -> str:
     return f"{source.file}:{line + 1}:{col + 1}"
 
 
-def text_lines(source: Source, d: Diagnostic) -> list[str]:
-    """`file:line:col: severity: message [code]`, then one indented `note:` line per related place."""
-    out = [f"{place(source, d.span.start)}: {SEVERITY_NAMES[d.severity]}: {d.message} [{d.code}]"]
-    out += [f"    {place(source, r.span.start)}: note: {r.message}" for r in d.related if r.span is not None]
+#: ANSI styles of the text form on a terminal, as gcc colours its messages.
+_STYLE = {
+    "place": "\x1b[1m",
+    ERROR: "\x1b[1;31m",
+    WARNING: "\x1b[1;35m",
+    INFORMATION: "\x1b[1;36m",
+    HINT: "\x1b[1;36m",
+    "note": "\x1b[1;36m",
+    "code": "\x1b[2m",
+}
+_RESET = "\x1b[0m"
+
+
+def _paint(text: str, style: str | int, color: bool) -> str:
+    return f"{_STYLE[style]}{text}{_RESET}" if color else text
+
+
+def text_lines(source: Source, d: Diagnostic, color: bool = False) -> list[str]:
+    """`file:line:col: severity: message [code]`, then one `file:line:col: note: ...` line per related place."""
+    severity = SEVERITY_NAMES[d.severity]
+    out = [
+        f"{_paint(place(source, d.span.start) + ':', 'place', color)} {_paint(severity + ':', d.severity, color)} "
+        f"{d.message} {_paint(f'[{d.code}]', 'code', color)}"
+    ]
+    out += [
+        f"{_paint(place(source, r.span.start) + ':', 'place', color)} {_paint('note:', 'note', color)} {r.message}"
+        for r in d.related
+        if r.span is not None
+    ]
     return out
+
+
+def use_color(choice: str, out: TextIO, environ=None) -> bool:
+    """`--color`: always, never, or auto (a terminal, and neither NO_COLOR nor TERM=dumb)."""
+    env = os.environ if environ is None else environ
+    if choice in ("always", "never"):
+        return choice == "always"
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def json_range(source: Source, span: Span) -> dict[str, Any]:
@@ -76,9 +119,10 @@ class Printer:
 
     name: ClassVar[str]
 
-    def __init__(self, out: TextIO, *, verbose: bool = True):
+    def __init__(self, out: TextIO, *, verbose: bool = True, color: bool = False):
         self.out = out
         self.verbose = verbose
+        self.color = color
         self.reported = 0
         self.errors = 0
 
@@ -102,8 +146,8 @@ class TextPrinter(Printer):
 
     name = "text"
 
-    def __init__(self, out: TextIO, *, verbose: bool = True):
-        super().__init__(out, verbose=verbose)
+    def __init__(self, out: TextIO, *, verbose: bool = True, color: bool = False):
+        super().__init__(out, verbose=verbose, color=color)
         self.shown = 0
         self.hidden = 0
 
@@ -112,7 +156,7 @@ class TextPrinter(Printer):
             self.hidden += 1
             return
         self.shown += 1
-        print("\n".join(text_lines(source, d)), file=self.out)
+        print("\n".join(text_lines(source, d, self.color)), file=self.out)
 
 
 class JsonPrinter(Printer):
@@ -120,8 +164,8 @@ class JsonPrinter(Printer):
 
     name = "json"
 
-    def __init__(self, out: TextIO, *, verbose: bool = True):
-        super().__init__(out, verbose=verbose)
+    def __init__(self, out: TextIO, *, verbose: bool = True, color: bool = False):
+        super().__init__(out, verbose=verbose, color=color)
         self.objects: list[dict[str, Any]] = []
 
     def write(self, source: Source, d: Diagnostic) -> None:
@@ -132,5 +176,143 @@ class JsonPrinter(Printer):
         self.out.write("\n")
 
 
+# --------------------------------------------------------------------------- SARIF
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFORMATION: "note", HINT: "note"}
+
+
+def sarif_uri(file: str) -> str:
+    """A file as a SARIF `artifactLocation.uri`: a relative reference for a relative path
+    (code scanning resolves it against the checkout), a `file:` URI for an absolute one."""
+    if os.path.isabs(file):
+        return "file://" + quote(file.replace(os.sep, "/"))
+    return quote(file.replace(os.sep, "/"))
+
+
+def sarif_region(source: Source, span) -> dict[str, int]:
+    """1-based lines and columns (UTF-16 code units, SARIF's default), end column exclusive."""
+    sl, sc = source.lines.position(span.start)
+    el, ec = source.lines.position(span.end)
+    return {"startLine": sl + 1, "startColumn": sc + 1, "endLine": el + 1, "endColumn": ec + 1}
+
+
+def sarif_location(source: Source, span) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": sarif_uri(source.file)},
+            "region": sarif_region(source, span),
+        }
+    }
+
+
+class SarifPrinter(Printer):
+    """One SARIF 2.1.0 log: a run of sdf-lsp whose rules are every diagnostic code (`codes.CODES`)."""
+
+    name = "sarif"
+
+    def __init__(self, out: TextIO, *, verbose: bool = True, color: bool = False):
+        super().__init__(out, verbose=verbose, color=color)
+        self.rules = list(CODES)
+        self.index = {code: i for i, code in enumerate(self.rules)}
+        self.results: list[dict[str, Any]] = []
+
+    def write(self, source: Source, d: Diagnostic) -> None:
+        if d.code not in self.index:  # a code without a table entry still gets a rule
+            self.index[d.code] = len(self.rules)
+            self.rules.append(d.code)
+        result: dict[str, Any] = {
+            "ruleId": d.code,
+            "ruleIndex": self.index[d.code],
+            "level": _SARIF_LEVELS[d.severity],
+            "message": {"text": d.message},
+            "locations": [sarif_location(source, d.span)],
+        }
+        related = [
+            {"id": i, **sarif_location(source, r.span), "message": {"text": r.message}}
+            for i, r in enumerate((r for r in d.related if r.span is not None), 1)
+        ]
+        if related:
+            result["relatedLocations"] = related
+        self.results.append(result)
+
+    def close(self) -> None:
+        rules = [
+            {"id": code, "shortDescription": {"text": CODES.get(code, code)}, "helpUri": HELP_URI}
+            for code in self.rules
+        ]
+        log = {
+            "$schema": SARIF_SCHEMA,
+            "version": "2.1.0",
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "name": "sdf-lsp",
+                            "version": __version__,
+                            "informationUri": INFORMATION_URI,
+                            "rules": rules,
+                        }
+                    },
+                    "columnKind": "utf16CodeUnits",
+                    "results": self.results,
+                }
+            ],
+        }
+        json.dump(log, self.out, indent=1)
+        self.out.write("\n")
+
+
+INFORMATION_URI = "https://github.com/sdf-lsp/sdf-lsp"
+HELP_URI = f"{INFORMATION_URI}#diagnostics"
+
+
+# --------------------------------------------------------------------------- GitHub
+
+_GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", INFORMATION: "notice", HINT: "notice"}
+
+
+def github_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does (`escapeData`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A workflow command's property value (`escapeProperty`): `:` and `,` too."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_line(source: Source, d: Diagnostic) -> str:
+    """`::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message` (1-based, code points)."""
+    sl, sc = source.lines.position(d.span.start, "utf-32")
+    el, ec = source.lines.position(d.span.end, "utf-32")
+    props = {
+        "file": source.file,
+        "line": str(sl + 1),
+        "col": str(sc + 1),
+        "endLine": str(el + 1),
+        "endColumn": str(ec + 1),
+        "title": d.code,
+    }
+    message = d.message
+    for r in d.related:
+        if r.span is not None:
+            message += f"\n{place(source, r.span.start)}: note: {r.message}"
+    head = ",".join(f"{k}={github_property(v)}" for k, v in props.items())
+    return f"::{_GITHUB_COMMANDS[d.severity]} {head}::{github_data(message)}"
+
+
+class GithubPrinter(Printer):
+    """GitHub Actions workflow commands: each diagnostic becomes an annotation on the pull request.
+    Without `verbose`, information and hint diagnostics are left out, as in the text form."""
+
+    name = "github"
+
+    def write(self, source: Source, d: Diagnostic) -> None:
+        if not self.verbose and d.severity in (INFORMATION, HINT):
+            return
+        print(github_line(source, d), file=self.out)
+
+
 #: Every output format by its `--format` name.
-FORMATS: dict[str, type[Printer]] = {p.name: p for p in (TextPrinter, JsonPrinter)}
+FORMATS: dict[str, type[Printer]] = {p.name: p for p in (TextPrinter, JsonPrinter, SarifPrinter, GithubPrinter)}

@@ -11,6 +11,7 @@ from sdf_lsp.ide.completion import channel_ids, child_ids
 from sdf_lsp.layout.cspace import lowest_free_id
 from sdf_lsp.model import values
 from sdf_lsp.model.types import ProtectionDomain
+from sdf_lsp.syntax.tree import Element
 
 
 @dataclass
@@ -283,3 +284,51 @@ def unnest_child(analysis: Analysis, offset: int) -> Fix | None:
         edits.append((te, te, f"\n{pindent}<cspace>\n{pindent}    {cap}\n{pindent}</cspace>"))
     edits.sort(key=lambda e: (e[0], e[1]))
     return Fix(f"Un-nest '{child.name}': a top-level PD with fault_handler=\"{parent.name}\"", edits, None)
+
+
+# ------------------------------------------------------------------ suppression comments
+
+
+def silence(analysis: Analysis, offset: int, code: str, whole_file: bool = False) -> Fix | None:
+    """Insert `<!-- sdf-lsp: ignore CODE -->` before the element holding `offset` (or add the code
+    to the ignore comment already there); with `whole_file`, an `ignore-file` comment before the
+    root element. None when there is no element to put it on."""
+    from sdf_lsp import suppress
+    from sdf_lsp.ide.locate import element_at
+
+    doc, text = analysis.doc, analysis.text
+    if whole_file:
+        for s in suppress.suppressions(doc, analysis.lines):
+            if s.whole_file and s.codes:
+                at = s.codes[-1].end
+                return Fix(f"Silence {code} in this file", [(at, at, f",{code}")], None)
+        el = doc.root
+        title = f"Silence {code} in this file"
+        directive = f"ignore-file {code}"
+    else:
+        el = element_at(doc, offset + 1 if offset < len(text) else offset)
+        if el is not None and not (el.start <= offset < el.end):
+            el = el.parent if isinstance(el.parent, Element) else None
+        title = f"Silence {code} here"
+        directive = f"ignore {code}"
+    if el is None:
+        return None
+    if not whole_file:
+        existing = _ignore_before(analysis, el)
+        if existing is not None:
+            return Fix(title, [(existing, existing, f",{code}")], None)
+    line_start = text.rfind("\n", 0, el.start) + 1
+    indent = text[line_start : el.start]
+    if not indent.strip():
+        return Fix(title, [(line_start, line_start, f"{indent}<!-- sdf-lsp: {directive} -->\n")], None)
+    return Fix(title, [(el.start, el.start, f"<!-- sdf-lsp: {directive} --> ")], None)
+
+
+def _ignore_before(analysis: Analysis, el: Element) -> int | None:
+    """Where to add a code to the `sdf-lsp: ignore` comment that applies to `el`, if one does."""
+    from sdf_lsp import suppress
+
+    for s in suppress.suppressions(analysis.doc, analysis.lines):
+        if not s.whole_file and s.codes and s.region == (el.start, el.end):
+            return s.codes[-1].end
+    return None

@@ -14,8 +14,8 @@ from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.hover import symbol_pd
 from sdf_lsp.ide.locate import locate
 from sdf_lsp.resolve.names import KIND_WORDS, NameIndex, occurrences
-from sdf_lsp.syntax.scanner import Document
 from sdf_lsp.schema import element as schema_element
+from sdf_lsp.syntax.scanner import Document
 from sdf_lsp.syntax.tree import Attribute
 
 _VALID_NAME = re.compile(r"[^\s<>&\"']+")

@@ -50,7 +50,7 @@ def run_build(system: str, config: str, out: Path, *extra: str) -> tuple[int, st
         config,
         "--search-path",
         str(GOLDEN / "elf" / system),
-        "-o",
+        "--out-dir",
         str(out),
         *extra,
     ]

@@ -55,7 +55,18 @@ def test_a_build_parses_each_elf_once(tmp_path, system, parses, capsys):
     require(SDK.is_dir(), f"{SDK} is missing")
     sdk = load_sdk(SDK, BOARD, "debug").sdk
     rc = main(
-        ["build", str(system), "--sdk", str(SDK), "--board", BOARD, "--config", "debug", "-o", str(tmp_path / "out")]
+        [
+            "build",
+            str(system),
+            "--sdk",
+            str(SDK),
+            "--board",
+            BOARD,
+            "--config",
+            "debug",
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
     )
     assert rc == 0, capsys.readouterr().err
     sdk_elves = [p for p in (sdk.monitor_elf, sdk.initialiser_elf, sdk.kernel_elf, sdk.loader_elf) if p]

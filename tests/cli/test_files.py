@@ -135,7 +135,7 @@ def test_an_sdf_file_that_cannot_be_read_is_io001(tmp_path, fifo, name):
 
 def build(sdf: Path, out: Path) -> subprocess.CompletedProcess:
     require(SDK.is_dir(), f"{SDK} is missing")
-    return sdf_lsp("build", sdf, "--sdk", SDK, "--board", BOARD, "--config", "debug", "-o", out)
+    return sdf_lsp("build", sdf, "--sdk", SDK, "--board", BOARD, "--config", "debug", "--out-dir", out)
 
 
 def test_build_reads_what_check_accepts(tmp_path):

@@ -14,7 +14,7 @@ from tests.conftest import SHARED, require
 SDK = SHARED / "golden" / "sdk"
 A, B = "\U0001d538", "\U0001d539"  # 𝔸 𝔹
 
-LINE = re.compile(r"^(?P<note>    )?(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$")
+LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$")
 
 
 def place(text: str, needle: str) -> tuple[int, int]:
@@ -80,7 +80,7 @@ def test_check_and_build_print_an_analysis_error_at_the_same_place(tmp_path, cap
     sdf = write(tmp_path, "p.system", PRIORITIES)
     rc, checked = run(capsys, "check", sdf)
     assert rc == 1
-    rc, built = run(capsys, "build", sdf, "-o", str(tmp_path / "out"))
+    rc, built = run(capsys, "build", sdf, "--out-dir", str(tmp_path / "out"))
     assert rc == 1 and not (tmp_path / "out").exists()
     size = value_place(PRIORITIES, 'size="0x1001"')
     assert coded(checked, "MK-R7") == coded(built, "MK-R7") == [size]
@@ -108,7 +108,7 @@ def test_a_missing_program_image_is_at_the_same_place_in_check_and_build(tmp_pat
     rc, checked = run(capsys, "check", "-v", sdf)
     assert rc == 0
     rc, built = run(
-        capsys, "build", sdf, "--sdk", str(SDK), "--board", "qemu_virt_aarch64", "-o", str(tmp_path / "out")
+        capsys, "build", sdf, "--sdk", str(SDK), "--board", "qemu_virt_aarch64", "--out-dir", str(tmp_path / "out")
     )
     assert rc == 1
     path = value_place(text, 'path="missing.elf"')
@@ -132,7 +132,8 @@ def test_graph_prints_the_first_error_where_check_does(tmp_path, capsys):
 @pytest.mark.parametrize("command", ["check", "build", "graph"])
 def test_an_unreadable_file_is_io001_at_its_start(tmp_path, capsys, command):
     missing = str(tmp_path / "absent.system")
-    argv = [command, missing] if command == "check" else [command, missing, "-o", str(tmp_path / "out")]
+    out = ["-o", str(tmp_path / "out")] if command == "graph" else ["--out-dir", str(tmp_path / "out")]
+    argv = [command, missing] if command == "check" else [command, missing, *out]
     rc, places = run(capsys, *argv)
     assert rc == 1
     assert coded(places, "IO001") == [(1, 1)]

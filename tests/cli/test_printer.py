@@ -46,8 +46,8 @@ def test_text_form():
     source, d = ppc()
     assert text_lines(source, d) == [
         f"s.system:4:34: error: {d.message} [MK-G9]",
-        "    s.system:3:41: note: priority of '𝔸𝔸'",
-        "    s.system:2:40: note: priority of '𝔸'",
+        "s.system:3:41: note: priority of '𝔸𝔸'",
+        "s.system:2:40: note: priority of '𝔸'",
     ]
 
 
@@ -105,7 +105,7 @@ def test_json_printer_writes_one_list_for_every_file():
 
 
 def test_check_offers_every_printer():
-    assert list(FORMATS) == ["text", "json"]
+    assert list(FORMATS) == ["text", "json", "sarif", "github"]
     for name in FORMATS:
         assert parser().parse_args(["check", "--format", name, "s.system"]).format == name
 

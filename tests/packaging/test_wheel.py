@@ -141,7 +141,7 @@ def test_build_with_the_golden_sdk(venv, tmp_path):
             "debug",
             "--search-path",
             "elf",
-            "-o",
+            "--out-dir",
             out,
         ],
         cwd=project,

@@ -41,7 +41,7 @@ def command(system: str, out: Path) -> list[str]:
         "debug",
         "--search-path",
         str(GOLDEN / "elf" / system),
-        "-o",
+        "--out-dir",
         str(out),
     ]
 

@@ -124,7 +124,11 @@ async function createClient(): Promise<LanguageClient | undefined> {
       { scheme: "file", language: LANGUAGE },
       { scheme: "untitled", language: LANGUAGE },
     ],
-    synchronize: { configurationSection: "sdf" },
+    // an sdf-lsp.toml edited on disk applies to the open systems at once
+    synchronize: {
+      configurationSection: "sdf",
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/{sdf-lsp,.sdf-lsp}.toml"),
+    },
     initializationOptions: () => ({ sdf: sdfSettings() }),
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -249,7 +253,10 @@ function updateStatus(): void {
 
 async function refreshTarget(): Promise<void> {
   try {
-    target = await serverCommand<TargetInfo>("sdf.describeTarget", {});
+    // the active system's target: its sdf-lsp.toml may name another than the settings
+    const doc = vscode.window.activeTextEditor?.document;
+    const args = doc && doc.languageId === LANGUAGE ? { uri: doc.uri.toString() } : {};
+    target = await serverCommand<TargetInfo>("sdf.describeTarget", args);
   } catch (err) {
     output.warn(`describeTarget: ${err instanceof Error ? err.message : String(err)}`);
     target = undefined;
@@ -581,7 +588,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         await graph.show(editor.document.uri, view === "memory" || view === "authority" ? (view as GraphView) : undefined);
       }
     }),
-    vscode.window.onDidChangeActiveTextEditor(() => updateStatus()),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      updateStatus();
+      if (editor?.document.languageId === LANGUAGE) {
+        scheduleTargetRefresh(0);
+      }
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("sdf.server")) {
         output.info("server settings changed: restarting the server");
