@@ -695,12 +695,12 @@ def test_build_without_sdk_offers_the_sdk_picker(wb):
         toast.locator(".monaco-button", has_text="Select Microkit SDK").click()
         # code-server's folder picker: a path box; type the SDK's folder and accept it
         box = wb.page.locator(".quick-input-widget input")
-        box.wait_for(state="visible", timeout=WAIT)
+        box.wait_for(state="visible", timeout=LONG)
         box.fill(str(GOLDEN / "sdk") + "/")
         # the picker lists the folder's entries once it has read it: only then is OK taken
         wb.page.locator(
             ".quick-input-list .monaco-list-row", has=wb.page.locator(".label-name", has_text=re.compile("^board$"))
-        ).first.wait_for(timeout=WAIT)
+        ).first.wait_for(timeout=LONG)
         wb.page.locator(".quick-input-widget .monaco-button", has_text="Use this Microkit SDK").click()
         wb.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
         wb.notification("SDF: built hello.system", timeout=LONG)
@@ -765,5 +765,5 @@ def test_log_has_the_server_lines_at_their_level(wb):
         time.sleep(0.5)
     text = "\n".join(p.read_text() for p in logs)
     assert re.search(r"\[info\] sdf_lsp\.server: target: ", text), text
-    assert re.search(r"\[info\] pygls[\w.]*: request refused: put the cursor in a protection domain", text), text
+    assert re.search(r"\[info\] [\w.]+: request refused: put the cursor in a protection domain", text), text
     assert "Traceback" not in text and not re.search(r"\[error\] (INFO|WARNING) ", text), text
