@@ -182,7 +182,7 @@ def analysis_steps(
         return Analysis(doc, ctx, None, [Diagnostic(root.name_span, ERROR, "REL002", why)])
     items = lower(doc, ctx, diags)
     yield
-    system = resolve(root, items, files or NoFiles())
+    system = resolve(root, items, files or NoFiles(), memo)
     system.regions_version = memo.version("regions", system.regions_key)
     yield
     layout = compute_layout(system, ctx.target, memo)

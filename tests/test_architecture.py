@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "diagnostics": {"syntax"},
     "target": {"files"},  # reads target JSON and SDK files through the guarded reader
     "model": {"syntax", "schema", "diagnostics", "target"},
-    "resolve": {"syntax", "schema", "model"},
+    "resolve": {"syntax", "schema", "model", "memo"},
     "layout": {"model", "resolve", "target", "memo"},
     "checks": {"syntax", "diagnostics", "model", "resolve", "layout", "target", "memo"},
     "analysis": {"syntax", "diagnostics", "model", "resolve", "layout", "checks", "memo", "target"},

@@ -506,7 +506,7 @@ class Checker:
         s = self.sys
         for mr in s.mr_by_name.values():  # each name once, in document order
             facts = s.regions[mr]
-            if not facts.maps:
+            if mr.name not in s.mapped_names:
                 if self.release < (2, 0):
                     continue  # Microkit 1.4 does not warn
                 if mr.prefill_bootinfo == "post_capdl_untypeds":

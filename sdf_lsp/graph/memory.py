@@ -43,6 +43,7 @@ class Space:
     key: str  # the id: pd:<name> or vm:<name>
     title: str
     maps: list[Map]
+    owner: ProtectionDomain | VirtualMachine
     node: str = ""
     ports: dict[int, str] = field(default_factory=dict)  # id(map) -> port of its row
 
@@ -109,7 +110,7 @@ class MemoryGraph:
         vm = pd.vm
         if vm is not None:
             self.g.open_cluster(f"as-cluster:{key}", "as-cluster", label="", style="rounded,dashed", color="#bdc1c6")
-        space = Space(f"pd:{key}", f"PD {key}", pd.maps)
+        space = Space(f"pd:{key}", f"PD {key}", pd.maps, pd)
         rows = (
             self.image_rows(pd)
             + self.map_rows(space)
@@ -131,7 +132,7 @@ class MemoryGraph:
         self.spaces[id(pd)] = space
         if vm is not None:
             vkey = vm.name or f"{key}/vm"
-            vspace = Space(f"vm:{vkey}", f"VM {vkey} (guest physical)", vm.maps)
+            vspace = Space(f"vm:{vkey}", f"VM {vkey} (guest physical)", vm.maps, vm)
             self.table(vspace, self.map_rows(vspace), vm)
             self.spaces[id(vm)] = vspace
             self.g.close_cluster()
@@ -157,15 +158,15 @@ class MemoryGraph:
             for i, seg in enumerate(program.segments)
         ]
 
-    def _sharers(self, m: Map) -> tuple[str, ...] | None:
+    def _sharers(self, m: Map, owner: ProtectionDomain | VirtualMachine) -> tuple[str, ...] | None:
         """Other address spaces mapping the same region (None: the region is unknown)."""
         mr = self.s.mr_by_name.get(m.mr) if m.mr else None
         if mr is None:
             return None
         users = self.users.get(id(mr))
         if users is None:
-            users = self.users[id(mr)] = frozenset(_title(u.owner) for u in self.s.region(mr).maps)
-        return tuple(sorted(users - {_title(m.owner)}))
+            users = self.users[id(mr)] = frozenset(_title(user) for user, _ in self.s.uses(mr))
+        return tuple(sorted(users - {_title(owner)}))
 
     def map_rows(self, space: Space) -> list[Row]:
         """One row per map, or past MAP_ROWS one row per set of sharers."""
@@ -173,7 +174,7 @@ class MemoryGraph:
             return [self.map_row(space, i, m) for i, m in enumerate(space.maps)]
         groups: dict[tuple[str, ...] | None, list[Map]] = {}
         for m in space.maps:
-            groups.setdefault(self._sharers(m), []).append(m)
+            groups.setdefault(self._sharers(m, space.owner), []).append(m)
         ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
         labelled = []
         for sharers, maps in ordered[: MAP_ROWS - 1] if len(ordered) > MAP_ROWS else ordered:
@@ -269,15 +270,15 @@ class MemoryGraph:
         regions that land on the same two rows share one link."""
         links: dict[tuple[str, str], tuple[Space, Space, list[tuple[MemoryRegion, int]]]] = {}
         for mr in self.s.mrs:
-            if not self.s.defines(self.s.mr_by_name, mr) or len(self.s.region(mr).maps) < 2:
+            users = self.s.uses(mr)
+            if len(users) < 2:
                 continue
-            users = self.s.region(mr).maps
-            first = users[0]
-            anchor = self.spaces.get(id(first.owner))
-            for k, m in enumerate(users[1:], 1):
-                if m.owner is first.owner:
+            first_owner, first = users[0]
+            anchor = self.spaces.get(id(first_owner))
+            for k, (owner, m) in enumerate(users[1:], 1):
+                if owner is first_owner:
                     continue
-                other = self.spaces.get(id(m.owner))
+                other = self.spaces.get(id(owner))
                 if anchor is None or other is None:
                     self.g.skip("shared-region links")
                     continue

@@ -209,8 +209,7 @@ def _receive_all_untypeds(analysis: Analysis, d: Diagnostic) -> list[Fix]:
     cnode = f'{indent}<cnode name="untypeds" size_bits="9" post_capdl_untypeds="true" />\n'
     line_start = text.rfind("\n", 0, el.start) + 1
     edits.append((line_start, line_start, cnode))
-    for m in analysis.system.region(mr).maps:
-        pd = m.owner
+    for pd, _ in analysis.system.uses(mr):
         if not isinstance(pd, ProtectionDomain):
             continue
         pdi = _indent_of(text, pd.el.start) + "    "

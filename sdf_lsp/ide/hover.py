@@ -295,10 +295,10 @@ def mr_summary(analysis: Analysis, mr: MemoryRegion) -> str:
         lines.append(f"prefilled from `{mr.prefill_path}`" + (f" ({length} bytes)" if length else ""))
     if mr.prefill_bootinfo:
         lines.append(f"filled with boot information `{mr.prefill_bootinfo}`")
-    if facts.maps:
+    uses = analysis.system.uses(mr) if analysis.system is not None else []
+    if uses:
         rows = []
-        for m in facts.maps:
-            owner = m.owner
+        for owner, m in uses:
             who = f"PD `{owner.name}`" if isinstance(owner, ProtectionDomain) else f"VM `{owner.name}`"
             end = f"{m.vaddr + size:#x}" if m.vaddr is not None and size else "?"
             rows.append(

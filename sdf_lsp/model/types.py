@@ -46,7 +46,6 @@ class Map:
     setvar_vaddr: str | None = None
     setvar_size: str | None = None
     setvar_prefill_size: str | None = None
-    owner: object = None  # ProtectionDomain or VirtualMachine
 
     @property
     def read(self) -> bool:

@@ -28,14 +28,14 @@ from sdf_lsp.resolve.names import NameIndex, build_index
 from sdf_lsp.syntax.tree import Element
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(frozen=True, slots=True)
 class RegionFacts:
-    """What a memory region amounts to once the whole system is known."""
+    """What a memory region amounts to once the whole system is known (the same object between
+    analyses while the region, its prefill file and its page size do not change)."""
 
     size: int | None  # as declared, or the prefill file's length rounded up to the page size
     page_size: int  # after upstream's page-size optimisation (2 MiB where nothing stops it)
     prefill: PrefillInfo | None = None  # the prefill file, when the region names one
-    maps: list[Map] = field(default_factory=list)  # PD and VM maps that use it (iomaps do not count)
 
     @property
     def prefill_length(self) -> int | None:
@@ -46,6 +46,10 @@ class RegionFacts:
         if self.size is None or not self.page_size:
             return None
         return self.size // self.page_size
+
+
+#: Who maps a region: the PD or the VM whose `<map>` it is.
+Owner = ProtectionDomain | VirtualMachine
 
 
 @dataclass(eq=False)
@@ -80,7 +84,9 @@ class System:
     # PD name -> [(its end, the other end)] of every valid channel, in document order
     channel_ends: dict[str, list[tuple[ChannelEnd, ChannelEnd]]] = field(default_factory=dict)
     endpoint_pds: set[ProtectionDomain] = field(default_factory=set)
-    # every named region with its size and page size: what per-PD results depend on (their memo key)
+    # the region names some map gives (a region no map names is unused)
+    mapped_names: frozenset[str] = frozenset()
+    # what per-PD results depend on of the regions (their memo key): the regions, sizes and page sizes
     regions_key: tuple = ()
     # a number that changes exactly when `regions_key` does (set by the analysis from its memo)
     regions_version: int = 0
@@ -96,6 +102,30 @@ class System:
 
     def region(self, mr: MemoryRegion) -> RegionFacts:
         return self.regions[mr]
+
+    def uses(self, mr: MemoryRegion) -> list[tuple[Owner, Map]]:
+        """The maps (of PDs, then VMs, in PD order) of the region a name resolves to; a later
+        region with the same name has none."""
+        if mr.name is None or self.mr_by_name.get(mr.name) is not mr:
+            return []
+        return self.uses_by_name.get(mr.name, [])
+
+    def maps_of(self, mr: MemoryRegion) -> list[Map]:
+        return [m for _, m in self.uses(mr)]
+
+    @cached_property
+    def uses_by_name(self) -> dict[str, list[tuple[Owner, Map]]]:
+        """Every map by the region name it gives (made on first use: hover, pictures)."""
+        out: dict[str, list[tuple[Owner, Map]]] = {}
+        for pd in self.pds:
+            for m in pd.maps:
+                if m.mr is not None:
+                    out.setdefault(m.mr, []).append((pd, m))
+            if pd.vm is not None:
+                for m in pd.vm.maps:
+                    if m.mr is not None:
+                        out.setdefault(m.mr, []).append((pd.vm, m))
+        return out
 
     def region_named(self, name: str | None) -> tuple[MemoryRegion, RegionFacts] | None:
         mr = self.mr_by_name.get(name) if name is not None else None

@@ -27,10 +27,10 @@ def sharing(system: System) -> dict[str, tuple[str, str]]:
     """share:<mr>:<k> -> (first user's space, k-th user's space), from the model alone."""
     out = {}
     for mr in system.mrs:
-        users = system.region(mr).maps
-        for k, m in enumerate(users[1:], 1):
-            if m.owner is not users[0].owner:
-                out[f"share:{mr.name}:{k}"] = (space_id(users[0].owner), space_id(m.owner))
+        users = system.uses(mr)
+        for k, (owner, _) in enumerate(users[1:], 1):
+            if owner is not users[0][0]:
+                out[f"share:{mr.name}:{k}"] = (space_id(users[0][0]), space_id(owner))
     return out
 
 

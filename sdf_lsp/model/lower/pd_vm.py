@@ -156,7 +156,6 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
             m = lower_map(lw, child, max_vaddr, parent="protection_domain")
             for attr in _PD_MAP_SYMBOLS:
                 setattr(m, attr, lw.symbol(symbols, child, attr) if lw.accepts(child, attr) else None)
-            m.owner = pd
             pd.maps.append(m)
         elif tag == "irq":
             irq = lower_irq(lw, child, symbols)
@@ -301,7 +300,6 @@ def lower_vm(lw: Lowering, el: Element, pd: ProtectionDomain) -> VirtualMachine:
             vm.vcpus.append(_vcpu(lw, child, el, pd, seen_ids))
         elif child.local == "map":
             m = lower_map(lw, child, max_vaddr, parent="virtual_machine")
-            m.owner = vm
             vm.maps.append(m)
         else:
             lw.report(child.name_span, "MK-V9", f"invalid XML element '{shorten(child.local)}'")
