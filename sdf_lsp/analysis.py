@@ -194,6 +194,11 @@ def analysis_steps(
     return Analysis(doc, ctx, system, diags, layout)
 
 
+#: What the lowering of a block that holds no element keeps: blank text, and comments or PIs.
+_BLANK: tuple[str, None, tuple] = ("#blank", None, ())
+_OTHER: tuple[str, None, tuple] = ("#other", None, ())
+
+
 def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[str, object]]:
     """Step one: every top-level element lowered (from its block's cache when the context is the
     same), with the diagnostics lowering gave; text directly inside `<system>` is reported here."""
@@ -202,31 +207,30 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
     # of them that opens <system> is its first child (upstream names the element 'system')
     first_node = True
     for b in doc.items:
-        item = b.item
-        if item is None:
-            continue
-        if isinstance(item, Text):
-            if not item.is_blank:
-                tag = "system" if first_node else ""
-                diags.append(
-                    Diagnostic(
-                        item.span,
-                        ERROR,
-                        "MK-T1" if first_node else "MK-T2",
-                        f"unexpected text found in element '{tag}'",
+        cached: Any = b.lowered
+        if cached is None or cached[0] is not ctx:
+            item = b.item
+            if item is None:
+                continue
+            if isinstance(item, Text):
+                if item.is_blank:
+                    b.lowered = (ctx, _BLANK)  # type: ignore[assignment]
+                else:  # where it stands decides the message: never kept
+                    tag = "system" if first_node else ""
+                    diags.append(
+                        Diagnostic(
+                            item.span,
+                            ERROR,
+                            "MK-T1" if first_node else "MK-T2",
+                            f"unexpected text found in element '{tag}'",
+                        )
                     )
-                )
+                continue
+            b.lowered = cached = (ctx, lower_item(item, ctx) if isinstance(item, Element) else _OTHER)  # type: ignore[assignment]
+        kind, obj, item_diags = cached[1]
+        if kind is _BLANK[0]:
             continue
         first_node = False
-        if not isinstance(item, Element):
-            continue
-        cached: Any = b.lowered
-        if cached is not None and cached[0] is ctx:
-            kind, obj, item_diags = cached[1]
-        else:
-            res = lower_item(item, ctx)
-            b.lowered = (ctx, res)  # type: ignore[assignment]
-            kind, obj, item_diags = res
         if item_diags:
             diags.extend(item_diags)
         if obj is not None:

@@ -422,20 +422,37 @@ class Checker:
             if not pd.maps and pd.vm is None:
                 continue
             key = (s.regions_version, pd.name)
-            diags = self.memo.get("maps", pd, key)
-            if diags is Memo.MISSING:
-                sub = Checker(s, self.layout, self.ctx, self.memo)
-                bounded = self.release >= (2, 3)  # earlier releases bound only `vaddr` (while parsing)
-                if pd.maps:
-                    where = f"protection domain '{pd.name}'"
-                    bound = t.pd_stack_bottom(pd.stack_size) if bounded else None
-                    check_maps(sub.report, s, pd.maps, bound, where, "map", "vaddr")
-                if pd.vm is not None and pd.vm.maps and self.release >= (2, 0):  # 1.4 checks no VM map
-                    where = f"virtual machine '{pd.vm.name}'"
-                    check_maps(
-                        sub.report, s, pd.vm.maps, t.vm_map_max_vaddr() if bounded else None, where, "map", "vaddr"
-                    )
-                diags = self.memo.put("maps", pd, key, sub.diags)
+            kept = self.memo.get("maps", pd, key)
+            if kept is Memo.MISSING:
+                # a PD whose element was lowered again (a new object) but whose maps say the same: the
+                # checks found nothing before, so they find nothing now (results with diagnostics are
+                # not kept this way: their ranges belong to the elements they were made for)
+                # (not the names: only a result without diagnostics is reused, and only names say where)
+                content = (
+                    self.ctx,
+                    s.regions_version,
+                    pd.stack_size,
+                    _map_content(pd.maps),
+                    _map_content(pd.vm.maps) if pd.vm else None,
+                )
+                diags = self.memo.get("clean maps", s.index(pd), content)
+                if diags is Memo.MISSING:
+                    sub = Checker(s, self.layout, self.ctx, self.memo)
+                    bounded = self.release >= (2, 3)  # earlier releases bound only `vaddr` (while parsing)
+                    if pd.maps:
+                        where = f"protection domain '{pd.name}'"
+                        bound = t.pd_stack_bottom(pd.stack_size) if bounded else None
+                        check_maps(sub.report, s, pd.maps, bound, where, "map", "vaddr")
+                    if pd.vm is not None and pd.vm.maps and self.release >= (2, 0):  # 1.4 checks no VM map
+                        where = f"virtual machine '{pd.vm.name}'"
+                        check_maps(
+                            sub.report, s, pd.vm.maps, t.vm_map_max_vaddr() if bounded else None, where, "map", "vaddr"
+                        )
+                    diags = sub.diags
+                kept = self.memo.put("maps", pd, key, (diags, content))
+            diags, content = kept
+            if not diags:  # kept for when the PD is lowered again
+                self.memo.put("clean maps", s.index(pd), content, diags)
             self.diags.extend(diags)
 
     def io_spaces(self):
@@ -563,6 +580,11 @@ class Checker:
                         f"setvar with 'region_paddr' for MR without a specified paddr is unsupported on x86-64 @ '{mr.name}'",
                         related=(Related(mr.el.name_span, f"memory region '{mr.name}'"),),
                     )
+
+
+def _map_content(maps: list[Map]) -> tuple:
+    """What the map checks read of the maps of one address space (not which elements they are)."""
+    return tuple((m.mr, m.vaddr) for m in maps)
 
 
 def _same_channel(s: System, a: ChannelEnd, b: ChannelEnd) -> bool:

@@ -119,10 +119,17 @@ def pd_cost(
     ranges.append((ipc, ipc + page, page))
     ranges.append((target.pd_stack_bottom(pd.stack_size), target.pd_stack_top(), page))
     key = (system.regions_version, program)
-    tables = memo.get("page_tables", pd, key)
-    if tables is Memo.MISSING:
-        ranges += map_ranges(system, pd.maps)
-        tables = memo.put("page_tables", pd, key, _tables(paging, ranges))
+    kept = memo.get("page_tables", pd, key)
+    if kept is Memo.MISSING:
+        # by what the tables are made from: a PD lowered again with the same maps keeps its count
+        content = (target, key, pd.stack_size, tuple((m.mr, m.vaddr) for m in pd.maps))
+        tables = memo.get("page_tables of", system.index(pd), content)
+        if tables is Memo.MISSING:
+            ranges += map_ranges(system, pd.maps)
+            tables = _tables(paging, ranges)
+        kept = memo.put("page_tables", pd, key, (tables, content))
+    tables, content = kept
+    memo.put("page_tables of", system.index(pd), content, tables)  # kept for when the PD is lowered again
     vspace = (1 << bits("vspace")) + tables * (1 << bits("page_table"))
     vm = 0
     if pd.vm is not None:
@@ -131,11 +138,11 @@ def pd_cost(
         if not x86:
             per_vcpu += (1 << bits("tcb")) + (1 << SCHED_CONTEXT_BITS) + (1 << (MICROKIT_CNODE_BITS + SLOT_BITS)) + page
         vm = per_vcpu * len(pd.vm.vcpus)
-        vm_tables = memo.get("vm_page_tables", pd, system.regions_version)
+        vm_key = (target, system.regions_version, tuple((m.mr, m.vaddr) for m in pd.vm.maps))
+        vm_tables = memo.get("vm_page_tables", system.index(pd), vm_key)
         if vm_tables is Memo.MISSING:
-            vm_tables = memo.put(
-                "vm_page_tables", pd, system.regions_version, _tables(paging, map_ranges(system, pd.vm.maps))
-            )
+            vm_tables = _tables(paging, map_ranges(system, pd.vm.maps))
+        memo.put("vm_page_tables", system.index(pd), vm_key, vm_tables)
         vm += (1 << bits("vspace")) + vm_tables * (1 << bits("page_table"))
     return PdCost(pd, objects, vspace, tables, lay.memory, page + pd.stack_size, image, vm)
 

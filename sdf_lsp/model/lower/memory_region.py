@@ -13,9 +13,33 @@ from sdf_lsp.syntax.tree import Element
 _EXTENDED_BOOTINFO = schema.BY_NAME["memory_region"].attr_map["prefill_bootinfo"].extended_values
 
 
+#: How many lowered maps a context keeps by their text (then it starts again).
+MAP_CACHE_LIMIT = 200_000
+
+
 def lower_map(lw: Lowering, el: Element, max_vaddr: int | None, parent: str) -> Map:
     """A `<map>` in a PD or a VM (`parent`); the caller registers a PD map's setvar symbols.
-    `max_vaddr` None: the release bounds no `vaddr` (Microkit 1.4)."""
+    `max_vaddr` None: the release bounds no `vaddr` (Microkit 1.4).
+
+    A map's lowering depends on its text, its parent and the address bound alone: one lowered
+    before from the same text without a diagnostic is copied (a large PD that is edited keeps its
+    thousands of maps)."""
+    key = None if el.prefixed else ("map", parent, max_vaddr, el.name, tuple(el.raw))
+    cache = lw.ctx.cache
+    if key is not None:
+        seen = cache.get(key)
+        if seen is not None:
+            return Map(el, seen.mr, seen.vaddr, seen.perms, seen.cached)
+    reported = len(lw.diags)
+    m = _lower_map(lw, el, max_vaddr, parent)
+    if key is not None and len(lw.diags) == reported:
+        if len(cache) >= MAP_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = m
+    return m
+
+
+def _lower_map(lw: Lowering, el: Element, max_vaddr: int | None, parent: str) -> Map:
     lw.check_attrs(el, parent=parent)
     mr = lw.required(el, "mr")
     vaddr = None

@@ -9,7 +9,7 @@ user-supplied value a message quotes goes through `shorten`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sdf_lsp import schema
 from sdf_lsp.diagnostics import ERROR, Diagnostic, Related, shorten
@@ -31,6 +31,9 @@ class Context:
     target: Target
     dialect: str = schema.EXTENDED
     authority_hints: bool = True
+    # lowered leaf elements by their text (tag and attributes), for lowerings that depend on nothing
+    # else: a re-scanned element with the same text gets a copy instead of being lowered again
+    cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def extended(self) -> bool:
