@@ -868,6 +868,9 @@ def reparse(doc: Document, text: str, start: int, end: int, new_len: int) -> Doc
         or len(blocks) < 2
     ):
         return parse(text)
+    retagged = _retag(doc, text, start, end, new_len)
+    if retagged is not None:
+        return retagged
     n_items = len(blocks) - 2
     if n_items == 0:
         first, last = 1, 0
@@ -925,3 +928,129 @@ def _set_raw(el: Element):
     attrs = el.attrs
     el.raw = [(a.name, a.value) for a in attrs]
     el.prefixed = any(":" in a.name or a.name == "xmlns" for a in attrs)
+
+
+# -- an edit inside one start tag ------------------------------------------------------------------
+def _retag(doc: Document, text: str, start: int, end: int, new_len: int) -> Document | None:
+    """An edit between the name and the end of one start tag (typing an attribute's value, say)
+    that leaves it a well-formed tag of the same element: only that tag is scanned again, and the
+    rest of its block is copied with the offsets after the edit moved. None when another scan is
+    needed (an error in the block, a tag that changes shape)."""
+    blocks = doc.blocks
+    i = _block_index(blocks, start)
+    if i <= 0 or i >= len(blocks) - 1:
+        return None
+    old = blocks[i]
+    item = old.item
+    if not isinstance(item, Element) or old.errors or not (old.start < start and end < old.end):
+        return None
+    base = old.start
+    el = item
+    while True:  # the element whose start tag holds the edit
+        name_end = base + el.s + 1 + len(el.name)
+        tag_close = base + el.tag_end - (2 if el.self_closing else 1)
+        if name_end < start and end <= tag_close:
+            break
+        inner = None
+        for c in el.children:
+            if isinstance(c, Element) and base + c.s < start and end < base + c.e:
+                inner = c
+                break
+        if inner is None:
+            return None
+        el = inner
+    delta = new_len - (end - start)
+    block = Block(base, "item")
+    block.length = old.length + delta
+    block.src, block.src_start = text[base : base + block.length], 0
+    sc = _Scanner(text, base + el.tag_end + delta, fragment=True)
+    try:
+        new_el, stop, self_closing = sc.start_tag(base + el.s, block)
+    except _Escape:
+        return None
+    if (
+        block.errors
+        or new_el.name != el.name
+        or self_closing != el.self_closing
+        or stop - base != el.tag_end + delta
+        or _INVALID_CHAR.search(text, start, start + new_len)
+    ):
+        return None
+    cut = el.tag_end  # old relative offsets at or after it move by delta
+    block.item = _moved(item, block, cut, delta, el, new_el)
+    for b in blocks[i + 1 :]:
+        b.start += delta
+    new_blocks = blocks[:i] + [block] + blocks[i + 1 :]
+    root = doc.root
+    assert root is not None
+    new_root = _copy_root(root, new_blocks)
+    return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, doc.head, doc.tail)
+
+
+def _block_index(blocks: list[Block], offset: int) -> int:
+    lo, hi = 0, len(blocks) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if blocks[mid].start <= offset:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_el: Element) -> Node:
+    """A copy of `node` and everything in it in `block`, offsets at or after `cut` moved by `delta`;
+    `new_el`, the re-scanned start tag of `old_el`, takes its place. (The hot path of typing in a
+    large element: thousands of nodes, so the offset arithmetic is written out.)"""
+    kind = type(node)
+    if kind is Text:
+        t: Text = node  # type: ignore[assignment]
+        s, e = t.s, t.e
+        return Text(block, s + delta if s >= cut else s, e + delta if e >= cut else e, t.value, t.cdata)
+    if kind is Element:
+        n: Element = node  # type: ignore[assignment]
+        if n is old_el:
+            c = new_el
+        else:
+            s = n.s
+            c = Element(block, s + delta if s >= cut else s, n.name)
+            c.raw, c.prefixed = n.raw, n.prefixed
+            a_s, a_e, te = n.a_s, n.a_e, n.tag_end
+            c.a_s = a_s + delta if a_s >= cut else a_s
+            c.a_e = a_e + delta if a_e >= cut else a_e
+            c.tag_end = te + delta if te >= cut else te
+            attrs = n._attrs
+            if attrs is not None:
+
+                def at(x: int) -> int:
+                    return x + delta if x >= cut else x
+
+                c._attrs = [
+                    Attribute(c, a.name, at(a.s), at(a.e), at(a.vs), at(a.ve), a.value, a.quoted) for a in attrs
+                ]
+            else:
+                c._attrs = None
+        c.eblock = block
+        e = n.e
+        c.e = e + delta if e >= cut else e
+        c.self_closing, c.closed = n.self_closing, n.closed
+        if n.end_tag_s >= 0:
+            es, ee = n.end_tag_s, n.end_tag_e
+            c.end_tag_s = es + delta if es >= cut else es
+            c.end_tag_e = ee + delta if ee >= cut else ee
+        kids = []
+        for child in n.children:
+            k = _moved(child, block, cut, delta, old_el, new_el)
+            k.parent = c
+            kids.append(k)
+        c.children = kids
+        return c
+    if kind is Comment:
+        cm: Comment = node  # type: ignore[assignment]
+        return Comment(block, cm.s + delta if cm.s >= cut else cm.s, cm.e + delta if cm.e >= cut else cm.e, cm.value)
+    if kind is ProcessingInstruction:
+        pi: ProcessingInstruction = node  # type: ignore[assignment]
+        return ProcessingInstruction(
+            block, pi.s + delta if pi.s >= cut else pi.s, pi.e + delta if pi.e >= cut else pi.e, pi.target, pi.value
+        )
+    raise AssertionError(node)

@@ -203,3 +203,76 @@ def test_nesting_past_the_limit_is_reported_and_not_built(closed):
     at = len(text) // 2
     text2 = text[:at] + "<!-- -->" + text[at:]
     assert dump(reparse(doc, text2, at, at, 8)) == dump(parse(text2))
+
+
+# -- an edit inside one start tag: that tag alone is scanned again ------------------------------
+TAGGED = (
+    "<system>\n"
+    '    <memory_region name="m" size="0x1000" />\n'
+    '    <protection_domain name="pd" priority="10">\n'
+    '        <program_image path="pd.elf" />\n'
+    "        <!-- a comment --><?pi x?>\n"
+    '        <map mr="m" vaddr="0x1000" perms="rw" setvar_vaddr="v" />\n'
+    '        <protection_domain name="child" id="1"><program_image path="c.elf" /></protection_domain>\n'
+    "    </protection_domain>\n"
+    '    <channel><end pd="pd" id="1" /><end pd="child" id="2" /></channel>\n'
+    "</system>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new", "fast"),
+    [
+        ('name="pd"', 'name="pd"', 'name="pdx"', True),  # typing in the PD's name
+        ('name="pd"', 'name="pd"', 'name="p"', True),
+        ('priority="10"', 'priority="10"', 'priority="10" budget="5"', True),  # an attribute added
+        ('vaddr="0x1000"', 'vaddr="0x1000"', 'vaddr="0x2000"', True),  # a child's tag
+        ('name="child"', 'name="child"', 'name="kid"', True),  # a grandchild's tag
+        ('name="pd"', 'name="pd"', 'name="pd', False),  # an open quote: scanned the usual way
+        ('name="pd"', 'name="pd"', 'name="pd" name="q"', False),  # a duplicate attribute: an error
+        ('name="pd"', 'name="pd"', 'name="pd"/', False),  # the tag changes shape
+        ("<protection_domain name", "<protection_domain name", "<protection_domainx name", False),  # its name
+    ],
+)
+def test_an_edit_inside_a_start_tag(where, old, new, fast):
+    doc = parse(TAGGED)
+    at = TAGGED.index(where)
+    start = at + TAGGED[at:].index(old)
+    # the edit as the smallest change: common prefix and suffix left out
+    p = 0
+    while p < min(len(old), len(new)) and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
+        q += 1
+    text = TAGGED[: start + p] + new[p : len(new) - q] + TAGGED[start + len(old) - q :]
+    before = {id(b) for b in doc.blocks}
+    after = reparse(doc, text, start + p, start + len(old) - q, len(new) - p - q)
+    assert dump(after) == dump(parse(text))
+    changed = [b for b in after.blocks if id(b) not in before]
+    if fast:
+        assert len(changed) == 1 and changed[0].item.local == "protection_domain"
+    else:
+        assert len(changed) >= 1
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_typing_inside_start_tags_equals_a_full_scan(data):
+    """Random insertions and deletions at places inside start tags, one after another."""
+    text = TAGGED
+    doc = parse(text)
+    for _ in range(data.draw(st.integers(1, 6))):
+        places = [
+            i for i in range(1, len(text)) if text[i - 1] not in "<>" and text.rfind("<", 0, i) > text.rfind(">", 0, i)
+        ]
+        at = data.draw(st.sampled_from(places))
+        if data.draw(st.booleans()) or at + 1 >= len(text):
+            ins = data.draw(st.sampled_from(["x", " ", '"', "=", 'a="1"', "/", ">", "<", "&amp;", "é"]))
+            text2 = text[:at] + ins + text[at:]
+            doc = reparse(doc, text2, at, at, len(ins))
+        else:
+            text2 = text[:at] + text[at + 1 :]
+            doc = reparse(doc, text2, at, at + 1, 0)
+        text = text2
+        assert dump(doc) == dump(parse(text))
