@@ -51,7 +51,7 @@ class Checker:
     def run(self) -> list[Diagnostic]:
         self.names()
         self.pd_domains()
-        self.prefills()
+        self.regions()
         self.child_ids()
         self.channel_refs()
         self.cap_refs()
@@ -60,10 +60,24 @@ class Checker:
         self.ioports()
         self.all_maps()
         self.io_spaces()
-        self.phys_overlaps()
         self.unused_regions()
         self.setvar_regions()
         return self.diags
+
+    def regions(self):
+        """The checks that read the memory regions alone (names, prefill files, fixed addresses):
+        kept while the regions are the same (an edit elsewhere does not repeat them)."""
+        key = (self.ctx, self.sys.regions_version)
+        kept = self.memo.get("region checks", "system", key)
+        if kept is Memo.MISSING:
+            sub = Checker(self.sys, self.layout, self.ctx, self.memo)
+            report_duplicates(
+                self.sys.mrs, self.sys.mr_by_name, sub.report, "MK-G4", "duplicate memory region name '{}'."
+            )
+            sub.prefills()
+            sub.phys_overlaps()
+            kept = self.memo.put("region checks", "system", key, sub.diags)
+        self.diags.extend(kept)
 
     # -- names -----------------------------------------------------------------------
     def names(self):
@@ -91,7 +105,6 @@ class Checker:
                     f"PD name is {len(pd.name.encode())} bytes long; the monitor keeps only the first 63",
                     severity=WARNING,
                 )
-        report_duplicates(s.mrs, s.mr_by_name, self.report, "MK-G4", "duplicate memory region name '{}'.")
 
     def pd_domains(self):
         """P10: a PD's domain against the <domains> parsed before it (upstream's order).
@@ -520,6 +533,16 @@ class Checker:
             )
 
     def unused_regions(self):
+        s = self.sys
+        key = (self.ctx, s.regions_version, self.memo.version("mapped names", s.mapped_names))
+        kept = self.memo.get("unused regions", "system", key)
+        if kept is Memo.MISSING:
+            sub = Checker(s, self.layout, self.ctx, self.memo)
+            sub._unused_regions()
+            kept = self.memo.put("unused regions", "system", key, sub.diags)
+        self.diags.extend(kept)
+
+    def _unused_regions(self):
         s = self.sys
         for mr in s.mr_by_name.values():  # each name once, in document order
             facts = s.regions[mr]
