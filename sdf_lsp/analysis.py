@@ -270,6 +270,20 @@ class Session:
             self._lines = self._lines.edited(text, start, end, len(new_text))
 
     def replace(self, text: str) -> None:
+        """The whole text replaced (an editor's revert, a formatter, a client without incremental
+        sync): as the one edit that turns the old text into the new one, so an unchanged part keeps
+        its blocks."""
+        old = self.doc.text
+        if text == old:
+            return
+        start, old_end, new_end = changed_range(old, text)
+        if new_end - start + (old_end - start) < len(text) // 2:
+            self.edit(start, old_end, text[start:new_end])
+            return
+        self.load(text)
+
+    def load(self, text: str) -> None:
+        """Scan a whole text, keeping nothing of the old one."""
         self.analysis = None  # drop the old tree before building the new one (peak memory)
         del self.doc
         self.doc = parse(text)
@@ -291,3 +305,26 @@ class Session:
             analysis._lines = self.lines
             self.analysis = analysis
         return analysis
+
+
+def changed_range(old: str, new: str) -> tuple[int, int, int]:
+    """(start, old end, new end): `new` is `old` with old[start:old end] replaced by
+    new[start:new end] (the common prefix and suffix left out). Compared in C-level slices."""
+    n = min(len(old), len(new))
+    lo, hi = 0, n  # old[:lo] == new[:lo]; the first difference is before hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old[lo:mid] == new[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = lo
+    limit = n - start  # the suffix may not overlap the prefix
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid : len(old) - lo] == new[len(new) - mid : len(new) - lo]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return start, len(old) - lo, len(new) - lo

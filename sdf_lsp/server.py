@@ -539,7 +539,7 @@ class SdfLanguageServer(LanguageServer):
                     return None
         except Exception:  # the server never dies on input; report it and keep the text
             log.exception("analysis of %s failed", doc.uri)
-            doc.session.replace(doc.session.text)
+            doc.session.load(doc.session.text)
             analysis = doc.session.analyse()
         finally:
             gc.enable()
@@ -768,9 +768,13 @@ def apply_changes(ls: SdfLanguageServer, doc: OpenDocument, changes):
             except Exception:
                 log.exception("incremental re-scan failed; scanning the whole text")
                 old = session.text
-                session.replace(old[:start] + change.text + old[max(start, end) :])
+                session.load(old[:start] + change.text + old[max(start, end) :])
         else:
-            session.replace(change.text)
+            try:
+                session.replace(change.text)
+            except Exception:
+                log.exception("incremental re-scan failed; scanning the whole text")
+                session.load(change.text)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)

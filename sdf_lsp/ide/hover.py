@@ -21,6 +21,7 @@ from sdf_lsp.model.types import (
     Reserve,
     VirtualMachine,
 )
+from sdf_lsp.resolve.names import NAME_KINDS, occurrences
 
 NUMERIC = {"num", "dec"}
 
@@ -416,12 +417,29 @@ def value_hover(analysis: Analysis, el, a, env: Environment | None) -> str | Non
 
 
 def _named_object(analysis: Analysis, el, a):
-    idx = analysis.names
-    kind = idx.kind_of(a)
+    """The element a name attribute defines or refers to (the first definition)."""
+    kind = NAME_KINDS.kind_of(a)
     if kind is None:
         return None
-    defs = idx.definitions.get((kind, a.value))
-    return defs[0].element if defs else None
+    s = analysis.system
+    table = _TABLES.get(kind)
+    if s is not None and table is not None:  # the resolved names: one look-up
+        obj = getattr(s, table).get(a.value)
+        return obj.el if obj is not None else None
+    defs = occurrences(analysis.doc.root, kind, a.value)
+    return defs[0].element if defs and NAME_KINDS.is_definition(defs[0]) else None
+
+
+#: The resolved system's table of each kind of name.
+_TABLES = {
+    "pd": "pd_by_name",
+    "mr": "mr_by_name",
+    "vm": "vm_by_name",
+    "untyped": "untyped_by_name",
+    "cnode": "cnode_by_name",
+    "domain": "domain_by_name",
+    "ios": "io_space_by_name",
+}
 
 
 def symbol_pd(analysis: Analysis, el) -> ProtectionDomain | None:

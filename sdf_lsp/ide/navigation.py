@@ -13,7 +13,7 @@ from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.hover import symbol_pd
 from sdf_lsp.ide.locate import locate
-from sdf_lsp.resolve.names import KIND_WORDS, NameIndex, occurrences
+from sdf_lsp.resolve.names import KIND_WORDS, NAME_KINDS, occurrences
 from sdf_lsp.schema import element as schema_element
 from sdf_lsp.syntax.scanner import Document
 from sdf_lsp.syntax.tree import Attribute
@@ -29,10 +29,6 @@ class Target:
     end: int = 0
     path: str | None = None
     line: int = 0
-
-
-#: What kind of name an attribute holds (the table is the same for every document).
-NAME_KINDS = NameIndex()
 
 
 class RenameError(Exception):

@@ -64,21 +64,31 @@ def block_symbols(block: Block) -> list[Symbol]:
 
 
 def block_folds(block: Block) -> list[tuple[int, int, bool]]:
-    """(start, end, is a comment) of every element and comment in a block, relative to it."""
+    """(start, end, is a comment) of every element and comment of a block that spans lines,
+    relative to the block (one-line elements, most of them, are left out once)."""
     feats = _features(block)
     folds = feats.get("folds")
     if folds is None:
         base = block.start
+        src, off = block.src, block.src_start
         folds = feats["folds"] = []
         stack: list[Node] = [block.item] if block.item is not None else []
         while stack:
             n = stack.pop()
             if isinstance(n, Element):
-                folds.append((n.start - base, n.end - base, False))
-                stack.extend(n.children)
+                s, e = n.start - base, n.end - base
+                if _breaks(src, off + s, off + e - 1):
+                    folds.append((s, e, False))
+                    stack.extend(n.children)  # a one-line element holds no multi-line one
             elif isinstance(n, Comment):
-                folds.append((n.start - base, n.end - base, True))
+                s, e = n.start - base, n.end - base
+                if _breaks(src, off + s, off + e - 1):
+                    folds.append((s, e, True))
     return folds
+
+
+def _breaks(text: str, start: int, end: int) -> bool:
+    return text.find("\n", start, end) >= 0 or text.find("\r", start, end) >= 0
 
 
 LINK_ATTRIBUTES = {"program_image": ("path", "path_for_symbols"), "memory_region": ("prefill_path",)}

@@ -65,6 +65,9 @@ class NameIndex:
         return self.definitions.get((kind, name), []) + self.references.get((kind, name), [])
 
 
+#: What kind of name an attribute holds (the same for every document).
+NAME_KINDS = NameIndex()
+
 Names = tuple[dict[tuple[str, str], list[Attribute]], dict[tuple[str, str], list[Attribute]]]
 
 
@@ -108,17 +111,26 @@ def item_names(item: Element) -> Names:
 
 
 def occurrences(root: Element | None, kind: str, name: str) -> list[Attribute]:
-    """Definitions, then references, of one name (without building the whole index)."""
+    """Definitions, then references, of one name (without building the whole index; each block's
+    names are kept with it, so this is a dictionary look-up per child of `<system>`)."""
     if root is None:
         return []
     key = (kind, name)
     defs: list[Attribute] = []
     refs: list[Attribute] = []
     for c in root.children:
-        if isinstance(c, Element):
-            d, r = item_names(c)
-            defs.extend(d.get(key, ()))
-            refs.extend(r.get(key, ()))
+        if c.__class__ is not Element:
+            continue
+        block = c.block
+        feats = block.features
+        names = feats.get("names") if feats is not None and block.item is c else None
+        if names is None:
+            names = item_names(c)
+        d, r = names
+        if key in d:
+            defs.extend(d[key])
+        if key in r:
+            refs.extend(r[key])
     return defs + refs
 
 

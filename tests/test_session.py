@@ -1,0 +1,58 @@
+"""A Session: edits and whole-text replacements give what a fresh analysis of the text gives."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sdf_lsp.analysis import Session, analyse, changed_range
+from sdf_lsp.model.lower import Context
+from sdf_lsp.target import default_target
+
+CTX = Context(default_target())
+TEXT = st.text(alphabet="ab<>\n é", max_size=30)
+
+
+@given(old=TEXT, new=TEXT)
+def test_changed_range_is_the_one_edit_between_two_texts(old, new):
+    start, old_end, new_end = changed_range(old, new)
+    assert old[:start] + new[start:new_end] + old[old_end:] == new
+    assert start <= old_end and start <= new_end
+    assert old[:start] == new[:start] and old[old_end:] == new[new_end:]
+
+
+SYSTEM = (
+    "<system>\n"
+    '    <memory_region name="m" size="0x1000" />\n'
+    '    <protection_domain name="a" priority="10"><program_image path="a.elf" />'
+    '<map mr="m" vaddr="0x1000" /></protection_domain>\n'
+    '    <protection_domain name="b" priority="20"><program_image path="b.elf" /></protection_domain>\n'
+    '    <channel><end pd="a" id="1" /><end pd="b" id="1" /></channel>\n'
+    "</system>\n"
+)
+
+
+def diagnostics(analysis):
+    return [(d.span.start, d.span.end, d.code, d.message) for d in analysis.diagnostics]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, len(SYSTEM)), st.integers(0, 8), st.sampled_from(["", "x", '"', "<", "a", "\n"])))
+)
+def test_replacing_the_whole_text_equals_a_fresh_analysis(edits):
+    session = Session(SYSTEM, CTX)
+    session.analyse()
+    text = SYSTEM
+    for at, length, new in edits:
+        at = min(at, len(text))
+        text = text[:at] + new + text[at + length :]
+        session.replace(text)
+        assert diagnostics(session.analyse()) == diagnostics(analyse(text, CTX))
+
+
+def test_a_revert_to_the_same_text_keeps_every_block():
+    session = Session(SYSTEM, CTX)
+    blocks = session.doc.blocks
+    session.replace(SYSTEM)
+    assert session.doc.blocks is blocks
+    session.replace(SYSTEM.replace('name="b"', 'name="bb"'))
+    kept = sum(b in blocks for b in session.doc.blocks)
+    assert kept >= len(blocks) - 3
