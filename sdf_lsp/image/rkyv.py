@@ -27,6 +27,11 @@ Layout rules implemented here (rkyv 0.8):
 * out-of-line data is written depth first, before the value that points to it
   (all elements' dependencies of a vector, then the vector's elements); the
   root value is written last; padding is zero.
+
+Two serialisers follow these rules: a reference one that walks the type table
+for every value, and one compiled from the table into Python source once per
+root type, which `serialize` uses (a hundred thousand caps take a fraction of
+a second); the reference one explains a value the compiled one cannot take.
 """
 
 from __future__ import annotations
@@ -306,7 +311,9 @@ def _variant(t: str, value) -> tuple[int, str, str | None, int, object]:
 
 
 # ---------------------------------------------------------------------------
-# Serialiser
+# Reference serialiser: walks the type table value by value.  `serialize` uses
+# the compiled serialiser below and falls back to this one only to say what is
+# wrong with a value the compiled one could not take.
 
 
 class _Writer:
@@ -408,13 +415,297 @@ def _field(t: str, value, name: str):
         raise RkyvError(f"{t}: missing field {name!r}") from None
 
 
-def serialize(spec: dict, root_type: str = ROOT_TYPE) -> bytes:
-    """The rkyv archive of `spec` (serde-JSON form of `root_type`)."""
+def _reference_serialize(spec, root_type: str) -> bytes:
     w = _Writer()
     r = w.serialize(root_type, spec)
     pos = w.align(layout(root_type).align)
     w.buf.extend(w.resolve(root_type, spec, r, pos))
     return bytes(w.buf)
+
+
+# ---------------------------------------------------------------------------
+# Compiled serialiser: Python source generated once per root type from the
+# type table, so that a value is written without looking anything up in it.
+#
+# For every type T it needs the source defines
+#   enc_T(v) -> bytes            the archived bytes of v (T points to nothing out of line), or
+#   enc_T(v, r, pos) -> bytes    the same for a T that does, given its resolver r and position pos;
+#   ser_T(buf, v) -> resolver    writes what v points to into buf (only for a T that points out of line).
+# The resolver of a struct is the tuple of its pointing fields' resolvers (that
+# resolver alone when there is one); of an enum or Option, its payload's; of a
+# String, Vec or Box, the position of its data.  Everything of fixed layout in a
+# value (primitives, padding, relative pointers, nested structs, `Option` of a
+# primitive) is packed by one precomputed `struct.Struct`; enums dispatch on the
+# variant name through a dict.
+
+
+_FORMAT_CHARS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "bool": "?"}
+
+
+@cache
+def _points_out(t: str) -> bool:
+    """Whether the archived form of `t` points to data written before it."""
+    if t in _PRIMITIVES:
+        return False
+    if t == "String":
+        return True
+    g = _generic(t)
+    if g:
+        return g[0] in ("Vec", "Box") or _points_out(g[1])
+    kind, members = TYPES[t]
+    return any(pt is not None and pt != UNKNOWN and _points_out(pt) for _, pt in members)
+
+
+def _ident(t: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in t)
+
+
+class _Compiler:
+    """Writes the source of the serialiser of one root type (see above)."""
+
+    def __init__(self) -> None:
+        self.defs: list[str] = []
+        self.consts: dict[str, object] = {}
+        self.done: set[str] = set()
+
+    def const(self, value) -> str:
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def parts(self, t: str, e: str, r: str, off: int) -> list[tuple[str | None, object]]:
+        """The parts of the archived `t` held by expression `e` (resolver `r`) at `pos + off`: each
+        (struct format, [argument expressions]) to pack (padding: ("<n>x", [])), or (None, bytes expression)."""
+        if t in _FORMAT_CHARS:
+            return [(_FORMAT_CHARS[t], [e])]
+        g = _generic(t)
+        head = g[0] if g else "String" if t == "String" else TYPES[t][0]
+        if head == "Vec":
+            return [("iI", [f"{r} - pos - {off}", f"len({e})"])]
+        if head == "Box":
+            return [("i", [f"{r} - pos - {off}"])]
+        if head in ("struct", "Range"):
+            lay = layout(t)
+            pointing = [name for name, ft, _ in lay.members if _points_out(ft)]
+            out: list[tuple[str | None, object]] = []
+            at = 0
+            for name, ft, foff in lay.members:
+                out += _pad(foff - at)
+                fr = "None"
+                if name in pointing:
+                    fr = r if len(pointing) == 1 else f"{r}[{pointing.index(name)}]"
+                out += self.parts(ft, f"{e}[{name!r}]", fr, off + foff)
+                at = foff + layout(ft).size
+            return out + _pad(lay.size - at)
+        if g and head == "Option" and g[1] in _FORMAT_CHARS:  # inline: no call for the most common Options
+            lay = layout(t)
+            some = self.const(struct.Struct("<" + "".join(fmt for fmt, _ in self.some_parts(t, "x", "None", 0))))
+            none = self.const(bytes(lay.size))
+            return [(None, f"({none} if {e} is None else {some}.pack(1, {e}))")]
+        args = f"{e}, {r}, pos + {off}" if _points_out(t) else e
+        return [(None, f"{self.enc(t)}({args})")]
+
+    def some_parts(self, t: str, e: str, r: str, off: int) -> list:
+        """The parts of `Some(e)` of an Option type `t`."""
+        lay = layout(t)
+        _, pt, poff = lay.members[1]
+        return [
+            ("B", ["1"]),
+            *_pad(poff - 1),
+            *self.parts(pt, e, r, off + poff),
+            *_pad(lay.size - poff - layout(pt).size),
+        ]
+
+    def expr(self, parts) -> str:
+        """One expression giving the bytes of `parts`: runs of packed parts become one `Struct.pack`."""
+        pieces: list[str] = []
+        fmt = ""
+        args: list[str] = []
+
+        def flush() -> None:
+            if args:
+                pieces.append(f"{self.const(struct.Struct('<' + fmt))}.pack({', '.join(args)})")
+            elif fmt:
+                pieces.append(self.const(bytes(struct.calcsize("<" + fmt))))
+
+        for kind, value in parts:
+            if kind is None:
+                flush()
+                fmt, args = "", []
+                pieces.append(str(value))
+            else:
+                fmt += kind
+                args += value
+        flush()
+        return " + ".join(pieces) or "b''"
+
+    def signature(self, t: str, v: str = "v") -> str:
+        return f"{v}, r, pos" if _points_out(t) else v
+
+    def enc(self, t: str) -> str:
+        """The name of `enc_T`, defined on first use."""
+        name = "enc_" + _ident(t)
+        if name in self.done:
+            return name
+        self.done.add(name)
+        g = _generic(t)
+        if t == "String":
+            self.defs.append(
+                f"def {name}(v, r, pos):\n"
+                f"    data = v.encode()\n"
+                f"    if r is None:\n"
+                f"        return data + b'\\xff' * ({_STRING_INLINE_CAPACITY} - len(data))\n"
+                f"    n = len(data)\n"
+                f"    return {self.const(struct.Struct('<Ii'))}.pack((n & 0x3F) | 0x80 | ((n & ~0x3F) << 2), r - pos)\n"
+            )
+        elif g and g[0] == "Option":
+            none = self.const(bytes(layout(t).size))
+            some = self.expr(self.some_parts(t, "v", "r", 0))
+            self.defs.append(
+                f"def {name}({self.signature(t)}):\n    if v is None:\n        return {none}\n    return {some}\n"
+            )
+        elif not g and TYPES[t][0] == "enum":
+            self.enum_enc(t, name)
+        else:
+            self.defs.append(f"def {name}({self.signature(t)}):\n    return {self.expr(self.parts(t, 'v', 'r', 0))}\n")
+        return name
+
+    def enum_enc(self, t: str, name: str) -> None:
+        lay = layout(t)
+        units, variants = {}, []
+        for tag, (vname, pt, poff) in enumerate(lay.members):
+            if pt is None:
+                units[vname] = bytes([tag]) + bytes(lay.size - 1)
+            elif pt != UNKNOWN:
+                fn = f"{name}__{_ident(vname)}"
+                parts = [("B", [str(tag)]), *_pad(poff - 1), *self.parts(pt, "p", "r", poff)]
+                parts += _pad(lay.size - poff - layout(pt).size)
+                self.defs.append(f"def {fn}({self.signature(t, 'p')}):\n    return {self.expr(parts)}\n")
+                variants.append(f"{vname!r}: {fn}")
+        table = f"_variants_{name}"
+        self.defs.append(f"{table} = {{{', '.join(variants)}}}\n")
+        self.defs.append(
+            f"def {name}({self.signature(t)}):\n"
+            f"    if type(v) is str:\n"
+            f"        return {self.const(units)}[v]\n"
+            f"    ((variant, p),) = v.items()\n"
+            f"    return {table}[variant]({self.signature(t, 'p')})\n"
+        )
+
+    def ser(self, t: str) -> str:
+        """The name of `ser_T` (for a `t` that points out of line), defined on first use."""
+        name = "ser_" + _ident(t)
+        if name in self.done:
+            return name
+        self.done.add(name)
+        g = _generic(t)
+        if t == "String":
+            body = (
+                "    data = v.encode()\n"
+                f"    if len(data) <= {_STRING_INLINE_CAPACITY}:\n"
+                "        return None\n"
+                "    pos = len(buf)\n"
+                "    buf += data\n"
+                "    return pos\n"
+            )
+        elif g and g[0] == "Vec":
+            body = self.vec_ser(g[1])
+        elif g and g[0] == "Box":
+            arg = g[1]
+            body = f"    r = {self.ser(arg)}(buf, v)\n" if _points_out(arg) else ""
+            body += _align_source(layout(arg).align)
+            body += f"    buf += {self.enc(arg)}({self.signature(arg)})\n    return pos\n"
+        elif g and g[0] == "Option":
+            body = f"    return None if v is None else {self.ser(g[1])}(buf, v)\n"
+        elif g or TYPES[t][0] == "struct":
+            pointing = [(fname, ft) for fname, ft, _ in layout(t).members if _points_out(ft)]
+            calls = [f"{self.ser(ft)}(buf, v[{fname!r}])" for fname, ft in pointing]
+            body = f"    return {calls[0] if len(calls) == 1 else '(' + ', '.join(calls) + ')'}\n"
+        else:
+            table = f"_variants_{name}"
+            entries = [
+                f"{vname!r}: {self.ser(pt) if _points_out(pt) else '_nothing'}"
+                for vname, pt, _ in layout(t).members
+                if pt is not None and pt != UNKNOWN
+            ]
+            self.defs.append(f"{table} = {{{', '.join(entries)}}}\n")
+            body = (
+                "    if type(v) is str:\n"
+                "        return None\n"
+                "    ((variant, p),) = v.items()\n"
+                f"    return {table}[variant](buf, p)\n"
+            )
+        self.defs.append(f"def {name}(buf, v):\n{body}")
+        return name
+
+    def vec_ser(self, arg: str) -> str:
+        """The body of `ser_Vec<arg>`: the elements' out-of-line data, then the elements."""
+        el = layout(arg)
+        if arg in _FORMAT_CHARS:
+            fmt = _FORMAT_CHARS[arg]
+            items = "bytes(v)" if arg == "u8" else f"struct.pack(f'<{{len(v)}}{fmt}', *v)"
+            return _align_source(el.align) + f"    buf += {items}\n    return pos\n"
+        if not _points_out(arg):
+            return _align_source(el.align) + f"    buf += b''.join(map({self.enc(arg)}, v))\n    return pos\n"
+        return (
+            f"    rs = [{self.ser(arg)}(buf, x) for x in v]\n"
+            + _align_source(el.align)
+            + f"    buf += b''.join([{self.enc(arg)}(x, r, pos + i * {el.size}) for i, (x, r) in enumerate(zip(v, rs))])\n"
+            "    return pos\n"
+        )
+
+    def module(self, root: str) -> str:
+        """The whole source, ending with `serialize(v) -> bytes` for `root`."""
+        top = f"    r = {self.ser(root)}(buf, v)\n" if _points_out(root) else ""
+        top += _align_source(layout(root).align)
+        top += f"    buf += {self.enc(root)}({self.signature(root)})\n    return bytes(buf)\n"
+        return "\n".join([*self.defs, f"def serialize(v):\n    buf = bytearray()\n{top}"])
+
+
+def _pad(n: int) -> list[tuple[str | None, object]]:
+    return [(f"{n}x", [])] if n > 0 else []
+
+
+def _align_source(align: int) -> str:
+    """Statements padding `buf` to `align` and setting `pos` to where the next value goes."""
+    if align == 1:
+        return "    pos = len(buf)\n"
+    return f"    pos = len(buf)\n    if pos % {align}:\n        buf += bytes({align} - pos % {align})\n        pos = len(buf)\n"
+
+
+def _nothing(buf, v) -> None:
+    return None
+
+
+@cache
+def compiled_source(root_type: str = ROOT_TYPE) -> tuple[str, dict]:
+    """The generated serialiser of `root_type`: its source and the constants it refers to."""
+    layout(root_type)  # an unknown type is an RkyvError here
+    compiler = _Compiler()
+    source = compiler.module(root_type)
+    return source, compiler.consts
+
+
+@cache
+def _compiled(root_type: str):
+    source, consts = compiled_source(root_type)
+    namespace = {"struct": struct, "_nothing": _nothing, **consts}
+    exec(compile(source, f"<rkyv serialiser of {root_type}>", "exec"), namespace)
+    return namespace["serialize"]
+
+
+#: What a value that does not fit the type table makes the compiled serialiser raise.
+_MISFIT = (LookupError, TypeError, ValueError, AttributeError, struct.error)
+
+
+def serialize(spec: dict, root_type: str = ROOT_TYPE) -> bytes:
+    """The rkyv archive of `spec` (serde-JSON form of `root_type`)."""
+    serialise = _compiled(root_type)
+    try:
+        return serialise(spec)
+    except _MISFIT:
+        # the reference serialiser walks the value again and says what does not fit (RkyvError)
+        return _reference_serialize(spec, root_type)
 
 
 # ---------------------------------------------------------------------------
