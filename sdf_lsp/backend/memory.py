@@ -32,6 +32,9 @@ class AddressSpace:
         # per table object: slot -> child table object (intermediate levels only)
         self._children: dict[int, dict[int, int]] = {self.root: {}}
         self._filled: dict[int, set[int]] = {self.root: set()}
+        # the table that held the last page mapped, for the pages after it (mapped in address order)
+        self._last: tuple[int, int] | None = None  # (page bytes, vaddr >> the bits one such table covers)
+        self._last_table: tuple[int, int, int, set[int], list] = (0, 0, 0, set(), [])
 
     def map_page(self, frame_cap: dict, page_bytes: int, vaddr: int) -> None:
         p = self.paging
@@ -39,6 +42,22 @@ class AddressSpace:
             leaf = p.leaf_level(page_bytes)
         except PagingError as err:
             raise MapError(str(err)) from None
+        covered = p.shift(leaf) + p.index_bits[leaf]
+        if self._last != (page_bytes, vaddr >> covered):
+            table = self._table_for(leaf, vaddr)
+            self._last = (page_bytes, vaddr >> covered)
+            slots = self.spec.body(table)["slots"]
+            self._last_table = (table, p.shift(leaf), (1 << p.index_bits[leaf]) - 1, self._filled[table], slots)
+        table, shift, mask, filled, slots = self._last_table
+        slot = (vaddr >> shift) & mask
+        if slot in filled:
+            self._check_free(table, leaf, slot)
+        filled.add(slot)
+        slots.append(S.cte(slot, frame_cap))
+
+    def _table_for(self, leaf: int, vaddr: int) -> int:
+        """The table at level `leaf` that holds `vaddr`, making the tables on the way down."""
+        p = self.paging
         table = self.root
         for level in range(p.root_level, leaf):
             slot = p.index(level, vaddr)
@@ -55,9 +74,7 @@ class AddressSpace:
                 self._filled[child] = set()
                 self._fill(table, slot, S.cap("PageTable", child))
             table = child
-        slot = p.index(leaf, vaddr)
-        self._check_free(table, leaf, slot)
-        self._fill(table, slot, frame_cap)
+        return table
 
     def _check_free(self, table: int, level: int, slot: int) -> None:
         if slot in self._filled[table]:

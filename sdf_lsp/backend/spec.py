@@ -129,32 +129,29 @@ def object_slots(obj) -> list | None:
 def object_paddr(obj) -> int | None:
     if isinstance(obj, str):
         return None
-    kind, body = next(iter(obj.items()))
-    return body.get("paddr") if kind in ("Frame", "Untyped") else None
+    ((kind, body),) = obj.items()
+    return body.get("paddr") if kind == "Frame" or kind == "Untyped" else None
+
+
+#: Objects of one size per target, by variant: the name of their size in the target's table.
+_SIZE_NAMES = {"Endpoint": "endpoint", "Notification": "notification", "Reply": "reply", "VCpu": "vcpu", "Tcb": "tcb"}
 
 
 def physical_size_bits(obj, target: Target) -> int:
     """log2 of the bytes an object takes out of untyped memory (0: no memory), as upstream's
     `capdl_obj_physical_size_bits`."""
-    kind = object_kind(obj)
-    bits = target.object_bits
-    if kind == "Endpoint":
-        return bits("endpoint")
-    if kind == "Notification":
-        return bits("notification")
-    if kind == "Reply":
-        return bits("reply")
-    if kind == "VCpu":
-        return bits("vcpu")
-    body = obj[kind] if not isinstance(obj, str) else None
-    if kind == "CNode":
-        return body["size_bits"] + SLOT_BITS
-    if kind == "Tcb":
-        return bits("tcb")
+    if isinstance(obj, str):
+        kind, body = obj, None
+    else:
+        ((kind, body),) = obj.items()
     if kind in ("Frame", "SchedContext", "Untyped"):
         return body["size_bits"]
+    if kind in _SIZE_NAMES:
+        return target.object_bits(_SIZE_NAMES[kind])
+    if kind == "CNode":
+        return body["size_bits"] + SLOT_BITS
     if kind == "PageTable":
-        return bits("vspace") if body["is_root"] else bits("page_table")
+        return target.object_bits("vspace" if body["is_root"] else "page_table")
     return 0
 
 
@@ -182,6 +179,10 @@ def human_name(obj, target: Target) -> str:
 
 
 # ----------------------------------------------------------------------------- spec
+
+
+def _slot_of(entry: dict) -> int:
+    return entry["slot"]
 
 
 @dataclass(frozen=True)
@@ -241,14 +242,18 @@ class Spec:
         self.objects = [self.objects[key[3]] for key in keyed]
         self.owners = [self.owners[key[3]] for key in keyed]
         for named in self.objects:
-            slots = object_slots(named["object"])
+            obj = named["object"]
+            if isinstance(obj, str):
+                continue
+            ((kind, body),) = obj.items()
+            slots = body.get("slots")
             if not slots:
                 continue
             for entry in slots:
-                body = next(iter(entry["cap"].values()))
-                body["object"] = new_of_old[body["object"]]
-            if object_kind(named["object"]) == "CNode":
-                slots.sort(key=lambda e: e["slot"])
+                for cap_body in entry["cap"].values():
+                    cap_body["object"] = new_of_old[cap_body["object"]]
+            if kind == "CNode":
+                slots.sort(key=_slot_of)
         for irq in self.irqs:
             irq["handler"] = new_of_old[irq["handler"]]
         self.irqs.sort(key=lambda e: e["irq"])
@@ -413,6 +418,8 @@ class _JsonCompiler:
                 template += ("," if i else "") + _literal(_indent(depth + 1) + key + ": ") + piece
                 args += fargs
             return template + _indent(depth) + "}", args
+        if g and g[0] == "Vec":  # no call for an empty vector
+            return "%s", [f"({self.function(t, depth)}({e}) if {e} else '[]')"]
         return "%s", [f"{self.function(t, depth)}({e})"]
 
     def define(

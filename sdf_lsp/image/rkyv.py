@@ -435,11 +435,14 @@ def _reference_serialize(spec, root_type: str) -> bytes:
 # resolver alone when there is one); of an enum or Option, its payload's; of a
 # String, Vec or Box, the position of its data.  Everything of fixed layout in a
 # value (primitives, padding, relative pointers, nested structs, `Option` of a
-# primitive) is packed by one precomputed `struct.Struct`; enums dispatch on the
-# variant name through a dict.
-
+# primitive) is packed by one precomputed `struct.Struct`.  An enum, or a struct
+# with one enum field, has a function per variant, chosen through a dict.
 
 _FORMAT_CHARS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "bool": "?"}
+
+#: The variant of the enum held by an expression, while writing the function of that variant:
+#: expression -> (tag, variant name, payload type or None); the payload is `p`.
+Pick = dict[str, tuple[int, str, str | None]]
 
 
 @cache
@@ -460,6 +463,29 @@ def _ident(t: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in t)
 
 
+def _head(t: str) -> str:
+    """ "Vec", "Box", "Option", "Range", "String", a primitive, "struct" or "enum"."""
+    g = _generic(t)
+    if g:
+        return g[0]
+    if t in _PRIMITIVES or t == "String":
+        return t
+    return TYPES[t][0]
+
+
+def _fields(t: str) -> list[tuple[str, str, int]]:
+    """(name, type, offset) of the fields of a struct or Range."""
+    return list(layout(t).members)
+
+
+def _one_enum_field(t: str) -> tuple[str, str] | None:
+    """(name, type) of the only enum field of struct `t`, if it has exactly one."""
+    if _head(t) != "struct":
+        return None
+    enums = [(name, ft) for name, ft, _ in _fields(t) if _head(ft) == "enum"]
+    return enums[0] if len(enums) == 1 else None
+
+
 class _Compiler:
     """Writes the source of the serialiser of one root type (see above)."""
 
@@ -473,46 +499,57 @@ class _Compiler:
         self.consts[name] = value
         return name
 
-    def parts(self, t: str, e: str, r: str, off: int) -> list[tuple[str | None, object]]:
+    @staticmethod
+    def signature(t: str, *values: str) -> str:
+        return ", ".join([*values, "r", "pos"] if _points_out(t) else values)
+
+    # ------------------------------------------------------------------ archived bytes
+
+    def parts(self, t: str, e: str, r: str, off: int, pick: Pick) -> list[tuple[str | None, list[str]]]:
         """The parts of the archived `t` held by expression `e` (resolver `r`) at `pos + off`: each
-        (struct format, [argument expressions]) to pack (padding: ("<n>x", [])), or (None, bytes expression)."""
+        (struct format, [argument expressions]) to pack (padding: ("<n>x", [])), or (None, [bytes expression])."""
+        head = _head(t)
         if t in _FORMAT_CHARS:
             return [(_FORMAT_CHARS[t], [e])]
-        g = _generic(t)
-        head = g[0] if g else "String" if t == "String" else TYPES[t][0]
         if head == "Vec":
             return [("iI", [f"{r} - pos - {off}", f"len({e})"])]
         if head == "Box":
             return [("i", [f"{r} - pos - {off}"])]
+        if e in pick:  # the variant of this function: its tag, then its data
+            tag, _, pt = pick[e]
+            out: list[tuple[str | None, list[str]]] = [("B", [str(tag)])]
+            at = 1
+            if pt is not None:
+                poff = layout(t).members[tag][2]
+                out += _pad(poff - 1) + self.parts(pt, "p", r, off + poff, pick)
+                at = poff + layout(pt).size
+            return out + _pad(layout(t).size - at)
         if head in ("struct", "Range"):
-            lay = layout(t)
-            pointing = [name for name, ft, _ in lay.members if _points_out(ft)]
-            out: list[tuple[str | None, object]] = []
+            pointing = [name for name, ft, _ in _fields(t) if _points_out(ft)]
+            out = []
             at = 0
-            for name, ft, foff in lay.members:
+            for name, ft, foff in _fields(t):
                 out += _pad(foff - at)
                 fr = "None"
                 if name in pointing:
                     fr = r if len(pointing) == 1 else f"{r}[{pointing.index(name)}]"
-                out += self.parts(ft, f"{e}[{name!r}]", fr, off + foff)
+                out += self.parts(ft, f"{e}[{name!r}]", fr, off + foff, pick)
                 at = foff + layout(ft).size
-            return out + _pad(lay.size - at)
-        if g and head == "Option" and g[1] in _FORMAT_CHARS:  # inline: no call for the most common Options
-            lay = layout(t)
-            some = self.const(struct.Struct("<" + "".join(fmt for fmt, _ in self.some_parts(t, "x", "None", 0))))
-            none = self.const(bytes(lay.size))
-            return [(None, f"({none} if {e} is None else {some}.pack(1, {e}))")]
+            return out + _pad(layout(t).size - at)
+        if head == "Option":
+            some = self.expr(self.some_parts(t, e, r, off))
+            return [(None, [f"({self.const(bytes(layout(t).size))} if {e} is None else {some})"])]
         args = f"{e}, {r}, pos + {off}" if _points_out(t) else e
-        return [(None, f"{self.enc(t)}({args})")]
+        return [(None, [f"{self.enc(t)}({args})"])]
 
-    def some_parts(self, t: str, e: str, r: str, off: int) -> list:
+    def some_parts(self, t: str, e: str, r: str, off: int) -> list[tuple[str | None, list[str]]]:
         """The parts of `Some(e)` of an Option type `t`."""
         lay = layout(t)
         _, pt, poff = lay.members[1]
         return [
             ("B", ["1"]),
             *_pad(poff - 1),
-            *self.parts(pt, e, r, off + poff),
+            *self.parts(pt, e, r, off + poff, {}),
             *_pad(lay.size - poff - layout(pt).size),
         ]
 
@@ -532,15 +569,12 @@ class _Compiler:
             if kind is None:
                 flush()
                 fmt, args = "", []
-                pieces.append(str(value))
+                pieces += value
             else:
                 fmt += kind
                 args += value
         flush()
         return " + ".join(pieces) or "b''"
-
-    def signature(self, t: str, v: str = "v") -> str:
-        return f"{v}, r, pos" if _points_out(t) else v
 
     def enc(self, t: str) -> str:
         """The name of `enc_T`, defined on first use."""
@@ -548,8 +582,8 @@ class _Compiler:
         if name in self.done:
             return name
         self.done.add(name)
-        g = _generic(t)
-        if t == "String":
+        head = _head(t)
+        if head == "String":
             self.defs.append(
                 f"def {name}(v, r, pos):\n"
                 f"    data = v.encode()\n"
@@ -558,39 +592,58 @@ class _Compiler:
                 f"    n = len(data)\n"
                 f"    return {self.const(struct.Struct('<Ii'))}.pack((n & 0x3F) | 0x80 | ((n & ~0x3F) << 2), r - pos)\n"
             )
-        elif g and g[0] == "Option":
-            none = self.const(bytes(layout(t).size))
-            some = self.expr(self.some_parts(t, "v", "r", 0))
-            self.defs.append(
-                f"def {name}({self.signature(t)}):\n    if v is None:\n        return {none}\n    return {some}\n"
-            )
-        elif not g and TYPES[t][0] == "enum":
-            self.enum_enc(t, name)
+        elif head == "enum" or _one_enum_field(t):
+            x, enum = ("v", t) if head == "enum" else (f"v[{_one_enum_field(t)[0]!r}]", _one_enum_field(t)[1])
+            self.dispatch(name, self.signature(t, "v"), self.signature(t, "v", "p"), x, enum, self.enc_variant(t))
         else:
-            self.defs.append(f"def {name}({self.signature(t)}):\n    return {self.expr(self.parts(t, 'v', 'r', 0))}\n")
+            self.defs.append(
+                f"def {name}({self.signature(t, 'v')}):\n    return {self.expr(self.parts(t, 'v', 'r', 0, {}))}\n"
+            )
         return name
 
-    def enum_enc(self, t: str, name: str) -> None:
-        lay = layout(t)
-        units, variants = {}, []
-        for tag, (vname, pt, poff) in enumerate(lay.members):
-            if pt is None:
-                units[vname] = bytes([tag]) + bytes(lay.size - 1)
-            elif pt != UNKNOWN:
-                fn = f"{name}__{_ident(vname)}"
-                parts = [("B", [str(tag)]), *_pad(poff - 1), *self.parts(pt, "p", "r", poff)]
-                parts += _pad(lay.size - poff - layout(pt).size)
-                self.defs.append(f"def {fn}({self.signature(t, 'p')}):\n    return {self.expr(parts)}\n")
-                variants.append(f"{vname!r}: {fn}")
-        table = f"_variants_{name}"
-        self.defs.append(f"{table} = {{{', '.join(variants)}}}\n")
+    def enc_variant(self, t: str):
+        def define(fn: str, pick: Pick) -> None:
+            expr = self.expr(self.parts(t, "v", "r", 0, pick))
+            self.defs.append(f"def {fn}({self.signature(t, 'v', 'p')}):\n    return {expr}\n")
+
+        return define
+
+    def dispatch(self, name: str, params: str, call: str, x: str, enum: str, variant_function) -> None:
+        """`def name(params)`, which calls the function of the variant of the `enum` held by `x` (`v`
+        or a field of it) with `call`; `variant_function(name, pick)` writes each of those."""
+        units, variants = [], []
+        for tag, (vname, pt) in enumerate(TYPES[enum][1]):
+            if pt == UNKNOWN:
+                continue
+            fn = f"{name}__{_ident(vname)}"
+            variant_function(fn, {x: (tag, vname, pt)})
+            (units if pt is None else variants).append(f"{vname!r}: {fn}")
         self.defs.append(
-            f"def {name}({self.signature(t)}):\n"
-            f"    if type(v) is str:\n"
-            f"        return {self.const(units)}[v]\n"
-            f"    ((variant, p),) = v.items()\n"
-            f"    return {table}[variant]({self.signature(t, 'p')})\n"
+            f"_units_{name} = {{{', '.join(units)}}}\n"
+            f"_variants_{name} = {{{', '.join(variants)}}}\n"
+            f"def {name}({params}):\n"
+            f"    x = {x}\n"
+            f"    if type(x) is str:\n"
+            f"        p = None\n"
+            f"        return _units_{name}[x]({call})\n"
+            f"    ((variant, p),) = x.items()\n"
+            f"    return _variants_{name}[variant]({call})\n"
         )
+
+    # ------------------------------------------------------------------ out-of-line data
+
+    def ser_expr(self, t: str, e: str, pick: Pick) -> str:
+        """An expression writing what `t` held by `e` points to and giving its resolver."""
+        head = _head(t)
+        if e in pick:
+            pt = pick[e][2]
+            return self.ser_expr(pt, "p", pick) if pt is not None and _points_out(pt) else "None"
+        if head in ("struct", "Range"):
+            calls = [self.ser_expr(ft, f"{e}[{name!r}]", pick) for name, ft, _ in _fields(t) if _points_out(ft)]
+            return calls[0] if len(calls) == 1 else f"({', '.join(calls)})"
+        if head == "Option":
+            return f"(None if {e} is None else {self.ser_expr(_generic(t)[1], e, pick)})"
+        return f"{self.ser(t)}(buf, {e})"
 
     def ser(self, t: str) -> str:
         """The name of `ser_T` (for a `t` that points out of line), defined on first use."""
@@ -598,8 +651,8 @@ class _Compiler:
         if name in self.done:
             return name
         self.done.add(name)
-        g = _generic(t)
-        if t == "String":
+        head = _head(t)
+        if head == "String":
             body = (
                 "    data = v.encode()\n"
                 f"    if len(data) <= {_STRING_INLINE_CAPACITY}:\n"
@@ -608,35 +661,27 @@ class _Compiler:
                 "    buf += data\n"
                 "    return pos\n"
             )
-        elif g and g[0] == "Vec":
-            body = self.vec_ser(g[1])
-        elif g and g[0] == "Box":
-            arg = g[1]
-            body = f"    r = {self.ser(arg)}(buf, v)\n" if _points_out(arg) else ""
+        elif head == "Vec":
+            body = self.vec_ser(_generic(t)[1])
+        elif head == "Box":
+            arg = _generic(t)[1]
+            body = f"    r = {self.ser_expr(arg, 'v', {})}\n" if _points_out(arg) else ""
             body += _align_source(layout(arg).align)
-            body += f"    buf += {self.enc(arg)}({self.signature(arg)})\n    return pos\n"
-        elif g and g[0] == "Option":
-            body = f"    return None if v is None else {self.ser(g[1])}(buf, v)\n"
-        elif g or TYPES[t][0] == "struct":
-            pointing = [(fname, ft) for fname, ft, _ in layout(t).members if _points_out(ft)]
-            calls = [f"{self.ser(ft)}(buf, v[{fname!r}])" for fname, ft in pointing]
-            body = f"    return {calls[0] if len(calls) == 1 else '(' + ', '.join(calls) + ')'}\n"
+            body += f"    buf += {self.enc(arg)}({self.signature(arg, 'v')})\n    return pos\n"
+        elif head == "enum" or _one_enum_field(t):
+            x, enum = ("v", t) if head == "enum" else (f"v[{_one_enum_field(t)[0]!r}]", _one_enum_field(t)[1])
+            self.dispatch(name, "buf, v", "buf, v, p", x, enum, self.ser_variant(t))
+            return name
         else:
-            table = f"_variants_{name}"
-            entries = [
-                f"{vname!r}: {self.ser(pt) if _points_out(pt) else '_nothing'}"
-                for vname, pt, _ in layout(t).members
-                if pt is not None and pt != UNKNOWN
-            ]
-            self.defs.append(f"{table} = {{{', '.join(entries)}}}\n")
-            body = (
-                "    if type(v) is str:\n"
-                "        return None\n"
-                "    ((variant, p),) = v.items()\n"
-                f"    return {table}[variant](buf, p)\n"
-            )
+            body = f"    return {self.ser_expr(t, 'v', {})}\n"
         self.defs.append(f"def {name}(buf, v):\n{body}")
         return name
+
+    def ser_variant(self, t: str):
+        def define(fn: str, pick: Pick) -> None:
+            self.defs.append(f"def {fn}(buf, v, p):\n    return {self.ser_expr(t, 'v', pick)}\n")
+
+        return define
 
     def vec_ser(self, arg: str) -> str:
         """The body of `ser_Vec<arg>`: the elements' out-of-line data, then the elements."""
@@ -648,6 +693,9 @@ class _Compiler:
         if not _points_out(arg):
             return _align_source(el.align) + f"    buf += b''.join(map({self.enc(arg)}, v))\n    return pos\n"
         return (
+            "    if not v:\n"  # nothing out of line: just where the elements would be
+            + _align_source(el.align, "        ")
+            + "        return pos\n"
             f"    rs = [{self.ser(arg)}(buf, x) for x in v]\n"
             + _align_source(el.align)
             + f"    buf += b''.join([{self.enc(arg)}(x, r, pos + i * {el.size}) for i, (x, r) in enumerate(zip(v, rs))])\n"
@@ -656,25 +704,22 @@ class _Compiler:
 
     def module(self, root: str) -> str:
         """The whole source, ending with `serialize(v) -> bytes` for `root`."""
-        top = f"    r = {self.ser(root)}(buf, v)\n" if _points_out(root) else ""
+        top = f"    r = {self.ser_expr(root, 'v', {})}\n" if _points_out(root) else ""
         top += _align_source(layout(root).align)
-        top += f"    buf += {self.enc(root)}({self.signature(root)})\n    return bytes(buf)\n"
+        top += f"    buf += {self.enc(root)}({self.signature(root, 'v')})\n    return bytes(buf)\n"
         return "\n".join([*self.defs, f"def serialize(v):\n    buf = bytearray()\n{top}"])
 
 
-def _pad(n: int) -> list[tuple[str | None, object]]:
+def _pad(n: int) -> list[tuple[str | None, list[str]]]:
     return [(f"{n}x", [])] if n > 0 else []
 
 
-def _align_source(align: int) -> str:
+def _align_source(align: int, indent: str = "    ") -> str:
     """Statements padding `buf` to `align` and setting `pos` to where the next value goes."""
-    if align == 1:
-        return "    pos = len(buf)\n"
-    return f"    pos = len(buf)\n    if pos % {align}:\n        buf += bytes({align} - pos % {align})\n        pos = len(buf)\n"
-
-
-def _nothing(buf, v) -> None:
-    return None
+    lines = ["pos = len(buf)"]
+    if align > 1:
+        lines += [f"if pos % {align}:", f"    buf += bytes({align} - pos % {align})", "    pos = len(buf)"]
+    return "".join(f"{indent}{line}\n" for line in lines)
 
 
 @cache
@@ -689,7 +734,7 @@ def compiled_source(root_type: str = ROOT_TYPE) -> tuple[str, dict]:
 @cache
 def _compiled(root_type: str):
     source, consts = compiled_source(root_type)
-    namespace = {"struct": struct, "_nothing": _nothing, **consts}
+    namespace = {"struct": struct, **consts}
     exec(compile(source, f"<rkyv serialiser of {root_type}>", "exec"), namespace)
     return namespace["serialize"]
 
