@@ -294,11 +294,9 @@ class SpecBuilder:
     def map_region(self, vspace: AddressSpace, m, owner: str):
         frames = self.mr_frames[m.mr]
         page = self.sys.page_size_of(self.sys.mr_by_name[m.mr])
-        vaddr = m.vaddr
+        read, write, execute, cached = m.read, m.write, m.execute, m.cached
         try:
-            for f in frames:
-                vspace.map_page(S.frame_cap(f, m.read, m.write, m.execute, m.cached), page, vaddr)
-                vaddr += page
+            vspace.map_pages([S.frame_cap(f, read, write, execute, cached) for f in frames], page, m.vaddr)
         except MapError as err:
             raise E.fail(
                 span_of(m.el, "vaddr"), E.MAP_FAILED, f"failed to map MR '{m.mr}' to '{owner}': {err}"

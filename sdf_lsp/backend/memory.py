@@ -32,28 +32,31 @@ class AddressSpace:
         # per table object: slot -> child table object (intermediate levels only)
         self._children: dict[int, dict[int, int]] = {self.root: {}}
         self._filled: dict[int, set[int]] = {self.root: set()}
-        # the table that held the last page mapped, for the pages after it (mapped in address order)
-        self._last: tuple[int, int] | None = None  # (page bytes, vaddr >> the bits one such table covers)
-        self._last_table: tuple[int, int, int, set[int], list] = (0, 0, 0, set(), [])
 
     def map_page(self, frame_cap: dict, page_bytes: int, vaddr: int) -> None:
+        self.map_pages([frame_cap], page_bytes, vaddr)
+
+    def map_pages(self, frame_caps: list[dict], page_bytes: int, vaddr: int) -> None:
+        """Map the frames of `frame_caps` one after the other from `vaddr` (pages of `page_bytes`)."""
         p = self.paging
         try:
             leaf = p.leaf_level(page_bytes)
         except PagingError as err:
             raise MapError(str(err)) from None
-        covered = p.shift(leaf) + p.index_bits[leaf]
-        if self._last != (page_bytes, vaddr >> covered):
-            table = self._table_for(leaf, vaddr)
-            self._last = (page_bytes, vaddr >> covered)
-            slots = self.spec.body(table)["slots"]
-            self._last_table = (table, p.shift(leaf), (1 << p.index_bits[leaf]) - 1, self._filled[table], slots)
-        table, shift, mask, filled, slots = self._last_table
-        slot = (vaddr >> shift) & mask
-        if slot in filled:
-            self._check_free(table, leaf, slot)
-        filled.add(slot)
-        slots.append(S.cte(slot, frame_cap))
+        shift, mask = p.shift(leaf), (1 << p.index_bits[leaf]) - 1
+        covered = shift + p.index_bits[leaf]  # the address bits one table at the leaf level covers
+        table_range = None
+        for frame_cap in frame_caps:
+            if vaddr >> covered != table_range:
+                table_range = vaddr >> covered
+                table = self._table_for(leaf, vaddr)
+                filled, slots = self._filled[table], self.spec.body(table)["slots"]
+            slot = (vaddr >> shift) & mask
+            if slot in filled:
+                self._check_free(table, leaf, slot)
+            filled.add(slot)
+            slots.append(S.cte(slot, frame_cap))
+            vaddr += page_bytes
 
     def _table_for(self, leaf: int, vaddr: int) -> int:
         """The table at level `leaf` that holds `vaddr`, making the tables on the way down."""

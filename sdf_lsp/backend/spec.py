@@ -56,8 +56,8 @@ def cap_object(c: dict) -> int:
 
 
 def cte(slot: int, c: dict) -> dict:
-    """A cap table entry holding its own copy of `c` (object references are renumbered in place)."""
-    return {"slot": slot, "cap": {kind: dict(body) for kind, body in c.items()}}
+    """A cap table entry holding `c` (which may be in other entries too: `Spec.finish` renumbers it once)."""
+    return {"slot": slot, "cap": c}
 
 
 # -------------------------------------------------------------------------- objects
@@ -241,6 +241,7 @@ class Spec:
             new_of_old[key[3]] = new
         self.objects = [self.objects[key[3]] for key in keyed]
         self.owners = [self.owners[key[3]] for key in keyed]
+        renumbered: set[int] = set()
         for named in self.objects:
             obj = named["object"]
             if isinstance(obj, str):
@@ -251,7 +252,9 @@ class Spec:
                 continue
             for entry in slots:
                 for cap_body in entry["cap"].values():
-                    cap_body["object"] = new_of_old[cap_body["object"]]
+                    if id(cap_body) not in renumbered:  # a cap in several tables is one dict
+                        renumbered.add(id(cap_body))
+                        cap_body["object"] = new_of_old[cap_body["object"]]
             if kind == "CNode":
                 slots.sort(key=_slot_of)
         for irq in self.irqs:
