@@ -79,6 +79,8 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
             fixed_at = fixed[next_fixed] if next_fixed < first_free else ut_end
             target_addr = min(ut_end, fixed_at)
             to_fixed = target_addr < ut_end
+            if (ut.is_device or not pending) and cur < target_addr:
+                cur = target_addr  # nothing to make on the way: the steps below would only walk there
             while cur < target_addr:
                 gap = target_addr - cur
                 # the largest alignment both `cur` and the gap allow (trailing zero bits; 64 for 0, as Rust's)

@@ -231,16 +231,21 @@ class Spec:
         keyed = []
         for old, named in enumerate(self.objects):
             obj = named["object"]
-            paddr = object_paddr(obj)
-            keyed.append(
-                ((0, paddr) if paddr is not None else (1, 0), -physical_size_bits(obj, target), named["name"], old)
-            )
+            frame = obj.get("Frame") if type(obj) is dict else None  # most objects: read directly
+            if frame is not None:
+                paddr, bits = frame["paddr"], frame["size_bits"]
+            else:
+                paddr, bits = object_paddr(obj), physical_size_bits(obj, target)
+            if paddr is None:
+                keyed.append((1, 0, -bits, named["name"], old))
+            else:
+                keyed.append((0, paddr, -bits, named["name"], old))
         keyed.sort()
         new_of_old = [0] * len(self.objects)
         for new, key in enumerate(keyed):
-            new_of_old[key[3]] = new
-        self.objects = [self.objects[key[3]] for key in keyed]
-        self.owners = [self.owners[key[3]] for key in keyed]
+            new_of_old[key[4]] = new
+        self.objects = [self.objects[key[4]] for key in keyed]
+        self.owners = [self.owners[key[4]] for key in keyed]
         renumbered: set[int] = set()
         for named in self.objects:
             obj = named["object"]
@@ -495,6 +500,37 @@ class _JsonCompiler:
             f"    return _variants_{name}[variant](v, p)\n"
         )
 
+    def dump(self, t: str) -> None:
+        """`dump(v)`: the text of the struct `t` held by `v`, joined once from pieces that hold its
+        vectors' items one by one (a large spec's text is tens of megabytes: none is copied twice)."""
+        fields = JSON_TYPES[t][1]
+        lines = [f"if len(v) != {len(fields)}:", "    raise _JsonMisfit", "out = []"]
+        text = "{"
+        for i, (name, ft) in enumerate(fields):
+            text += ("," if i else "") + _indent(1) + encode_basestring_ascii(name) + ": "
+            lines.append(f"out.append({text!r})")
+            text = ""
+            g = rkyv._generic(ft or "")
+            if g and g[0] == "Vec" and g[1] not in _JSON_INTS:
+                lines.append(f"_items(out, v[{name!r}], {self.function(g[1], 2)}, 1)")
+            else:
+                lines.append(f"out.append({self.function(ft or '', 1)}(v[{name!r}]))")
+        lines += [f"out.append({_indent(0) + '}'!r})", "return ''.join(out)"]
+        self.defs.append("def dump(v):\n" + "".join(f"    {line}\n" for line in lines))
+
+
+def _items(out: list[str], items: list, text_of, depth: int) -> None:
+    """The text of the vector of `items` at `depth`, as pieces appended to `out`."""
+    if not items:
+        out.append("[]")
+        return
+    sep = "," + _indent(depth + 1)
+    pieces = [sep] * (2 * len(items) - 1)
+    pieces[::2] = list(map(text_of, items))
+    out.append("[" + _indent(depth + 1))
+    out += pieces
+    out.append(_indent(depth) + "]")
+
 
 def _indent(depth: int) -> str:
     return "\n" + "  " * depth
@@ -508,12 +544,12 @@ def _literal(text: str) -> str:
 def json_source() -> str:
     """The source of the compiled capdl.json encoder; `dump(v)` writes a whole spec."""
     compiler = _JsonCompiler()
-    root = compiler.function(rkyv.ROOT_TYPE, 0)
-    return "\n".join([*compiler.defs, f"dump = {root}\n"])
+    compiler.dump(rkyv.ROOT_TYPE)
+    return "\n".join(compiler.defs)
 
 
 @cache
 def _compiled_json():
-    namespace = {"_string": encode_basestring_ascii, "_JsonMisfit": _JsonMisfit}
+    namespace = {"_string": encode_basestring_ascii, "_JsonMisfit": _JsonMisfit, "_items": _items}
     exec(compile(json_source(), "<capdl.json encoder>", "exec"), namespace)
     return namespace["dump"]
