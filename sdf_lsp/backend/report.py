@@ -107,8 +107,8 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
     if target.arch == "aarch64" and "ArmSmc" in kinds:
         w("ARM SMC access is granted to userspace.\n")
     elif target.arch == "x86_64":
-        for named in objects:
-            if object_kind(named["object"]) == "IOPorts":
+        for named, kind in zip(objects, kinds, strict=True):
+            if kind == "IOPorts":
                 io = named["object"]["IOPorts"]
                 w(
                     f"\t- {human_name(named['object'], target)}: '{named['name']}'\n"

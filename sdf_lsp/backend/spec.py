@@ -118,14 +118,6 @@ def object_kind(obj) -> str:
     return obj if isinstance(obj, str) else next(iter(obj))
 
 
-def object_slots(obj) -> list | None:
-    """The cap table of an object that has one."""
-    if isinstance(obj, str):
-        return None
-    body = next(iter(obj.values()))
-    return body.get("slots") if isinstance(body, dict) else None
-
-
 def object_paddr(obj) -> int | None:
     if isinstance(obj, str):
         return None
@@ -140,8 +132,9 @@ _SIZE_NAMES = {"Endpoint": "endpoint", "Notification": "notification", "Reply": 
 def physical_size_bits(obj, target: Target) -> int:
     """log2 of the bytes an object takes out of untyped memory (0: no memory), as upstream's
     `capdl_obj_physical_size_bits`."""
+    body: dict = {}
     if isinstance(obj, str):
-        kind, body = obj, None
+        kind = obj
     else:
         ((kind, body),) = obj.items()
     if kind in ("Frame", "SchedContext", "Untyped"):
@@ -398,7 +391,7 @@ class _JsonCompiler:
             return "%s", [f"('true' if {e} else 'false')"]
         if t == "String":
             return "%s", [f"_string({e})"]
-        g = rkyv._generic(t)
+        g = rkyv.split_generic(t)
         if g and g[0] == "Box":
             return self.inline(g[1], e, depth, body, checks, pick)
         if g and g[0] == "Option" and g[1] in _JSON_INTS:
@@ -450,11 +443,11 @@ class _JsonCompiler:
 
     def function(self, t: str, depth: int) -> str:
         """The name of the function writing `t` at `depth`, defined on first use."""
-        name = f"j_{rkyv._ident(t)}_{depth}"
+        name = f"j_{rkyv.identifier(t)}_{depth}"
         if name in self.done:
             return name
         self.done.add(name)
-        g = rkyv._generic(t)
+        g = rkyv.split_generic(t)
         if g and g[0] == "Vec":
             items = "map(str, v)" if g[1] in _JSON_INTS else f"map({self.function(g[1], depth + 1)}, v)"
             self.defs.append(
@@ -482,11 +475,12 @@ class _JsonCompiler:
 
     def dispatch(self, name: str, t: str, depth: int, x: str, enum: str) -> None:
         """`name(v)`: the text of `t` held by `v`, by the variant of the `enum` held by `x`."""
-        units, variants = [], []
+        units: list[str] = []
+        variants: list[str] = []
         for vname, pt in JSON_TYPES[enum][1]:
             if pt == rkyv.UNKNOWN:
                 continue
-            fn = f"{name}__{rkyv._ident(vname)}"
+            fn = f"{name}__{rkyv.identifier(vname)}"
             self.define(fn, "v, p", t, depth, {x: (vname, pt)})
             (units if pt is None else variants).append(f"{vname!r}: {fn}")
         self.defs.append(
@@ -510,7 +504,7 @@ class _JsonCompiler:
             text += ("," if i else "") + _indent(1) + encode_basestring_ascii(name) + ": "
             lines.append(f"out.append({text!r})")
             text = ""
-            g = rkyv._generic(ft or "")
+            g = rkyv.split_generic(ft or "")
             if g and g[0] == "Vec" and g[1] not in _JSON_INTS:
                 lines.append(f"_items(out, v[{name!r}], {self.function(g[1], 2)}, 1)")
             else:

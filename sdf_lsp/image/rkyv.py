@@ -233,7 +233,7 @@ def _align_up(n: int, a: int) -> int:
     return (n + a - 1) & ~(a - 1)
 
 
-def _generic(t: str) -> tuple[str, str] | None:
+def split_generic(t: str) -> tuple[str, str] | None:
     """Split "Vec<T>" into ("Vec", "T"); None for a non-generic name."""
     if t.endswith(">") and "<" in t:
         head, _, arg = t.partition("<")
@@ -274,7 +274,7 @@ def layout(t: str) -> _Layout:
         return _Layout(n, n)
     if t == "String":
         return _Layout(8, 4)
-    g = _generic(t)
+    g = split_generic(t)
     if g:
         head, arg = g
         if head == "Vec":
@@ -335,7 +335,7 @@ class _Writer:
             pos = len(self.buf)
             self.buf.extend(data)
             return pos
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":
@@ -380,7 +380,7 @@ class _Writer:
             tagged = (n & 0x3F) | 0x80 | ((n & ~0x3F) << 2)
             return struct.pack("<Ii", tagged, resolver - pos)
         out = bytearray(lay.size)
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":
@@ -452,20 +452,21 @@ def _points_out(t: str) -> bool:
         return False
     if t == "String":
         return True
-    g = _generic(t)
+    g = split_generic(t)
     if g:
         return g[0] in ("Vec", "Box") or _points_out(g[1])
     kind, members = TYPES[t]
     return any(pt is not None and pt != UNKNOWN and _points_out(pt) for _, pt in members)
 
 
-def _ident(t: str) -> str:
+def identifier(t: str) -> str:
+    """A Python name made of type name `t` ("Vec<u8>" -> "Vec_u8_")."""
     return "".join(c if c.isalnum() else "_" for c in t)
 
 
 def _head(t: str) -> str:
     """ "Vec", "Box", "Option", "Range", "String", a primitive, "struct" or "enum"."""
-    g = _generic(t)
+    g = split_generic(t)
     if g:
         return g[0]
     if t in _PRIMITIVES or t == "String":
@@ -478,12 +479,22 @@ def _fields(t: str) -> list[tuple[str, str, int]]:
     return list(layout(t).members)
 
 
-def _one_enum_field(t: str) -> tuple[str, str] | None:
-    """(name, type) of the only enum field of struct `t`, if it has exactly one."""
+def _arg(t: str) -> str:
+    """The argument of a generic type ("T" of "Vec<T>")."""
+    g = split_generic(t)
+    assert g is not None, t
+    return g[1]
+
+
+def _selecting_enum(t: str) -> tuple[str, str] | None:
+    """(expression, type) of the enum whose variant chooses how `t` held by `v` is written: `t`
+    itself, or the only enum field of a struct; None for other types."""
+    if _head(t) == "enum":
+        return "v", t
     if _head(t) != "struct":
         return None
     enums = [(name, ft) for name, ft, _ in _fields(t) if _head(ft) == "enum"]
-    return enums[0] if len(enums) == 1 else None
+    return (f"v[{enums[0][0]!r}]", enums[0][1]) if len(enums) == 1 else None
 
 
 class _Compiler:
@@ -578,7 +589,7 @@ class _Compiler:
 
     def enc(self, t: str) -> str:
         """The name of `enc_T`, defined on first use."""
-        name = "enc_" + _ident(t)
+        name = "enc_" + identifier(t)
         if name in self.done:
             return name
         self.done.add(name)
@@ -592,8 +603,8 @@ class _Compiler:
                 f"    n = len(data)\n"
                 f"    return {self.const(struct.Struct('<Ii'))}.pack((n & 0x3F) | 0x80 | ((n & ~0x3F) << 2), r - pos)\n"
             )
-        elif head == "enum" or _one_enum_field(t):
-            x, enum = ("v", t) if head == "enum" else (f"v[{_one_enum_field(t)[0]!r}]", _one_enum_field(t)[1])
+        elif (selecting := _selecting_enum(t)) is not None:
+            x, enum = selecting
             self.dispatch(name, self.signature(t, "v"), self.signature(t, "v", "p"), x, enum, self.enc_variant(t))
         else:
             self.defs.append(
@@ -611,11 +622,12 @@ class _Compiler:
     def dispatch(self, name: str, params: str, call: str, x: str, enum: str, variant_function) -> None:
         """`def name(params)`, which calls the function of the variant of the `enum` held by `x` (`v`
         or a field of it) with `call`; `variant_function(name, pick)` writes each of those."""
-        units, variants = [], []
+        units: list[str] = []
+        variants: list[str] = []
         for tag, (vname, pt) in enumerate(TYPES[enum][1]):
             if pt == UNKNOWN:
                 continue
-            fn = f"{name}__{_ident(vname)}"
+            fn = f"{name}__{identifier(vname)}"
             variant_function(fn, {x: (tag, vname, pt)})
             (units if pt is None else variants).append(f"{vname!r}: {fn}")
         self.defs.append(
@@ -642,12 +654,12 @@ class _Compiler:
             calls = [self.ser_expr(ft, f"{e}[{name!r}]", pick) for name, ft, _ in _fields(t) if _points_out(ft)]
             return calls[0] if len(calls) == 1 else f"({', '.join(calls)})"
         if head == "Option":
-            return f"(None if {e} is None else {self.ser_expr(_generic(t)[1], e, pick)})"
+            return f"(None if {e} is None else {self.ser_expr(_arg(t), e, pick)})"
         return f"{self.ser(t)}(buf, {e})"
 
     def ser(self, t: str) -> str:
         """The name of `ser_T` (for a `t` that points out of line), defined on first use."""
-        name = "ser_" + _ident(t)
+        name = "ser_" + identifier(t)
         if name in self.done:
             return name
         self.done.add(name)
@@ -662,14 +674,14 @@ class _Compiler:
                 "    return pos\n"
             )
         elif head == "Vec":
-            body = self.vec_ser(_generic(t)[1])
+            body = self.vec_ser(_arg(t))
         elif head == "Box":
-            arg = _generic(t)[1]
+            arg = _arg(t)
             body = f"    r = {self.ser_expr(arg, 'v', {})}\n" if _points_out(arg) else ""
             body += _align_source(layout(arg).align)
             body += f"    buf += {self.enc(arg)}({self.signature(arg, 'v')})\n    return pos\n"
-        elif head == "enum" or _one_enum_field(t):
-            x, enum = ("v", t) if head == "enum" else (f"v[{_one_enum_field(t)[0]!r}]", _one_enum_field(t)[1])
+        elif (selecting := _selecting_enum(t)) is not None:
+            x, enum = selecting
             self.dispatch(name, "buf, v", "buf, v, p", x, enum, self.ser_variant(t))
             return name
         else:
@@ -796,7 +808,7 @@ class _Reader:
             if start < 0 or start + n > len(self.data):
                 raise RkyvError(f"string at {pos:#x} out of bounds")
             return self.data[start : start + n].decode()
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":

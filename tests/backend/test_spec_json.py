@@ -25,7 +25,7 @@ def _value(t: str) -> st.SearchStrategy:
         return st.booleans()
     if t == "String":
         return st.text(max_size=12)  # any characters: the encoder escapes as json does (ASCII only)
-    g = rkyv._generic(t)
+    g = rkyv.split_generic(t)
     if g:
         head, arg = g
         if head == "Vec":

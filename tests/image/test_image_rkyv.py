@@ -76,7 +76,7 @@ def _value(t: str) -> st.SearchStrategy:
     if t == "String":
         # around the 8 inline bytes and the 6 bits the length's low byte holds
         return st.text(max_size=70) | st.sampled_from(["", "x" * 8, "é" * 4, "y" * 9, "z" * 63, "w" * 64, "v" * 300])
-    g = rkyv._generic(t)
+    g = rkyv.split_generic(t)
     if g:
         head, arg = g
         if head == "Vec":
