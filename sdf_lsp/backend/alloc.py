@@ -91,11 +91,14 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
                         if b > max_bits:
                             continue
                         w = windows[b]
-                        paddrs[w[0]] = cur
-                        w[0] += 1
+                        # objects of the largest size still to make follow each other at the same alignment
+                        # until their window or the gap ends: make them at once
+                        n = min(w[1] - w[0], gap >> b) if b == pending[0] else 1
+                        paddrs[w[0] : w[0] + n] = range(cur, cur + (n << b), 1 << b)
+                        w[0] += n
                         if w[0] == w[1]:
                             pending.remove(b)
-                        cur += 1 << b
+                        cur += n << b
                         made = True
                         break
                 if not made:
