@@ -465,7 +465,7 @@ def identifier(t: str) -> str:
 
 
 def _head(t: str) -> str:
-    """ "Vec", "Box", "Option", "Range", "String", a primitive, "struct" or "enum"."""
+    """What `t` is: "Vec", "Box", "Option", "Range", "String", a primitive, "struct" or "enum"."""
     g = split_generic(t)
     if g:
         return g[0]
