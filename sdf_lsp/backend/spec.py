@@ -544,6 +544,7 @@ def json_source() -> str:
 
 @cache
 def _compiled_json():
+    """The capdl.json encoder (its source comes from the type table alone, never from a value)."""
     namespace = {"_string": encode_basestring_ascii, "_JsonMisfit": _JsonMisfit, "_items": _items}
     exec(compile(json_source(), "<capdl.json encoder>", "exec"), namespace)
     return namespace["dump"]

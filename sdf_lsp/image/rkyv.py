@@ -745,6 +745,7 @@ def compiled_source(root_type: str = ROOT_TYPE) -> tuple[str, dict]:
 
 @cache
 def _compiled(root_type: str):
+    """The serialiser of `root_type` (its source comes from the type table alone, never from a value)."""
     source, consts = compiled_source(root_type)
     namespace = {"struct": struct, **consts}
     exec(compile(source, f"<rkyv serialiser of {root_type}>", "exec"), namespace)
