@@ -15,6 +15,7 @@ from every object with a fixed address.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from sdf_lsp.backend.spec import Spec, object_paddr, physical_size_bits
@@ -42,9 +43,10 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
     sizes = [physical_size_bits(o["object"], target) for o in objects]
     paddrs: list[int | None] = [None] * n
     uts = sorted(untypeds, key=lambda u: u.paddr)
-    first_free = 0
-    while first_free < n and object_paddr(objects[first_free]["object"]) is not None:
-        first_free += 1
+    fixed: list[int] = []  # the paddrs of the objects that have one (sorted first)
+    while len(fixed) < n and (paddr := object_paddr(objects[len(fixed)]["object"])) is not None:
+        fixed.append(paddr)
+    first_free = len(fixed)
 
     # objects without a paddr, by size: [next index, end index) windows (the spec keeps equal sizes together)
     windows: dict[int, list[int]] = {}
@@ -61,10 +63,9 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
 
     alloc = Allocation(paddrs)
     starts = [u.paddr for u in uts]
-    for i in range(first_free):
-        start = object_paddr(objects[i]["object"])
+    for i, start in enumerate(fixed):
         end = start + (1 << sizes[i])
-        k = _last_le(starts, start)
+        k = bisect_right(starts, start) - 1
         if k < 0 or not (uts[k].paddr <= start and end <= uts[k].paddr + (1 << uts[k].size_bits)):
             alloc.outside.append((i, start, end))
     if alloc.outside:
@@ -75,22 +76,29 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
         ut_end = ut.paddr + (1 << ut.size_bits)
         cur = ut.paddr
         while True:
-            fixed_at = object_paddr(objects[next_fixed]["object"]) if next_fixed < first_free else None
-            target_addr = min(ut_end, fixed_at) if fixed_at is not None else ut_end
+            fixed_at = fixed[next_fixed] if next_fixed < first_free else ut_end
+            target_addr = min(ut_end, fixed_at)
             to_fixed = target_addr < ut_end
+            if (ut.is_device or not pending) and cur < target_addr:
+                cur = target_addr  # nothing to make on the way: the steps below would only walk there
             while cur < target_addr:
-                max_bits = min(_tz(cur), _tz(target_addr - cur))
+                gap = target_addr - cur
+                # the largest alignment both `cur` and the gap allow (trailing zero bits; 64 for 0, as Rust's)
+                max_bits = min((cur & -cur).bit_length() - 1 if cur else 64, (gap & -gap).bit_length() - 1)
                 made = False
                 if not ut.is_device:
                     for b in pending:
                         if b > max_bits:
                             continue
                         w = windows[b]
-                        paddrs[w[0]] = cur
-                        w[0] += 1
+                        # objects of the largest size still to make follow each other at the same alignment
+                        # until their window or the gap ends: make them at once
+                        n = min(w[1] - w[0], gap >> b) if b == pending[0] else 1
+                        paddrs[w[0] : w[0] + n] = range(cur, cur + (n << b), 1 << b)
+                        w[0] += n
                         if w[0] == w[1]:
                             pending.remove(b)
-                        cur += 1 << b
+                        cur += n << b
                         made = True
                         break
                 if not made:
@@ -104,22 +112,6 @@ def simulate(spec: Spec, untypeds: tuple[Untyped, ...], target: Target) -> Alloc
         w = windows[b]
         alloc.shortfall[b] = w[1] - w[0]
     return alloc
-
-
-def _tz(x: int) -> int:
-    """Trailing zero bits (64 for 0, as Rust's u64::trailing_zeros)."""
-    return (x & -x).bit_length() - 1 if x else 64
-
-
-def _last_le(sorted_starts: list[int], value: int) -> int:
-    lo, hi = 0, len(sorted_starts)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sorted_starts[mid] <= value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
 
 
 class FreeMemory:

@@ -285,27 +285,22 @@ class SpecBuilder:
                 seq += 1
                 cur += page
 
-    def map(self, vspace: AddressSpace, frame_cap: dict, page: int, vaddr: int, what: str, span=None):
+    def map(self, vspace: AddressSpace, frame_cap: dict, page: int, vaddr: int, what: str):
         try:
             vspace.map_page(frame_cap, page, vaddr)
         except MapError as err:
-            where = span if span is not None else self.sys.root.name_span
-            raise E.fail(where, E.MAP_FAILED, f"failed to map {what}: {err}") from None
+            raise E.fail(self.sys.root.name_span, E.MAP_FAILED, f"failed to map {what}: {err}") from None
 
     def map_region(self, vspace: AddressSpace, m, owner: str):
         frames = self.mr_frames[m.mr]
         page = self.sys.page_size_of(self.sys.mr_by_name[m.mr])
-        vaddr = m.vaddr
-        for f in frames:
-            self.map(
-                vspace,
-                S.frame_cap(f, m.read, m.write, m.execute, m.cached),
-                page,
-                vaddr,
-                f"MR '{m.mr}' to '{owner}'",
-                span_of(m.el, "vaddr"),
-            )
-            vaddr += page
+        read, write, execute, cached = m.read, m.write, m.execute, m.cached
+        try:
+            vspace.map_pages([S.frame_cap(f, read, write, execute, cached) for f in frames], page, m.vaddr)
+        except MapError as err:
+            raise E.fail(
+                span_of(m.el, "vaddr"), E.MAP_FAILED, f"failed to map MR '{m.mr}' to '{owner}': {err}"
+            ) from None
 
     # ------------------------------------------------------------------ extensions
 
@@ -398,10 +393,9 @@ class SpecBuilder:
         page = self.sys.page_size_of(self.sys.mr_by_name[m.mr])
         start, end = m.vaddr, m.vaddr + page * len(self.mr_frames[m.mr])
         stack_top = self.target.pd_stack_top()
-        span = span_of(m.el, "vaddr")
         if start < stack_top and stack_bottom < end:
             raise E.fail(
-                span,
+                span_of(m.el, "vaddr"),
                 E.MAP_OVERLAP,
                 f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
                 f"will overlap with the stack at [{stack_bottom:#x}..{stack_top:#x})",
@@ -410,7 +404,7 @@ class SpecBuilder:
             seg_end = seg.vaddr + -(-seg.memsz // self.page) * self.page
             if start < seg_end and seg.vaddr < end:
                 raise E.fail(
-                    span,
+                    span_of(m.el, "vaddr"),
                     E.MAP_OVERLAP,
                     f"mapping MR '{m.mr}' to PD '{pd.name}' with vaddr [{start:#x}..{end:#x}) "
                     f"will overlap with an ELF segment at [{seg.vaddr:#x}..{seg_end:#x})",

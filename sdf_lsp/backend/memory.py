@@ -34,11 +34,33 @@ class AddressSpace:
         self._filled: dict[int, set[int]] = {self.root: set()}
 
     def map_page(self, frame_cap: dict, page_bytes: int, vaddr: int) -> None:
+        self.map_pages([frame_cap], page_bytes, vaddr)
+
+    def map_pages(self, frame_caps: list[dict], page_bytes: int, vaddr: int) -> None:
+        """Map the frames of `frame_caps` one after the other from `vaddr` (pages of `page_bytes`)."""
         p = self.paging
         try:
             leaf = p.leaf_level(page_bytes)
         except PagingError as err:
             raise MapError(str(err)) from None
+        shift, mask = p.shift(leaf), (1 << p.index_bits[leaf]) - 1
+        covered = shift + p.index_bits[leaf]  # the address bits one table at the leaf level covers
+        table_range = None
+        for frame_cap in frame_caps:
+            if vaddr >> covered != table_range:
+                table_range = vaddr >> covered
+                table = self._table_for(leaf, vaddr)
+                filled, slots = self._filled[table], self.spec.body(table)["slots"]
+            slot = (vaddr >> shift) & mask
+            if slot in filled:
+                self._check_free(table, leaf, slot)
+            filled.add(slot)
+            slots.append(S.cte(slot, frame_cap))
+            vaddr += page_bytes
+
+    def _table_for(self, leaf: int, vaddr: int) -> int:
+        """The table at level `leaf` that holds `vaddr`, making the tables on the way down."""
+        p = self.paging
         table = self.root
         for level in range(p.root_level, leaf):
             slot = p.index(level, vaddr)
@@ -55,9 +77,7 @@ class AddressSpace:
                 self._filled[child] = set()
                 self._fill(table, slot, S.cap("PageTable", child))
             table = child
-        slot = p.index(leaf, vaddr)
-        self._check_free(table, leaf, slot)
-        self._fill(table, slot, frame_cap)
+        return table
 
     def _check_free(self, table: int, level: int, slot: int) -> None:
         if slot in self._filled[table]:

@@ -43,6 +43,7 @@ def _rights(r: dict) -> str:
 def render(built: BuiltSpec, allocation: Allocation | None, target: Target, system: System, layout: Layout) -> str:
     """The whole report text."""
     objects = built.spec.objects
+    kinds = [object_kind(named["object"]) for named in objects]
     out: list[str] = ["# Initial Task (CapDL Initialiser) Details\n", "\n# IRQ Details\n"]
     w = out.append
 
@@ -74,8 +75,8 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
         w("\n")
 
     w("\n# TCB Details\n")
-    for named in objects:
-        if object_kind(named["object"]) != "Tcb":
+    for named, kind in zip(objects, kinds, strict=True):
+        if kind != "Tcb":
             continue
         tcb = named["object"]["Tcb"]
         x = tcb["extra"]
@@ -89,8 +90,8 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
         w("\n")
 
     w("\n# CNode Details\n")
-    for named in objects:
-        if object_kind(named["object"]) != "CNode":
+    for named, kind in zip(objects, kinds, strict=True):
+        if kind != "CNode":
             continue
         w(f"\t- CNode: '{named['name']}'\n")
         for entry in named["object"]["CNode"]["slots"]:
@@ -103,11 +104,11 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
         w("\n")
 
     w("\n# Architecture Specific Details\n")
-    if target.arch == "aarch64" and any(object_kind(o["object"]) == "ArmSmc" for o in objects):
+    if target.arch == "aarch64" and "ArmSmc" in kinds:
         w("ARM SMC access is granted to userspace.\n")
     elif target.arch == "x86_64":
-        for named in objects:
-            if object_kind(named["object"]) == "IOPorts":
+        for named, kind in zip(objects, kinds, strict=True):
+            if kind == "IOPorts":
                 io = named["object"]["IOPorts"]
                 w(
                     f"\t- {human_name(named['object'], target)}: '{named['name']}'\n"
@@ -116,15 +117,21 @@ def render(built: BuiltSpec, allocation: Allocation | None, target: Target, syst
 
     x86 = target.arch == "x86_64"
     w("\n# Kernel Objects Details: ID, Type, Name" + ("\n" if x86 else ", Physical Address\n"))
+    labels: dict[tuple[str, int], str] = {}  # human_name by kind and size: the same for many objects
     for i, named in enumerate(objects):
         obj = named["object"]
-        if physical_size_bits(obj, target) == 0:
+        size = physical_size_bits(obj, target)
+        if size == 0:
             continue
-        line = f"\t{i} - {human_name(obj, target)}: '{named['name']}'"
-        if not x86:
-            paddr = allocation.paddrs[i] if allocation is not None else None
-            line += f" @ 0x{paddr:012x}" if paddr is not None else " @ <Cannot be allocated/Previous fatal error>"
-        w(line + "\n")
+        label = labels.get((kinds[i], size))
+        if label is None:
+            label = labels[kinds[i], size] = human_name(obj, target)
+        if x86:
+            w(f"\t{i} - {label}: '{named['name']}'\n")
+            continue
+        paddr = allocation.paddrs[i] if allocation is not None else None
+        where = f"0x{paddr:012x}" if paddr is not None else "<Cannot be allocated/Previous fatal error>"
+        w(f"\t{i} - {label}: '{named['name']}' @ {where}\n")
 
     out.extend(extension_sections(built, allocation, system, layout))
     return "".join(out)

@@ -27,6 +27,11 @@ Layout rules implemented here (rkyv 0.8):
 * out-of-line data is written depth first, before the value that points to it
   (all elements' dependencies of a vector, then the vector's elements); the
   root value is written last; padding is zero.
+
+Two serialisers follow these rules: a reference one that walks the type table
+for every value, and one compiled from the table into Python source once per
+root type, which `serialize` uses (a hundred thousand caps take a fraction of
+a second); the reference one explains a value the compiled one cannot take.
 """
 
 from __future__ import annotations
@@ -228,7 +233,7 @@ def _align_up(n: int, a: int) -> int:
     return (n + a - 1) & ~(a - 1)
 
 
-def _generic(t: str) -> tuple[str, str] | None:
+def split_generic(t: str) -> tuple[str, str] | None:
     """Split "Vec<T>" into ("Vec", "T"); None for a non-generic name."""
     if t.endswith(">") and "<" in t:
         head, _, arg = t.partition("<")
@@ -269,7 +274,7 @@ def layout(t: str) -> _Layout:
         return _Layout(n, n)
     if t == "String":
         return _Layout(8, 4)
-    g = _generic(t)
+    g = split_generic(t)
     if g:
         head, arg = g
         if head == "Vec":
@@ -306,7 +311,9 @@ def _variant(t: str, value) -> tuple[int, str, str | None, int, object]:
 
 
 # ---------------------------------------------------------------------------
-# Serialiser
+# Reference serialiser: walks the type table value by value.  `serialize` uses
+# the compiled serialiser below and falls back to this one only to say what is
+# wrong with a value the compiled one could not take.
 
 
 class _Writer:
@@ -328,7 +335,7 @@ class _Writer:
             pos = len(self.buf)
             self.buf.extend(data)
             return pos
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":
@@ -373,7 +380,7 @@ class _Writer:
             tagged = (n & 0x3F) | 0x80 | ((n & ~0x3F) << 2)
             return struct.pack("<Ii", tagged, resolver - pos)
         out = bytearray(lay.size)
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":
@@ -408,13 +415,355 @@ def _field(t: str, value, name: str):
         raise RkyvError(f"{t}: missing field {name!r}") from None
 
 
-def serialize(spec: dict, root_type: str = ROOT_TYPE) -> bytes:
-    """The rkyv archive of `spec` (serde-JSON form of `root_type`)."""
+def _reference_serialize(spec, root_type: str) -> bytes:
     w = _Writer()
     r = w.serialize(root_type, spec)
     pos = w.align(layout(root_type).align)
     w.buf.extend(w.resolve(root_type, spec, r, pos))
     return bytes(w.buf)
+
+
+# ---------------------------------------------------------------------------
+# Compiled serialiser: Python source generated once per root type from the
+# type table, so that a value is written without looking anything up in it.
+#
+# For every type T it needs the source defines
+#   enc_T(v) -> bytes            the archived bytes of v (T points to nothing out of line), or
+#   enc_T(v, r, pos) -> bytes    the same for a T that does, given its resolver r and position pos;
+#   ser_T(buf, v) -> resolver    writes what v points to into buf (only for a T that points out of line).
+# The resolver of a struct is the tuple of its pointing fields' resolvers (that
+# resolver alone when there is one); of an enum or Option, its payload's; of a
+# String, Vec or Box, the position of its data.  Everything of fixed layout in a
+# value (primitives, padding, relative pointers, nested structs, `Option` of a
+# primitive) is packed by one precomputed `struct.Struct`.  An enum, or a struct
+# with one enum field, has a function per variant, chosen through a dict.
+
+_FORMAT_CHARS = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "bool": "?"}
+
+#: The variant of the enum held by an expression, while writing the function of that variant:
+#: expression -> (tag, variant name, payload type or None); the payload is `p`.
+Pick = dict[str, tuple[int, str, str | None]]
+
+
+@cache
+def _points_out(t: str) -> bool:
+    """Whether the archived form of `t` points to data written before it."""
+    if t in _PRIMITIVES:
+        return False
+    if t == "String":
+        return True
+    g = split_generic(t)
+    if g:
+        return g[0] in ("Vec", "Box") or _points_out(g[1])
+    kind, members = TYPES[t]
+    return any(pt is not None and pt != UNKNOWN and _points_out(pt) for _, pt in members)
+
+
+def identifier(t: str) -> str:
+    """A Python name made of type name `t` ("Vec<u8>" -> "Vec_u8_")."""
+    return "".join(c if c.isalnum() else "_" for c in t)
+
+
+def _head(t: str) -> str:
+    """What `t` is: "Vec", "Box", "Option", "Range", "String", a primitive, "struct" or "enum"."""
+    g = split_generic(t)
+    if g:
+        return g[0]
+    if t in _PRIMITIVES or t == "String":
+        return t
+    return TYPES[t][0]
+
+
+def _fields(t: str) -> list[tuple[str, str, int]]:
+    """(name, type, offset) of the fields of a struct or Range."""
+    return list(layout(t).members)
+
+
+def _arg(t: str) -> str:
+    """The argument of a generic type ("T" of "Vec<T>")."""
+    g = split_generic(t)
+    assert g is not None, t
+    return g[1]
+
+
+def _selecting_enum(t: str) -> tuple[str, str] | None:
+    """(expression, type) of the enum whose variant chooses how `t` held by `v` is written: `t`
+    itself, or the only enum field of a struct; None for other types."""
+    if _head(t) == "enum":
+        return "v", t
+    if _head(t) != "struct":
+        return None
+    enums = [(name, ft) for name, ft, _ in _fields(t) if _head(ft) == "enum"]
+    return (f"v[{enums[0][0]!r}]", enums[0][1]) if len(enums) == 1 else None
+
+
+class _Compiler:
+    """Writes the source of the serialiser of one root type (see above)."""
+
+    def __init__(self) -> None:
+        self.defs: list[str] = []
+        self.consts: dict[str, object] = {}
+        self.done: set[str] = set()
+
+    def const(self, value) -> str:
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    @staticmethod
+    def signature(t: str, *values: str) -> str:
+        return ", ".join([*values, "r", "pos"] if _points_out(t) else values)
+
+    # ------------------------------------------------------------------ archived bytes
+
+    def parts(self, t: str, e: str, r: str, off: int, pick: Pick) -> list[tuple[str | None, list[str]]]:
+        """The parts of the archived `t` held by expression `e` (resolver `r`) at `pos + off`: each
+        (struct format, [argument expressions]) to pack (padding: ("<n>x", [])), or (None, [bytes expression])."""
+        head = _head(t)
+        if t in _FORMAT_CHARS:
+            return [(_FORMAT_CHARS[t], [e])]
+        if head == "Vec":
+            return [("iI", [f"{r} - pos - {off}", f"len({e})"])]
+        if head == "Box":
+            return [("i", [f"{r} - pos - {off}"])]
+        if e in pick:  # the variant of this function: its tag, then its data
+            tag, _, pt = pick[e]
+            out: list[tuple[str | None, list[str]]] = [("B", [str(tag)])]
+            at = 1
+            if pt is not None:
+                poff = layout(t).members[tag][2]
+                out += _pad(poff - 1) + self.parts(pt, "p", r, off + poff, pick)
+                at = poff + layout(pt).size
+            return out + _pad(layout(t).size - at)
+        if head in ("struct", "Range"):
+            pointing = [name for name, ft, _ in _fields(t) if _points_out(ft)]
+            out = []
+            at = 0
+            for name, ft, foff in _fields(t):
+                out += _pad(foff - at)
+                fr = "None"
+                if name in pointing:
+                    fr = r if len(pointing) == 1 else f"{r}[{pointing.index(name)}]"
+                out += self.parts(ft, f"{e}[{name!r}]", fr, off + foff, pick)
+                at = foff + layout(ft).size
+            return out + _pad(layout(t).size - at)
+        if head == "Option":
+            some = self.expr(self.some_parts(t, e, r, off))
+            return [(None, [f"({self.const(bytes(layout(t).size))} if {e} is None else {some})"])]
+        args = f"{e}, {r}, pos + {off}" if _points_out(t) else e
+        return [(None, [f"{self.enc(t)}({args})"])]
+
+    def some_parts(self, t: str, e: str, r: str, off: int) -> list[tuple[str | None, list[str]]]:
+        """The parts of `Some(e)` of an Option type `t`."""
+        lay = layout(t)
+        _, pt, poff = lay.members[1]
+        return [
+            ("B", ["1"]),
+            *_pad(poff - 1),
+            *self.parts(pt, e, r, off + poff, {}),
+            *_pad(lay.size - poff - layout(pt).size),
+        ]
+
+    def expr(self, parts) -> str:
+        """One expression giving the bytes of `parts`: runs of packed parts become one `Struct.pack`."""
+        pieces: list[str] = []
+        fmt = ""
+        args: list[str] = []
+
+        def flush() -> None:
+            if args:
+                pieces.append(f"{self.const(struct.Struct('<' + fmt))}.pack({', '.join(args)})")
+            elif fmt:
+                pieces.append(self.const(bytes(struct.calcsize("<" + fmt))))
+
+        for kind, value in parts:
+            if kind is None:
+                flush()
+                fmt, args = "", []
+                pieces += value
+            else:
+                fmt += kind
+                args += value
+        flush()
+        return " + ".join(pieces) or "b''"
+
+    def enc(self, t: str) -> str:
+        """The name of `enc_T`, defined on first use."""
+        name = "enc_" + identifier(t)
+        if name in self.done:
+            return name
+        self.done.add(name)
+        head = _head(t)
+        if head == "String":
+            self.defs.append(
+                f"def {name}(v, r, pos):\n"
+                f"    data = v.encode()\n"
+                f"    if r is None:\n"
+                f"        return data + b'\\xff' * ({_STRING_INLINE_CAPACITY} - len(data))\n"
+                f"    n = len(data)\n"
+                f"    return {self.const(struct.Struct('<Ii'))}.pack((n & 0x3F) | 0x80 | ((n & ~0x3F) << 2), r - pos)\n"
+            )
+        elif (selecting := _selecting_enum(t)) is not None:
+            x, enum = selecting
+            self.dispatch(name, self.signature(t, "v"), self.signature(t, "v", "p"), x, enum, self.enc_variant(t))
+        else:
+            self.defs.append(
+                f"def {name}({self.signature(t, 'v')}):\n    return {self.expr(self.parts(t, 'v', 'r', 0, {}))}\n"
+            )
+        return name
+
+    def enc_variant(self, t: str):
+        def define(fn: str, pick: Pick) -> None:
+            expr = self.expr(self.parts(t, "v", "r", 0, pick))
+            self.defs.append(f"def {fn}({self.signature(t, 'v', 'p')}):\n    return {expr}\n")
+
+        return define
+
+    def dispatch(self, name: str, params: str, call: str, x: str, enum: str, variant_function) -> None:
+        """`def name(params)`, which calls the function of the variant of the `enum` held by `x` (`v`
+        or a field of it) with `call`; `variant_function(name, pick)` writes each of those."""
+        units: list[str] = []
+        variants: list[str] = []
+        for tag, (vname, pt) in enumerate(TYPES[enum][1]):
+            if pt == UNKNOWN:
+                continue
+            fn = f"{name}__{identifier(vname)}"
+            variant_function(fn, {x: (tag, vname, pt)})
+            (units if pt is None else variants).append(f"{vname!r}: {fn}")
+        self.defs.append(
+            f"_units_{name} = {{{', '.join(units)}}}\n"
+            f"_variants_{name} = {{{', '.join(variants)}}}\n"
+            f"def {name}({params}):\n"
+            f"    x = {x}\n"
+            f"    if type(x) is str:\n"
+            f"        p = None\n"
+            f"        return _units_{name}[x]({call})\n"
+            f"    ((variant, p),) = x.items()\n"
+            f"    return _variants_{name}[variant]({call})\n"
+        )
+
+    # ------------------------------------------------------------------ out-of-line data
+
+    def ser_expr(self, t: str, e: str, pick: Pick) -> str:
+        """An expression writing what `t` held by `e` points to and giving its resolver."""
+        head = _head(t)
+        if e in pick:
+            pt = pick[e][2]
+            return self.ser_expr(pt, "p", pick) if pt is not None and _points_out(pt) else "None"
+        if head in ("struct", "Range"):
+            calls = [self.ser_expr(ft, f"{e}[{name!r}]", pick) for name, ft, _ in _fields(t) if _points_out(ft)]
+            return calls[0] if len(calls) == 1 else f"({', '.join(calls)})"
+        if head == "Option":
+            return f"(None if {e} is None else {self.ser_expr(_arg(t), e, pick)})"
+        return f"{self.ser(t)}(buf, {e})"
+
+    def ser(self, t: str) -> str:
+        """The name of `ser_T` (for a `t` that points out of line), defined on first use."""
+        name = "ser_" + identifier(t)
+        if name in self.done:
+            return name
+        self.done.add(name)
+        head = _head(t)
+        if head == "String":
+            body = (
+                "    data = v.encode()\n"
+                f"    if len(data) <= {_STRING_INLINE_CAPACITY}:\n"
+                "        return None\n"
+                "    pos = len(buf)\n"
+                "    buf += data\n"
+                "    return pos\n"
+            )
+        elif head == "Vec":
+            body = self.vec_ser(_arg(t))
+        elif head == "Box":
+            arg = _arg(t)
+            body = f"    r = {self.ser_expr(arg, 'v', {})}\n" if _points_out(arg) else ""
+            body += _align_source(layout(arg).align)
+            body += f"    buf += {self.enc(arg)}({self.signature(arg, 'v')})\n    return pos\n"
+        elif (selecting := _selecting_enum(t)) is not None:
+            x, enum = selecting
+            self.dispatch(name, "buf, v", "buf, v, p", x, enum, self.ser_variant(t))
+            return name
+        else:
+            body = f"    return {self.ser_expr(t, 'v', {})}\n"
+        self.defs.append(f"def {name}(buf, v):\n{body}")
+        return name
+
+    def ser_variant(self, t: str):
+        def define(fn: str, pick: Pick) -> None:
+            self.defs.append(f"def {fn}(buf, v, p):\n    return {self.ser_expr(t, 'v', pick)}\n")
+
+        return define
+
+    def vec_ser(self, arg: str) -> str:
+        """The body of `ser_Vec<arg>`: the elements' out-of-line data, then the elements."""
+        el = layout(arg)
+        if arg in _FORMAT_CHARS:
+            fmt = _FORMAT_CHARS[arg]
+            items = "bytes(v)" if arg == "u8" else f"struct.pack(f'<{{len(v)}}{fmt}', *v)"
+            return _align_source(el.align) + f"    buf += {items}\n    return pos\n"
+        if not _points_out(arg):
+            return _align_source(el.align) + f"    buf += b''.join(map({self.enc(arg)}, v))\n    return pos\n"
+        return (
+            "    if not v:\n"  # nothing out of line: just where the elements would be
+            + _align_source(el.align, "        ")
+            + "        return pos\n"
+            f"    rs = [{self.ser(arg)}(buf, x) for x in v]\n"
+            + _align_source(el.align)
+            + f"    buf += b''.join([{self.enc(arg)}(x, r, pos + i * {el.size}) for i, (x, r) in enumerate(zip(v, rs))])\n"
+            "    return pos\n"
+        )
+
+    def module(self, root: str) -> str:
+        """The whole source, ending with `serialize(v) -> bytes` for `root`."""
+        top = f"    r = {self.ser_expr(root, 'v', {})}\n" if _points_out(root) else ""
+        top += _align_source(layout(root).align)
+        top += f"    buf += {self.enc(root)}({self.signature(root, 'v')})\n    return bytes(buf)\n"
+        return "\n".join([*self.defs, f"def serialize(v):\n    buf = bytearray()\n{top}"])
+
+
+def _pad(n: int) -> list[tuple[str | None, list[str]]]:
+    return [(f"{n}x", [])] if n > 0 else []
+
+
+def _align_source(align: int, indent: str = "    ") -> str:
+    """Statements padding `buf` to `align` and setting `pos` to where the next value goes."""
+    lines = ["pos = len(buf)"]
+    if align > 1:
+        lines += [f"if pos % {align}:", f"    buf += bytes({align} - pos % {align})", "    pos = len(buf)"]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+@cache
+def compiled_source(root_type: str = ROOT_TYPE) -> tuple[str, dict]:
+    """The generated serialiser of `root_type`: its source and the constants it refers to."""
+    layout(root_type)  # an unknown type is an RkyvError here
+    compiler = _Compiler()
+    source = compiler.module(root_type)
+    return source, compiler.consts
+
+
+@cache
+def _compiled(root_type: str):
+    """The serialiser of `root_type` (its source comes from the type table alone, never from a value)."""
+    source, consts = compiled_source(root_type)
+    namespace = {"struct": struct, **consts}
+    exec(compile(source, f"<rkyv serialiser of {root_type}>", "exec"), namespace)
+    return namespace["serialize"]
+
+
+#: What a value that does not fit the type table makes the compiled serialiser raise.
+_MISFIT = (LookupError, TypeError, ValueError, AttributeError, struct.error)
+
+
+def serialize(spec: dict, root_type: str = ROOT_TYPE) -> bytes:
+    """The rkyv archive of `spec` (serde-JSON form of `root_type`)."""
+    serialise = _compiled(root_type)
+    try:
+        return serialise(spec)
+    except _MISFIT:
+        # the reference serialiser walks the value again and says what does not fit (RkyvError)
+        return _reference_serialize(spec, root_type)
 
 
 # ---------------------------------------------------------------------------
@@ -460,7 +809,7 @@ class _Reader:
             if start < 0 or start + n > len(self.data):
                 raise RkyvError(f"string at {pos:#x} out of bounds")
             return self.data[start : start + n].decode()
-        g = _generic(t)
+        g = split_generic(t)
         if g:
             head, arg = g
             if head == "Vec":

@@ -92,13 +92,16 @@ def transform_spec(
     objects = []
     for obj_id, named in enumerate(spec["objects"]):
         obj = named["object"]
-        if isinstance(obj, dict) and "Frame" in obj:
-            frame = obj["Frame"]
+        frame = obj.get("Frame") if type(obj) is dict else None
+        if frame is not None:
+            entries = frame["init"]["entries"]
             obj = {
                 "Frame": {
                     "size_bits": frame["size_bits"],
                     "paddr": frame["paddr"],
-                    "init": _frame_init(frame, obj_id in root, granule_bits, source, deflate, pages),
+                    "init": _frame_init(frame, obj_id in root, granule_bits, source, deflate, pages)
+                    if entries
+                    else {"Fill": {"entries": []}},  # most frames: nothing to fill
                 }
             }
         objects.append({"name": named["name"] if keep_names else None, "object": obj})
@@ -142,10 +145,12 @@ def _frame_init(frame, is_root, granule_bits, source, deflate, pages) -> dict:
 
 
 def _orig_cap_slots(objects: list[dict]) -> dict:
-    offsets, n = [], 0
+    offsets: list[int | None] = []
+    n = 0
     for named in objects:
         obj = named["object"]
-        embedded = isinstance(obj, dict) and "Frame" in obj and "Embedded" in obj["Frame"]["init"]
+        frame = obj.get("Frame") if type(obj) is dict else None
+        embedded = frame is not None and "Embedded" in frame["init"]
         if obj == "ArmSmc" or embedded:
             offsets.append(None)
         else:

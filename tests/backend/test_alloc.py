@@ -77,3 +77,18 @@ def test_free_memory_leaves_out_fixed_objects_but_those_being_moved():
     spec.finish(TARGET)
     free = free_normal_memory((Untyped(1, 0x0, 16, False), Untyped(2, 0x10000, 12, True)), spec, TARGET, {id(region)})
     assert free.ranges == [(0x0, 0x5000), (0x6000, 0x10000)]
+
+
+def test_runs_of_one_size_stop_at_the_next_fixed_object_and_go_on_after_it():
+    frames = [(f"frame_{i}", S.frame(12, None)) for i in range(8)]
+    spec = _spec(("frame_fixed", S.frame(12, 0x6000)), ("cnode", S.cnode(8)), *frames)
+    alloc = simulate(spec, (Untyped(1, 0x0, 16, False),), TARGET)
+    placed = dict(zip((o["name"] for o in spec.objects), alloc.paddrs, strict=True))
+    # the 8 KiB CNode first, then the frames up to the fixed one, the rest after it
+    assert placed == {
+        "frame_fixed": 0x6000,
+        "cnode": 0x0,
+        **{f"frame_{i}": 0x2000 + i * 0x1000 for i in range(4)},
+        **{f"frame_{i}": 0x7000 + (i - 4) * 0x1000 for i in range(4, 8)},
+    }
+    assert alloc.ok
