@@ -70,8 +70,9 @@ def refusal(doc: Document) -> FormatRefused | None:
     problems = doc.problems
     if problems:
         first = min(problems, key=lambda p: p.span.start)
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return FormatRefused(f"the document has syntax errors{more}: {first.message}", first.span.start)
+        n = len(problems) - 1
+        more = f" (and {n} more syntax error{'s' if n > 1 else ''})" if n else ""
+        return FormatRefused(f"syntax error: {first.message}{more}", first.span.start)
     if doc.root is None:
         return FormatRefused("the document has no root element")
     return None
