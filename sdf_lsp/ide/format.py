@@ -128,16 +128,64 @@ def text_edits(old: str, new: str, by_line: bool = False) -> list[tuple[int, int
 
 
 def edits_in_range(old: str, new: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    """The edits turning `old` into `new` that touch the lines of old[start:end] (range
-    formatting: each edit stands alone, so any subset of them applies cleanly)."""
+    """The edits turning `old` into its formatted text `new` that touch the lines of
+    old[start:end] (range formatting). Formatting changes only white space (`same_but_space`),
+    so the two texts are matched up by what is not white space and each run of white space that
+    differs is one edit: any subset of them applies cleanly."""
     first = old.rfind("\n", 0, start) + 1
     last = old.find("\n", end)
     last = len(old) if last < 0 else last + 1
-    return [
-        e
-        for e in text_edits(old, new, by_line=True)
-        if (e[0] < last and e[1] > first) or (e[0] == e[1] and first <= e[0] < last)
-    ]
+    if not same_but_space(old, new):  # never: the formatter only moves white space
+        return [e for e in text_edits(old, new) if e[0] < last and e[1] > first]
+    runs_new = _runs(new)
+    out: list[tuple[int, int, str]] = []
+
+    def wanted(pos: int) -> bool:
+        return first <= pos < last or pos == last == len(old)
+
+    at_new = 0
+    taken = 0  # white-space characters of `old` before the current run
+    for m in _SPACE.finditer(old):
+        s, e = m.span()
+        k = s - taken  # characters that are not white space before this run
+        # runs of `new` placed before this one have none in `old`: an insertion each
+        while at_new < len(runs_new) and runs_new[at_new][0] < k:
+            kn, text = runs_new[at_new]
+            at_new += 1
+            if wanted(s - (k - kn)):
+                out.append((s - (k - kn), s - (k - kn), text))
+        if s >= last:
+            return out
+        taken += e - s
+        text = ""
+        if at_new < len(runs_new) and runs_new[at_new][0] == k:
+            text = runs_new[at_new][1]
+            at_new += 1
+        if text != m.group(0) and e >= first:  # a run ending where the lines start is their indentation
+            out.append((s, e, text))
+    for kn, text in runs_new[at_new:]:  # after the last run of `old`
+        if wanted(kn + taken):
+            out.append((kn + taken, kn + taken, text))
+    return out
+
+
+_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def same_but_space(a: str, b: str) -> bool:
+    """The two texts are the same but for white space between what is not white space."""
+    return _SPACE.sub("", a) == _SPACE.sub("", b)
+
+
+def _runs(text: str) -> list[tuple[int, str]]:
+    """Each run of white space with the number of other characters before it."""
+    out = []
+    taken = 0
+    for m in _SPACE.finditer(text):
+        s, e = m.span()
+        out.append((s - taken, m.group(0)))
+        taken += e - s
+    return out
 
 
 # -- the layout ---------------------------------------------------------------------------------

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdf_lsp.ide.format import FormatOptions, FormatRefused, edits_in_range, format_text, text_edits
+from sdf_lsp.ide.format import (
+    FormatOptions,
+    FormatRefused,
+    edits_in_range,
+    format_text,
+    same_but_space,
+    text_edits,
+)
 
 from .fixture import ROOT_EXAMPLES, apply_edits, diagnostics_of
 
@@ -227,4 +234,15 @@ def test_any_layout_formats_to_a_fixed_point_with_the_same_diagnostics(data):
     text = "".join(out)
     formatted = format_text(text)
     assert format_text(formatted) == formatted
+    assert same_but_space(text, formatted)
     assert diagnostics_of(formatted) == diagnostics_of(text)
+    assert apply_edits(text, text_edits(text, formatted)) == formatted
+    # range formatting: the whole text gives the formatted text, a part of it a text that formats the same
+    assert apply_edits(text, edits_in_range(text, formatted, 0, len(text))) == formatted
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    part = apply_edits(text, edits_in_range(text, formatted, start, end))
+    assert format_text(part) == formatted
+    # the lines before the range are as they were (but for white space ending the one before it)
+    before = text[: text.rfind("\n", 0, start) + 1].rstrip(" \t\r\n")
+    assert part.startswith(before)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from sdf_lsp.ide.format import FormatOptions, FormatRefused, format_text
+from sdf_lsp.ide.format import FormatOptions, FormatRefused, edits_in_range, format_text, same_but_space
 from sdf_lsp.syntax.scanner import parse
 from tests.conftest import SHARED
 
-from .fixture import ROOT_EXAMPLES, diagnostics_of
+from .fixture import ROOT_EXAMPLES, apply_edits, diagnostics_of
 
 CORPORA = ("real", "microkit-examples", "generated")
 
@@ -45,9 +45,11 @@ def test_formatting_keeps_the_meaning_and_is_idempotent(path):
         return
     out = format_text(text)
     assert format_text(out) == out
+    assert same_but_space(text, out)  # only white space moves
     assert diagnostics_of(out) == diagnostics_of(text)
     if len(text) > 1 << 18:
         return  # the large generated systems: once is enough
+    assert apply_edits(text, edits_in_range(text, out, 0, len(text))) == out
     # tabs and a narrow width: many tags wrap
     tabbed = format_text(text, FormatOptions.of(tab_size=2, insert_spaces=False, width=60))
     assert format_text(tabbed, FormatOptions.of(tab_size=2, insert_spaces=False, width=60)) == tabbed
