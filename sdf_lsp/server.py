@@ -717,8 +717,10 @@ def did_change_configuration(ls: SdfLanguageServer, params: lsp.DidChangeConfigu
     settings = params.settings
     if isinstance(settings, dict) and "sdf" not in settings and not any(k.startswith("sdf.") for k in settings):
         settings = {"sdf": settings}
+    before = ls.settings
     ls.apply_settings(settings or {})
-    workspace_check(ls).scan()
+    if ls.settings != before:  # what the files are checked against changed (clients send the same often)
+        workspace_check(ls).scan()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -49,7 +49,7 @@ def test_every_key(tmp_path):
                 '[target]\nboard = "odroidc4"\nconfig = "debug"\n'
                 '[diagnostics]\nselect = ["MK-"]\nignore = ["MK-W1"]\n[diagnostics.severity]\n"MK-R7" = "warning"\n'
                 '[build]\nout-dir = "out"\n'
-                '[format]\nindent = 2\nwidth = 120\n',
+                "[format]\nindent = 2\nwidth = 120\n",
             )
         )
     )

@@ -95,10 +95,9 @@ def format_document(doc: Document, options: FormatOptions = DEFAULT) -> str:
     return "\ufeff" + out if text.startswith("\ufeff") else out
 
 
-def text_edits(old: str, new: str, by_line: bool = False) -> list[tuple[int, int, str]]:
+def text_edits(old: str, new: str) -> list[tuple[int, int, str]]:
     """Edits (start, end, new text) in offsets of `old` that turn it into `new`: whole lines
-    replaced, only where they differ (so an editor keeps its cursor and folds elsewhere);
-    `by_line`: a run of changed lines that keeps its number of lines is one edit per line."""
+    replaced, only where they differ (so an editor keeps its cursor and folds elsewhere)."""
     if old == new:
         return []
     a = old.splitlines(keepends=True)
@@ -118,11 +117,7 @@ def text_edits(old: str, new: str, by_line: bool = False) -> list[tuple[int, int
     edits = []
     matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        if by_line and i2 - i1 == j2 - j1:
-            edits.extend((starts[head + i], starts[head + i + 1], mid_b[j1 + i - i1]) for i in range(i1, i2))
-        else:
+        if tag != "equal":
             edits.append((starts[head + i1], starts[head + i2], "".join(mid_b[j1:j2])))
     return edits
 
