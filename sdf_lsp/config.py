@@ -19,6 +19,10 @@ the nearest folder that has one). Every relative path in it is taken from its ow
     [build]
     out-dir = "build"
 
+    [format]
+    indent = 4                    # spaces per level, or "tab"
+    width = 100                   # a longer tag puts one attribute per line
+
 A file that cannot be used (bad TOML, unknown keys, wrong types, unknown codes, a board that
 does not exist) is a `ConfigError` naming the file and, where it can, the line.
 
@@ -51,11 +55,14 @@ ENV_SDK, ENV_BOARD, ENV_CONFIG = "MICROKIT_SDK", "MICROKIT_BOARD", "MICROKIT_CON
 
 #: The keys of each table (the top level is "").
 KEYS: dict[str, tuple[str, ...]] = {
-    "": ("target", "search-paths", "dialect", "diagnostics", "build"),
+    "": ("target", "search-paths", "dialect", "diagnostics", "build", "format"),
     "target": ("board", "config", "sdk", "file"),
     "diagnostics": ("select", "ignore", "severity"),
     "build": ("out-dir",),
+    "format": ("indent", "width"),
 }
+#: What `[format]` accepts: spaces per indentation level, and the widest a tag's line may be.
+INDENT_RANGE, WIDTH_RANGE = (1, 16), (20, 1000)
 
 
 class ConfigError(Exception):
@@ -86,6 +93,8 @@ class ConfigFile:
     dialect: str | None = None
     rules: Rules = field(default_factory=Rules)
     out_dir: str | None = None
+    format_indent: int | str | None = None  # spaces per level, or "tab" (None: the file says nothing)
+    format_width: int | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)  # "target.board" -> its line
 
     def error(self, key: str, message: str) -> ConfigError:
@@ -257,6 +266,7 @@ def _validate(path: str, text: str, raw: dict[str, Any]) -> ConfigFile:
     target = r.table(top.get("target", {}), "target")
     diags = r.table(top.get("diagnostics", {}), "diagnostics")
     build = r.table(top.get("build", {}), "build")
+    fmt = r.table(top.get("format", {}), "format")
     dialect = r.string(top, "", "dialect")
     if dialect is not None and dialect not in schema.DIALECTS:
         r.fail("", "dialect", f"'dialect' must be one of {', '.join(schema.DIALECTS)}, got \"{dialect}\"")
@@ -288,10 +298,32 @@ def _validate(path: str, text: str, raw: dict[str, Any]) -> ConfigFile:
         dialect=dialect,
         rules=Rules(layers, tuple(severity)),
         out_dir=here(r.string(build, "build", "out-dir")),
+        format_indent=_indent(r, fmt),
+        format_width=_integer(r, fmt, "width", WIDTH_RANGE),
         lines=_target_lines(r),
     )
     _check_target(r, config)
     return config
+
+
+def _integer(r: _Reader, data: dict, key: str, bounds: tuple[int, int]) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    lo, hi = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        r.fail("format", key, f"[format] {key} must be a whole number from {lo} to {hi}, got {_describe(value)}")
+    return value
+
+
+def _indent(r: _Reader, data: dict) -> int | str | None:
+    if data.get("indent") == "tab":
+        return "tab"
+    if isinstance(data.get("indent"), str):
+        r.fail(
+            "format", "indent", f'[format] indent must be a number of spaces or "tab", got {_describe(data["indent"])}'
+        )
+    return _integer(r, data, "indent", INDENT_RANGE)
 
 
 def _target_lines(r: _Reader) -> dict[str, int]:

@@ -177,6 +177,35 @@ def decode(data: bytes) -> tuple[str, str | None]:
         ), f"the file is not valid UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r})"
 
 
+#: Folders a search for SDF files never descends into (besides hidden ones and build outputs).
+SKIPPED_FOLDERS = ("build", "node_modules", "__pycache__")
+#: The file a build leaves in the folder it wrote (`sdf_lsp.backend.build.MANIFEST`).
+BUILD_MANIFEST = ".sdf-lsp-build.json"
+
+
+def system_files(folder: str, skip: set[str] | frozenset[str] = frozenset(), limit: int | None = None) -> list[str]:
+    """Every `*.system` below `folder`, sorted, leaving out hidden files and folders, the folders
+    in SKIPPED_FOLDERS or in `skip` (absolute paths) and any folder a build wrote (it holds a
+    build manifest); at most `limit` files (the first found)."""
+    found: list[str] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIPPED_FOLDERS
+            and os.path.abspath(os.path.join(root, d)) not in skip
+            and not os.path.isfile(os.path.join(root, d, BUILD_MANIFEST))
+        )
+        found.extend(
+            os.path.join(root, name) for name in names if name.endswith(".system") and not name.startswith(".")
+        )
+        if limit is not None and len(found) >= limit:
+            del found[limit:]
+            break
+    return sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
+
+
 def find_on_paths(path: str, search_paths: list[str]) -> str | None:
     """upstream `get_full_path`: the first search path under which `path` exists."""
     if os.path.isabs(path):

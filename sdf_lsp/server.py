@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -34,13 +36,15 @@ from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from sdf_lsp import __version__, suppress
-from sdf_lsp.analysis import Analysis, Session
+from sdf_lsp.analysis import Analysis, Session, analysis_steps
 from sdf_lsp.config import CONFIG_NAMES, ConfigError, config_for
 from sdf_lsp.diagnostics import ERROR, Diagnostic
-from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of
-from sdf_lsp.ide import actions, completion, hover, navigation, outline, symbols
+from sdf_lsp.files import FileError, ProgramImages, SearchPathFiles, read_sdf, stamp_of, system_files
+from sdf_lsp.ide import actions, completion, hover, lenses, navigation, outline, symbols, tags, tokens
 from sdf_lsp.ide.env import Environment
 from sdf_lsp.ide.env_checks import EDITOR_SEARCH_HINT, program_diagnostics
+from sdf_lsp.ide.format import DEFAULT as DEFAULT_FORMAT
+from sdf_lsp.ide.format import FormatOptions, FormatRefused, edits_in_range, format_document, text_edits
 from sdf_lsp.ide.hover import cspace_table
 from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
@@ -717,6 +721,8 @@ def initialized(ls: SdfLanguageServer, params: lsp.InitializedParams):
             type=lsp.MessageType.Info, message=f"sdf-lsp {__version__}: target {ls.target.label} ({ls.target.source})"
         )
     )
+    watch_system_files(ls)
+    workspace_check(ls).scan()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -724,16 +730,34 @@ def did_change_configuration(ls: SdfLanguageServer, params: lsp.DidChangeConfigu
     settings = params.settings
     if isinstance(settings, dict) and "sdf" not in settings and not any(k.startswith("sdf.") for k in settings):
         settings = {"sdf": settings}
+    before = ls.settings
     ls.apply_settings(settings or {})
+    if ls.settings != before:  # what the files are checked against changed (clients send the same often)
+        workspace_check(ls).scan()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: SdfLanguageServer, params: lsp.DidChangeWatchedFilesParams):
     """An sdf-lsp.toml written outside the editor (clients that watch it for the server, as the
     VS Code extension does) applies to the open documents at once; without such events it
-    applies from their next analysis, which looks at the file again."""
+    applies from their next analysis, which looks at the file again. A `*.system` file changed
+    on disk is checked again (`WorkspaceCheck`); one deleted loses its diagnostics."""
+    check = workspace_check(ls)
     if any(c.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for c in params.changes):
         ls.reload_configs()
+        check.scan()  # what every file is checked against may have changed
+        return
+    changed = []
+    for c in params.changes:
+        path = uri_path(c.uri)
+        if path is None or not path.endswith(".system"):
+            continue
+        if c.type == lsp.FileChangeType.Deleted:
+            check.queue.pop(path, None)
+            check.forget(c.uri)
+        else:
+            changed.append(path)
+    check.add(changed)
 
 
 # -- document sync ---------------------------------------------------------------------------
@@ -806,7 +830,12 @@ def did_close(ls: SdfLanguageServer, params: lsp.DidCloseTextDocumentParams):
         return
     if doc.task is not None:
         doc.task.cancel()
-    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
+    path = uri_path(doc.uri)
+    check = workspace_check(ls)
+    if check.enabled and path is not None and path.endswith(".system") and check.in_workspace(path):
+        check.add([path], first=True)  # the disk copy's diagnostics replace the editor's
+    else:
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
     ls.collect_when_idle(0)
 
 
@@ -1071,6 +1100,190 @@ def silence_actions(ls: SdfLanguageServer, a: Analysis, uri: str, diagnostics: l
     return out
 
 
+# -- formatting, semantic tokens, linked editing, selection ranges, code lenses ----------------
+def _format_options(doc: OpenDocument, options: lsp.FormattingOptions) -> FormatOptions:
+    """The client's indentation; the width from the document's sdf-lsp.toml, else 100."""
+    config = doc.setup.config if doc.setup is not None else None
+    width = config.format_width if config is not None and config.format_width else DEFAULT_FORMAT.width
+    return FormatOptions.of(options.tab_size, options.insert_spaces, width)
+
+
+def _formatted(ls: SdfLanguageServer, doc: OpenDocument, options: lsp.FormattingOptions) -> str | None:
+    """The formatted text of the document, or None (and a message saying why) when it has syntax errors."""
+    session = doc.session
+    try:
+        return format_document(session.doc, _format_options(doc, options))
+    except FormatRefused as err:
+        name = os.path.basename(uri_path(doc.uri) or doc.uri)
+        line, col = session.lines.microkit_location(err.offset)
+        message = f"sdf-lsp: {name} is left as it is: {err.message} (line {line}, column {col})"
+        log.info("formatting %s: %s", doc.uri, err.message)
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=message))
+        return None
+
+
+def _edits_json(ls: SdfLanguageServer, lines: LineIndex, edits) -> RawJSON:
+    return RawJSON(json.dumps([{"range": ls.range_json(lines, s, e), "newText": t} for s, e, t in edits]))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+@guarded()
+async def on_formatting(ls: SdfLanguageServer, params: lsp.DocumentFormattingParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    new = _formatted(ls, doc, params.options)
+    if new is None:
+        return None
+    session = doc.session
+    return _edits_json(ls, session.lines, text_edits(session.text, new))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RANGE_FORMATTING)
+@guarded()
+async def on_range_formatting(ls: SdfLanguageServer, params: lsp.DocumentRangeFormattingParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    new = _formatted(ls, doc, params.options)
+    if new is None:
+        return None
+    session = doc.session
+    lines = session.lines
+    start = lines.offset(params.range.start.line, params.range.start.character, ls.encoding)
+    end = lines.offset(params.range.end.line, params.range.end.character, ls.encoding)
+    return _edits_json(ls, lines, edits_in_range(session.text, new, start, max(start, end)))
+
+
+#: The last semantic tokens sent for each open document: (result id, segments), for deltas.
+_SENT_TOKENS: weakref.WeakKeyDictionary[OpenDocument, tuple[str, list]] = weakref.WeakKeyDictionary()
+_TOKEN_RESULTS = itertools.count(1)
+
+
+def _tokens_result(doc: OpenDocument, segs: list) -> tuple[str, str]:
+    """A new result id for the document's tokens, kept for the next delta request."""
+    rid = str(next(_TOKEN_RESULTS))
+    _SENT_TOKENS[doc] = (rid, segs)
+    return rid, tokens.data_json(segs)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+    lsp.SemanticTokensLegend(token_types=list(tokens.TOKEN_TYPES), token_modifiers=list(tokens.TOKEN_MODIFIERS)),
+)
+@guarded()
+async def on_semantic_tokens(ls: SdfLanguageServer, params: lsp.SemanticTokensParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    rid, data = _tokens_result(doc, tokens.segments(doc.session.doc, doc.session.lines, ls.encoding))
+    return RawJSON(f'{{"resultId":"{rid}","data":{data}}}')
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
+@guarded()
+async def on_semantic_tokens_delta(ls: SdfLanguageServer, params: lsp.SemanticTokensDeltaParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    segs = tokens.segments(doc.session.doc, doc.session.lines, ls.encoding)
+    sent = _SENT_TOKENS.get(doc)
+    rid, data = _tokens_result(doc, segs)
+    if sent is None or sent[0] != params.previous_result_id:  # not the tokens the client has: all of them
+        return RawJSON(f'{{"resultId":"{rid}","data":{data}}}')
+    change = tokens.delta(sent[1], segs)
+    edits = [] if change is None else [{"start": change[0], "deleteCount": change[1], "data": change[2]}]
+    return RawJSON(json.dumps({"resultId": rid, "edits": edits}))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
+@guarded()
+async def on_semantic_tokens_range(ls: SdfLanguageServer, params: lsp.SemanticTokensRangeParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    lines = doc.session.lines
+    start = lines.offset(params.range.start.line, params.range.start.character, ls.encoding)
+    end = lines.offset(params.range.end.line, params.range.end.character, ls.encoding)
+    segs = tokens.segments(doc.session.doc, lines, ls.encoding, start, end)
+    return RawJSON(f'{{"data":{tokens.data_json(segs)}}}')
+
+
+@server.feature(lsp.TEXT_DOCUMENT_LINKED_EDITING_RANGE)
+@guarded()
+async def on_linked_editing_range(ls: SdfLanguageServer, params: lsp.LinkedEditingRangeParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    lines = doc.session.lines
+    at = lines.offset(params.position.line, params.position.character, ls.encoding)
+    pair = tags.linked_tag_names(doc.session.doc, at)
+    if pair is None:
+        return None
+    return lsp.LinkedEditingRanges(
+        ranges=[ls.range_in(lines, s, e) for s, e in pair], word_pattern=tags.TAG_NAME_PATTERN
+    )
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SELECTION_RANGE)
+@guarded()
+async def on_selection_range(ls: SdfLanguageServer, params: lsp.SelectionRangeParams):
+    doc = ls.syntax(params.text_document.uri)
+    if doc is None:
+        return None
+    lines = doc.session.lines
+    out = []
+    for p in params.positions:
+        at = lines.offset(p.line, p.character, ls.encoding)
+        found: lsp.SelectionRange | None = None
+        for s, e in reversed(tags.selection_ranges(doc.session.doc, at)):
+            found = lsp.SelectionRange(range=ls.range_in(lines, s, e), parent=found)
+        out.append(found or lsp.SelectionRange(range=ls.range_in(lines, at, at)))
+    return out
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=True))
+@guarded()
+async def on_code_lens(ls: SdfLanguageServer, params: lsp.CodeLensParams):
+    """Where the lenses go; what each shows comes with `codeLens/resolve` (only for those in view)."""
+    uri = params.text_document.uri
+    cur = await ls.current(uri)
+    if cur is None:
+        return None
+    _, a = cur
+    out = []
+    for p in lenses.places(a):
+        r = ls.range_json(a.lines, p.start, p.end)
+        out.extend(
+            {"range": r, "data": {"uri": uri, "kind": p.kind, "name": p.name, "lens": i}} for i in range(p.count)
+        )
+    return RawJSON(json.dumps(out))
+
+
+@server.feature(lsp.CODE_LENS_RESOLVE)
+@guarded()
+async def on_code_lens_resolve(ls: SdfLanguageServer, lens: lsp.CodeLens):
+    data = lens.data if isinstance(lens.data, dict) else {}
+    uri, kind, name, index = data.get("uri"), data.get("kind"), data.get("name"), data.get("lens")
+    cur = await ls.current(uri) if isinstance(uri, str) else None
+    found = lenses.lenses(cur[1], kind, name) if cur is not None and isinstance(name, str) else None
+    if found is None or not isinstance(index, int) or not 0 <= index < len(found):
+        lens.command = lsp.Command(title="", command="")  # the PD or region is gone (an edit since)
+        return lens
+    a = cur[1]
+    it = found[index]
+    if it.action == "references":
+        locations = [{"uri": uri, "range": ls.range_json(a.lines, s, e)} for s, e in it.targets]
+        at = ls.pos(a, it.at)
+        args = [uri, {"line": at.line, "character": at.character}, locations]
+        lens.command = lsp.Command(title=it.title, command="editor.action.showReferences", arguments=args)
+    elif it.action == "cspace":
+        lens.command = lsp.Command(title=it.title, command="sdf.showCSpace", arguments=[{"uri": uri, "pd": name}])
+    else:
+        lens.command = lsp.Command(title=it.title, command="")
+    return lens
+
+
 @server.feature(lsp.WORKSPACE_SYMBOL)
 @guarded()
 async def on_workspace_symbol(ls: SdfLanguageServer, params: lsp.WorkspaceSymbolParams):
@@ -1143,6 +1356,182 @@ def _symbols_of(index, lines, encoding) -> list:
         _, end_ch = lines.position(a.value_span.end, encoding)
         out.append((name, kind, line, ch, end_ch))
     return out
+
+
+# -- diagnostics of the whole workspace ---------------------------------------------------------
+class WorkspaceCheck:
+    """Every `*.system` under the workspace folders, checked in the background so that closed
+    files have their diagnostics too: when the server starts, when such a file changes on disk,
+    when the settings or an sdf-lsp.toml change, and when a document closes (its disk copy's
+    diagnostics then replace the editor's). One file at a time, letting other messages in
+    between its analysis steps; an open document is never published from disk (the editor's
+    copy wins). At most FILES files; `sdf.workspace.check: false` turns it off."""
+
+    FILES = 2000
+
+    def __init__(self, ls: SdfLanguageServer):
+        self.ls = ls
+        self.queue: dict[str, None] = {}  # paths waiting, in order
+        self.published: set[str] = set()  # uris with diagnostics from disk
+        self.task: asyncio.Task | None = None
+        self.stopped = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.ls.settings.workspace_check and not self.stopped
+
+    def folders(self) -> list[str]:
+        folders = self.ls.folders or ([self.ls.root] if self.ls.root else [])
+        return [f for f in dict.fromkeys(folders) if f and os.path.isdir(f)]
+
+    def in_workspace(self, path: str) -> bool:
+        return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in self.folders())
+
+    def scan(self) -> None:
+        """Queue every file of the workspace (after a start, or when what they are checked against changed)."""
+        if not self.enabled:
+            self.clear()
+            return
+        found: list[str] = []
+        for folder in self.folders():
+            found.extend(system_files(folder, limit=self.FILES - len(found)))
+            if len(found) >= self.FILES:
+                log.warning("workspace check: more than %d *.system files; the rest are left out", self.FILES)
+                break
+        gone = self.published - {from_fs_path(p) for p in found}
+        for uri in gone:  # files no longer there (or no longer under a folder)
+            self.forget(uri)
+        log.info("workspace check: %d *.system file(s) under %s", len(found), ", ".join(self.folders()) or "no folder")
+        self.add(found)
+
+    def add(self, paths: list[str], first: bool = False) -> None:
+        if not self.enabled:
+            return
+        paths = [p for p in paths if p.endswith(".system") and self.in_workspace(p)]
+        if first:
+            rest = [p for p in self.queue if p not in paths]
+            self.queue = dict.fromkeys([*paths, *rest])
+        else:
+            self.queue.update(dict.fromkeys(paths))
+        if self.queue and (self.task is None or self.task.done()):
+            self.task = asyncio.get_event_loop().create_task(self.run())
+
+    def forget(self, uri: str) -> None:
+        """Take back what was published from disk for a file (it is open, gone, or the check is off)."""
+        if uri in self.published:
+            self.published.discard(uri)
+            if uri not in self.ls.docs:
+                self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def clear(self) -> None:
+        self.queue.clear()
+        if self.task is not None:
+            self.task.cancel()
+        for uri in list(self.published):
+            self.forget(uri)
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.queue.clear()
+        if self.task is not None:
+            self.task.cancel()
+
+    async def run(self) -> None:
+        try:
+            while self.queue and self.enabled:
+                path = next(iter(self.queue))
+                del self.queue[path]
+                try:
+                    await self.check(path)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one file never stops the others
+                    log.exception("workspace check of %s failed", path)
+                await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass
+
+    async def check(self, path: str) -> None:
+        ls = self.ls
+        uri = from_fs_path(path) or Path(path).as_uri()
+        if uri in ls.docs:
+            return
+        try:
+            text, encoding_error = read_sdf(path)
+        except FileError as err:
+            log.debug("workspace check: %s", err)
+            self.forget(uri)
+            return
+        _, setup, ctx = ls.setup_for(uri)
+        env = ls.environment(uri, setup)
+        steps = analysis_steps(text, ctx, env, encoding_error)
+        gc.disable()  # as for an open document: the collector would re-scan the tree while it grows
+        try:
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    analysis = done.value
+                    break
+                gc.enable()
+                await asyncio.sleep(0)
+                gc.disable()
+                if uri in ls.docs or not self.enabled:  # opened meanwhile: the editor's copy wins
+                    steps.close()
+                    return
+        finally:
+            gc.enable()
+        found = analysis.diagnostics
+        extra = program_diagnostics(analysis, env, EDITOR_SEARCH_HINT)
+        if extra:
+            found = sorted(found + extra, key=lambda d: (d.span.start, d.span.end))
+        if setup.dialect_error:
+            found = [dialect_diagnostic(analysis, setup.dialect_error), *found]
+        shown = suppress.apply(analysis.doc, analysis.lines, found, setup.rules)
+        diags = [ls.to_lsp_diagnostic(analysis, d, uri) for d in shown]
+        if uri in ls.docs:
+            return
+        self.published.add(uri)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
+        ls.collect_when_idle()
+
+
+def workspace_check(ls: SdfLanguageServer) -> WorkspaceCheck:
+    """The server's workspace check (made on first use)."""
+    found = getattr(ls, "_workspace_check", None)
+    if found is None:
+        found = WorkspaceCheck(ls)
+        ls._workspace_check = found  # type: ignore[attr-defined]
+    return found
+
+
+def watch_system_files(ls: SdfLanguageServer) -> None:
+    """Ask the client to tell the server about `*.system` files changed on disk, when it can be
+    asked (dynamic registration); a client that refuses is logged, not an error."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps else None
+    if not (watched and watched.dynamic_registration):
+        return
+    registration = lsp.Registration(
+        id="sdf-lsp-watch-system-files",
+        method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[lsp.FileSystemWatcher(glob_pattern="**/*.system")]
+        ),
+    )
+
+    async def register():
+        try:
+            await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
+        except Exception as err:  # the client said no: a file changed on disk is seen when it is opened
+            log.info("the client does not watch *.system files for the server: %s", err)
+
+    asyncio.get_event_loop().create_task(register())
+
+
+@server.feature(lsp.SHUTDOWN)
+def on_shutdown(ls: SdfLanguageServer, params=None):
+    workspace_check(ls).stop()
 
 
 # -- commands ----------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class Settings:
     dialect: str | None = None  # as chosen (None: follow the SDK, see `resolve_dialect`)
     authority_hints: bool = True
     build_out_dir: str | None = None
+    workspace_check: bool = True  # check every *.system of the workspace, open or not
     problems: tuple[str, ...] = field(default=(), compare=False)
     explicit: frozenset[str] = frozenset()  # the settings the user set (to something else than the default)
 
@@ -229,6 +230,10 @@ def parse_settings(raw) -> Settings:
     if hints is not None and not isinstance(hints, bool):
         problems.append(f"sdf.hints.authority must be true or false, got {hints!r}")
         hints = None
+    check = _get(raw, "workspace.check")
+    if check is not None and not isinstance(check, bool):
+        problems.append(f"sdf.workspace.check must be true or false, got {check!r}")
+        check = None
     values = {
         key: string(key) for key in ("target.file", "target.board", "target.config", "target.sdk", "build.outDir")
     }
@@ -237,6 +242,7 @@ def parse_settings(raw) -> Settings:
     explicit |= {"dialect"} if dialect is not None else set()
     explicit |= {"searchPaths"} if paths else set()
     explicit |= {"hints.authority"} if hints is False else set()
+    explicit |= {"workspace.check"} if check is False else set()
     return Settings(
         explicit=frozenset(explicit),
         target_file=values["target.file"],
@@ -247,6 +253,7 @@ def parse_settings(raw) -> Settings:
         dialect=dialect,
         authority_hints=True if hints is None else hints,
         build_out_dir=values["build.outDir"],
+        workspace_check=True if check is None else check,
         problems=tuple(problems),
     )
 

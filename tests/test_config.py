@@ -48,10 +48,12 @@ def test_every_key(tmp_path):
                 'dialect = "microkit-2.3"\nsearch-paths = ["build", "/abs"]\n'
                 '[target]\nboard = "odroidc4"\nconfig = "debug"\n'
                 '[diagnostics]\nselect = ["MK-"]\nignore = ["MK-W1"]\n[diagnostics.severity]\n"MK-R7" = "warning"\n'
-                '[build]\nout-dir = "out"\n',
+                '[build]\nout-dir = "out"\n'
+                "[format]\nindent = 2\nwidth = 120\n",
             )
         )
     )
+    assert (c.format_indent, c.format_width) == (2, 120)
     assert (c.board, c.config, c.dialect) == ("odroidc4", "debug", "microkit-2.3")
     assert c.search_paths == (str(tmp_path / "build"), "/abs")
     assert c.out_dir == str(tmp_path / "out")
@@ -73,6 +75,10 @@ def test_every_key(tmp_path):
         ("\n[target]\nboard = 'no_such_board'\n", 3, "unknown board 'no_such_board'"),
         ("[target]\nsdk = 'nowhere'\nboard = 'x'\n", 2, "Microkit SDK directory"),
         ("target = 'x'\n", 1, "'target' must be a table"),
+        ("[format]\nindent = 0\n", 2, "[format] indent must be a whole number from 1 to 16, got 0"),
+        ("[format]\nindent = 'tabs'\n", 2, '[format] indent must be a number of spaces or "tab"'),
+        ("[format]\n\nwidth = true\n", 3, "[format] width must be a whole number from 20 to 1000, got true"),
+        ("[format]\ncolumns = 80\n", 2, "unknown key 'columns' in [format]"),
     ],
 )
 def test_a_broken_file_is_one_error_at_its_line(tmp_path, monkeypatch, text, line, words):
@@ -83,6 +89,11 @@ def test_a_broken_file_is_one_error_at_its_line(tmp_path, monkeypatch, text, lin
     assert words in err.value.message
     assert err.value.line == line and err.value.path == str(p)
     assert str(err.value).startswith(f"{p}:{line}:")
+
+
+def test_format_indent_may_be_a_tab(tmp_path):
+    c = load_config(str(write(tmp_path, '[format]\nindent = "tab"\n')))
+    assert (c.format_indent, c.format_width) == ("tab", None)
 
 
 def test_a_board_of_the_sdk(tmp_path):

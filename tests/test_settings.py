@@ -85,3 +85,11 @@ def test_a_broken_sdf_lsp_toml_is_reported_and_left_out(tmp_path, monkeypatch):
     s = editor_setup(parse_settings({}), str(tmp_path), str(toml))
     assert s.config is None and s.target.board == "qemu_virt_aarch64"
     assert s.config_error is not None and s.config_error.line == 3 and "smp-debug" in s.config_error.message
+
+
+def test_workspace_check_is_on_unless_turned_off():
+    assert parse_settings({}).workspace_check is True
+    assert parse_settings({"sdf": {"workspace": {"check": False}}}).workspace_check is False
+    assert parse_settings({"sdf.workspace.check": False}).workspace_check is False
+    bad = parse_settings({"sdf": {"workspace": {"check": "no"}}})
+    assert bad.workspace_check is True and bad.problems == ("sdf.workspace.check must be true or false, got 'no'",)

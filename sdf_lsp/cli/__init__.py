@@ -1,4 +1,4 @@
-"""Command line: `sdf-lsp check | build | graph | serve`.
+"""Command line: `sdf-lsp check | build | graph | format | serve`.
 
 `args` parses, `load` reads and analyses a system, `printer` shows diagnostics; each
 command is a module with `run(args) -> exit status`. The rest of the package never
@@ -16,7 +16,7 @@ from sdf_lsp.cli.args import USAGE_ERROR, parse
 
 #: Each command's module (imported when the command runs, so `serve` never loads the checker's
 #: command code and `check` never loads the server).
-COMMANDS = {name: f"sdf_lsp.cli.{name}" for name in ("check", "build", "graph", "serve")}
+COMMANDS = {name: f"sdf_lsp.cli.{name}" for name in ("check", "build", "graph", "format", "serve")}
 
 
 def main(argv: list[str] | None = None) -> int:

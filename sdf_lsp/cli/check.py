@@ -14,30 +14,12 @@ from collections.abc import Iterator
 from sdf_lsp.cli.load import STDIN, Loaded, Setup, Setups, UsageError, load, load_stdin
 from sdf_lsp.cli.printer import FORMATS, TextPrinter, use_color
 from sdf_lsp.diagnostics import ERROR, WARNING
-
-#: Folders a folder argument never descends into (besides hidden ones and build outputs).
-SKIPPED = ("build", "node_modules", "__pycache__")
+from sdf_lsp.files import system_files as find_system_files
 
 
 def system_files(folder: str, skip: set[str]) -> Iterator[str]:
-    """Every `*.system` below `folder`, sorted, leaving out hidden folders, folders named in
-    SKIPPED or in `skip` (absolute paths) and any folder a build wrote (it holds a build manifest)."""
-    from sdf_lsp.backend.build import MANIFEST
-
-    found: list[str] = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and d not in SKIPPED
-            and os.path.abspath(os.path.join(root, d)) not in skip
-            and not os.path.isfile(os.path.join(root, d, MANIFEST))
-        )
-        found.extend(
-            os.path.join(root, name) for name in names if name.endswith(".system") and not name.startswith(".")
-        )
-    yield from sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
+    """Every `*.system` below `folder`, sorted (`sdf_lsp.files.system_files`)."""
+    yield from find_system_files(folder, skip)
 
 
 def expand(args: argparse.Namespace, setups: Setups) -> list[str]:

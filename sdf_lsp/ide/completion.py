@@ -11,10 +11,11 @@ from lsprotocol import types as lsp
 from sdf_lsp import schema
 from sdf_lsp.analysis import Analysis
 from sdf_lsp.ide.env import Environment
-from sdf_lsp.ide.hover import symbol_pd
+from sdf_lsp.ide.hover import attribute_doc, element_doc, symbol_pd
 from sdf_lsp.ide.locate import locate
 from sdf_lsp.layout.cspace import channel_id_users, child_id_users, lowest_free_id
 from sdf_lsp.model.types import ProtectionDomain
+from sdf_lsp.model.values import human_size
 
 # snippet bodies for elements whose useful form has children
 _CHILD_SNIPPETS = {
@@ -149,7 +150,7 @@ def element_items(parent: str | None, arch: str, dialect: str, rng, with_lt: boo
                 snippet,
                 rng,
                 "sdf-lsp extension" if e.dialect == schema.EXTENDED else "",
-                e.doc,
+                element_doc(name, dialect) or e.doc,
                 lsp.CompletionItemKind.Class,
             )
         )
@@ -179,7 +180,10 @@ def attribute_items(el, present: set[str], arch: str, dialect: str, rng) -> list
                 label=a.name,
                 kind=lsp.CompletionItemKind.Property,
                 detail=("required" if a.required else (f"default {a.default_text}" if a.default_text else None)),
-                documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=a.doc),
+                documentation=lsp.MarkupContent(
+                    kind=lsp.MarkupKind.Markdown, value=attribute_doc(el, a.name, dialect) or a.doc
+                ),
+                tags=[lsp.CompletionItemTag.Deprecated] if a.deprecated else None,
                 insert_text_format=lsp.InsertTextFormat.Snippet,
                 text_edit=lsp.TextEdit(range=rng, new_text=f'{a.name}="$1"'),
                 sort_text=("0" if a.required else "1") + a.name,
@@ -218,7 +222,13 @@ def value_items(analysis: Analysis, el, attr, offset: int, env, rng) -> list[lsp
         names = analysis.names.names(kind)
         if kind == "pd" and el.local == "protection_domain" and attr.local == "fault_handler":
             names = [n for n in names if n != el.get("name")]
-        return items(sorted(names), lsp.CompletionItemKind.Reference, f"{kind} name")
+        out = items(sorted(names), lsp.CompletionItemKind.Reference, f"{kind} name")
+        for item in out:
+            detail, doc = name_details(analysis, kind, item.label)
+            item.detail = detail or item.detail
+            if doc:
+                item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=doc)
+        return out
     if t == "bool":
         return items(["true", "false"], lsp.CompletionItemKind.EnumMember)
     if attr.local == "page_size":
@@ -247,6 +257,62 @@ def value_items(analysis: Analysis, el, attr, offset: int, env, rng) -> list[lsp
     if el.local in ("cspace", "cnode") and attr.local == "size_bits":
         return items([str(b) for b in range(6, 13)], detail="log2 slots")
     return []
+
+
+def name_details(analysis: Analysis, kind: str, name: str) -> tuple[str | None, str | None]:
+    """(detail, Markdown documentation) of a name offered for a reference: a region's size and
+    physical address, a PD's priority and channels, a domain's id, an untyped's or CNode's size."""
+    s = analysis.system
+    if s is None:
+        return None, None
+    if kind == "mr":
+        found = s.region_named(name)
+        if found is None:
+            return None, None
+        mr, facts = found
+        size = f"{facts.size:#x} ({human_size(facts.size)})" if facts.size is not None else "size unknown"
+        where = f"at {mr.phys_addr:#x}" if mr.phys_addr is not None else "anywhere in RAM"
+        users = sorted({m.owner.name for m in facts.maps if getattr(m.owner, "name", None)})
+        doc = [
+            f"**memory region** `{name}`",
+            f"size {size}, page size {facts.page_size:#x}, physical address "
+            + (f"`{mr.phys_addr:#x}`" if mr.phys_addr is not None else "chosen by the build"),
+            ("mapped by " + ", ".join(f"`{u}`" for u in users)) if users else "not mapped yet",
+        ]
+        return f"{size} {where}", "\n\n".join(doc)
+    if kind == "pd":
+        pd = s.pd_by_name.get(name)
+        if pd is None:
+            return None, None
+        ends = s.channel_ends.get(name, [])
+        peers = [f"`{other.pd}` (id {own.id})" for own, other in ends if other.pd]
+        detail = f"priority {pd.priority}" + (", passive" if pd.passive else "")
+        detail += f", {len(ends)} channel{'' if len(ends) == 1 else 's'}"
+        doc = [
+            f"**protection domain** `{name}`",
+            f"priority {pd.priority}, budget {pd.budget} us, period {pd.period} us"
+            + (", passive" if pd.passive else ""),
+            ("channels: " + ", ".join(peers)) if peers else "no channels",
+        ]
+        return detail, "\n\n".join(doc)
+    if kind == "domain":
+        d = s.domain_by_name.get(name)
+        if d is None:
+            return None, None
+        did = d.id if d.id is not None else d.assigned
+        return (f"domain id {did}" if did is not None else None), None
+    if kind == "untyped":
+        u = s.untyped_by_name.get(name)
+        if u is None or u.size_bits is None:
+            return None, None
+        where = f" at {u.phys_addr:#x}" if u.phys_addr is not None else ""
+        return f"{human_size(1 << u.size_bits)} untyped{where}", None
+    if kind == "cnode":
+        c = s.cnode_by_name.get(name)
+        if c is None or c.size_bits is None:
+            return None, None
+        return f"{1 << c.size_bits} slots", None
+    return None, None
 
 
 def symbol_items(analysis: Analysis, el, env, items) -> list[lsp.CompletionItem]:

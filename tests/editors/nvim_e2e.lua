@@ -1,7 +1,7 @@
 -- Headless Neovim end to end for editors/nvim (run by test_nvim.py with Neovim 0.7 and a current one):
 --   nvim --headless --clean --cmd "set rtp^=editors/nvim" -c "luafile tests/editors/nvim_e2e.lua"
 -- Env: SDF_WS (workspace: echo/, hello/, elf/, .venv), SDF_SDK, SDF_RECORD (file the stand-in
--- viewer writes), SDF_VIEWER_PY, SDF_CHECKS (comma list of: lsp, cspace, graph, build, missing,
+-- viewer writes), SDF_VIEWER_PY, SDF_CHECKS (comma list of: lsp, cspace, lens, graph, build, missing,
 -- plain, enable, buildfail, absent), SDF_FAKE_PY (an interpreter without sdf_lsp, for "missing").
 -- "plain", "enable", "buildfail" and "absent" run in a workspace without .venv, as a user has it:
 -- `sdf-lsp` on PATH (plain setup{}, vim.lsp.enable without setup, a failed :SdfBuild) or nothing.
@@ -325,6 +325,41 @@ local function main()
     reload()
   end
 
+  if want.lens then
+    -- code lenses: resolved, then run by the plugin's client commands
+    local ebuf = open("echo/echo.system")
+    local lenses = request("textDocument/codeLens", { textDocument = { uri = vim.uri_from_bufnr(ebuf) } }) or {}
+    check(#lenses == 13, "code lenses: 3 per PD, 1 per region", inspect(#lenses))
+    local refs
+    for _, l in ipairs(lenses) do
+      if l.data and l.data.name == "client" and l.data.lens == 0 then
+        refs = request("codeLens/resolve", l)
+      end
+    end
+    check(refs and refs.command and refs.command.title == "2 references", "code lens: 2 references of client",
+      inspect(refs))
+    local c = client_of(ebuf)
+    local run = c and c.commands and refs and refs.command and c.commands[refs.command.command]
+    if check(run ~= nil, "code lens: the plugin runs " .. tostring(refs and refs.command and refs.command.command)) then
+      run(refs.command, { bufnr = ebuf, client_id = c.id })
+      local qf = vim.fn.getqflist()
+      check(#qf == 2 and qf[1].lnum > 0, "code lens: the references in the quickfix list", inspect(qf))
+      vim.cmd("cclose")
+    end
+    -- formatting: a line laid out again, with the buffer's indentation
+    local before = text()
+    local lnum = line_of('<memory_region name="uart_regs"')
+    vim.api.nvim_buf_set_lines(ebuf, lnum, lnum + 1, false,
+      { '<memory_region   name="uart_regs" size="0x1000" phys_addr="0x9000000"/>' })
+    vim.bo[ebuf].shiftwidth, vim.bo[ebuf].tabstop, vim.bo[ebuf].expandtab = 4, 4, true
+    if vim.lsp.buf.format then
+      vim.lsp.buf.format({ bufnr = ebuf, timeout_ms = 10000 })
+    else
+      vim.lsp.buf.formatting_sync(nil, 10000)
+    end
+    check(text() == before, "formatting: the line laid out as it was", text())
+    reload()
+  end
   if want.cspace then
     cursor_at('<map mr="echo_buffer"', 3, 2) -- inside the client PD
     vim.cmd("SdfCSpace")

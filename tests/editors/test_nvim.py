@@ -92,6 +92,12 @@ def test_lsp_features_and_cspace(nvim, tmp_path):
     assert out.count("ok  ") >= 10, out
 
 
+def test_code_lenses_and_formatting(nvim, tmp_path):
+    """The server's code lenses resolved and run by the plugin (references into the quickfix
+    list); formatting with the buffer's indentation."""
+    run_nvim(nvim, tmp_path, "lens")
+
+
 def test_graph_command(nvim, tmp_path):
     """:SdfGraph writes the SVG and runs the (stand-in) viewer on it."""
     require(server_has_command("sdf.showGraph"), "the server has no sdf.showGraph command yet")

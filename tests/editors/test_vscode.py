@@ -71,6 +71,8 @@ USER_SETTINGS = {
     "window.commandCenter": False,
     "workbench.colorTheme": "Default Dark Modern",
     "workbench.secondarySideBar.defaultVisibility": "hidden",
+    # the layout on save is the server's (4 spaces, as VS Code's default tab size), whatever a file holds
+    "[sdf]": {"editor.formatOnSave": True, "editor.detectIndentation": False},
 }
 
 
@@ -261,6 +263,20 @@ class Workbench:
         self.page.keyboard.press("Enter")
         self.status(f"Ln {line + 1}, Col {character + 1}")
 
+    def hover(self, text: str):
+        """Show the hover at the cursor (Ctrl+K Ctrl+I) and wait until it holds `text`. Code lenses
+        drawn above lines meanwhile move the text and close a hover: then it is shown again."""
+        hover = self.page.locator(".monaco-hover", has_text=text)
+        deadline = time.monotonic() + WAIT / 1000
+        while True:
+            self.press("Control+K", "Control+I")
+            try:
+                hover.first.wait_for(timeout=3000)
+                return hover
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+
     def status(self, text: str, timeout: int = WAIT):
         item = self.page.locator("#workbench\\.parts\\.statusbar .statusbar-item", has_text=text)
         item.first.wait_for(timeout=timeout)
@@ -381,12 +397,15 @@ def test_manifest_matches_the_shared_names():
         "sdf.dialect",
         "sdf.hints.authority",
         "sdf.build.outDir",
+        "sdf.workspace.check",
         "sdf.server.python",
         "sdf.server.command",
     ):
         assert key in props, key
     assert props["sdf.target.config"]["default"] == "release"
     assert props["sdf.hints.authority"]["default"] is True
+    assert props["sdf.workspace.check"]["default"] is True
+    assert manifest["contributes"]["configurationDefaults"]["[sdf]"]["editor.linkedEditing"] is True
     assert (
         set(props["sdf.dialect"]["enum"]) == set(schema.DIALECTS) and props["sdf.dialect"]["default"] == schema.EXTENDED
     )
@@ -447,8 +466,7 @@ def test_diagnostics_squiggle_and_problems(wb, images):
     assert tag.evaluate("e => getComputedStyle(e).color") != bracket.evaluate("e => getComputedStyle(e).color")
     line, ch = find(BROKEN, "echo_bufer")
     wb.goto(line, ch + 3)
-    wb.press("Control+K", "Control+I")
-    wb.page.locator(".monaco-hover", has_text="invalid memory region name").first.wait_for(timeout=WAIT)
+    wb.hover("invalid memory region name")
     wb.shot(images / "vscode-diagnostics.png")
 
 
@@ -461,9 +479,7 @@ def test_hover_on_protection_domain(wb, images):
     wb.hide_panel()
     line, ch = find(ECHO, 'protection_domain name="client"', delta=len('protection_domain name="'))
     wb.goto(line, ch + 2)
-    wb.press("Control+K", "Control+I")
-    hover = wb.page.locator(".monaco-hover", has_text="protection domain")
-    hover.first.wait_for(timeout=WAIT)
+    hover = wb.hover("protection domain")
     text = hover.first.inner_text()
     assert "client" in text and "priority 100" in text, text
     wb.shot(images / "vscode-hover.png")
@@ -767,3 +783,117 @@ def test_log_has_the_server_lines_at_their_level(wb):
     assert re.search(r"\[info\] sdf_lsp\.server: target: ", text), text
     assert re.search(r"\[info\] [\w.]+: request refused: put the cursor in a protection domain", text), text
     assert "Traceback" not in text and not re.search(r"\[error\] (INFO|WARNING) ", text), text
+
+
+# -- formatting, semantic tokens, linked editing, code lenses ---------------------------------------
+def test_code_lenses_find_references_and_show_cspace(wb, images):
+    wb.open("echo/echo.system")
+    wb.hide_panel()
+    wb.goto(0, 0)  # the regions and the first PD in view: lenses are resolved where they are seen
+    lens = wb.page.locator(".monaco-editor .codelens-decoration a, .monaco-editor .codelens-decoration span")
+    lens.filter(has_text=re.compile(r"^2 mappings$")).first.wait_for(timeout=LONG)  # tx_ring
+    lens.filter(has_text=re.compile(r"^slots \d+/64$")).first.wait_for(timeout=WAIT)
+    lens.filter(has_text=re.compile(r"^memory ")).first.wait_for(timeout=WAIT)
+    wb.shot(images / "vscode-codelens.png")
+    line, _ = find(ECHO, '<protection_domain name="client"')
+    wb.goto(line, 0)
+    refs = lens.filter(has_text=re.compile(r"^2 references$"))  # `client`: the ends of its two channels
+    refs.first.wait_for(timeout=WAIT)
+    # the references view: the two ends of client's channels (a lens being drawn again can swallow
+    # a click: click until it opens)
+    peek = wb.page.locator(".zone-widget .peekview-title", has_text=re.compile(r"Locations \(2\)|2 references"))
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        refs.first.click()
+        try:
+            peek.first.wait_for(timeout=3000)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+    wb.press("Escape")
+    peek.first.wait_for(state="detached", timeout=WAIT)
+    # client's CSpace, from the lens beside its references (in view)
+    client_lenses = wb.page.locator(
+        ".monaco-editor .codelens-decoration", has=wb.page.locator("a", has_text=re.compile(r"^2 references$"))
+    )
+    client_lenses.locator("a", has_text=re.compile(r"^slots \d+/64$")).first.click()
+    view = wb.webview("CSpace of client")
+    view.locator("h3", has_text="CSpace of").wait_for(timeout=WAIT)
+    wb.close_editors()
+
+
+def test_semantic_tokens_colour_names_by_kind(wb, images):
+    wb.open("echo/echo.system")
+    line = wb.page.locator(".monaco-editor .view-line", has_text='<end pd="client" id="0"')
+    name = line.locator("span span", has_text=re.compile(r"^client$"))  # a PD reference: `class`
+    name.first.wait_for(timeout=LONG)
+    class_colour = "rgb(78, 201, 176)"  # Dark Modern's colour of a class name
+    deadline = time.monotonic() + WAIT / 1000
+    while name.first.evaluate("e => getComputedStyle(e).color") != class_colour and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert name.first.evaluate("e => getComputedStyle(e).color") == class_colour
+    # a region's name where it is mapped, and a PD's where it is defined
+    region = wb.page.locator(".monaco-editor .view-line", has_text='<map mr="rx_ring" vaddr="0x3004000" perms="r"')
+    assert (
+        region.locator("span span", has_text=re.compile(r"^rx_ring$")).first.evaluate("e => getComputedStyle(e).color")
+        == class_colour
+    )
+    pd = wb.page.locator(".monaco-editor .view-line", has_text='<protection_domain name="echo_server"')
+    assert (
+        pd.locator("span span", has_text=re.compile(r"^echo_server$")).first.evaluate("e => getComputedStyle(e).color")
+        == class_colour
+    )
+    # a value that names nothing keeps the grammar's string colour
+    value = wb.page.locator(".monaco-editor .view-line span span", has_text=re.compile(r"0x4000000"))
+    assert value.first.evaluate("e => getComputedStyle(e).color") != class_colour
+    wb.shot(images / "vscode-semantic-tokens.png")
+
+
+def test_linked_editing_renames_both_tags(wb):
+    wb.open("echo/echo.system")
+    line, ch = find(ECHO, "<channel>")
+    wb.goto(line, ch + len("<chan"))
+    # the linked ranges arrive (both tag names are marked; on for SDF files by the extension's defaults)
+    marks = wb.page.locator(".monaco-editor .linked-editing-decoration")
+    marks.nth(1).wait_for(timeout=WAIT)
+    wb.page.keyboard.type("X")
+    wb.page.locator(".monaco-editor .view-line", has_text="<chanXnel>").first.wait_for(timeout=WAIT)
+    wb.page.locator(".monaco-editor .view-line", has_text="</chanXnel>").first.wait_for(timeout=WAIT)
+    wb.revert()
+    wb.page.locator(".monaco-editor .view-line", has_text="chanXnel").first.wait_for(state="detached", timeout=WAIT)
+
+
+MESSY = (
+    "<system>\n"
+    '<memory_region name="buf"   size="0x1000"/>\n'
+    '<protection_domain name="p" priority="10"><program_image path="p.elf"/>\n'
+    '<map mr="buf" vaddr="0x2000000"/></protection_domain>\n'
+    "</system>\n"
+)
+
+
+def test_format_on_save(wb, images):
+    from sdf_lsp.ide.format import format_text
+
+    path = wb.ws / "messy" / "messy.system"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(MESSY)
+    try:
+        wb.open("messy/messy.system")
+        line, _ = find(MESSY, "</system>")
+        wb.goto(line, len("</system>"))
+        wb.press("Enter")  # an edit, so that saving saves
+        wb.press("Control+S")
+        deadline = time.monotonic() + WAIT / 1000
+        while path.read_text() != format_text(MESSY) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert path.read_text() == format_text(MESSY)
+        wb.page.locator(".monaco-editor .view-line", has_text='<map mr="buf" vaddr="0x2000000" />').first.wait_for(
+            timeout=WAIT
+        )
+        wb.shot(images / "vscode-format.png")
+    finally:
+        wb.close_editors()
+        path.unlink()
+        path.parent.rmdir()

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 import textwrap
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsprotocol import types as lsp
 
+from sdf_lsp import suppress
 from sdf_lsp.analysis import Analysis, analyse
 from sdf_lsp.diagnostics import Diagnostic
 from sdf_lsp.files import SearchPathFiles
@@ -211,3 +213,22 @@ def wrap(body: str, **kw) -> Fixture:
     """`body` inside `<system>` (indented by four spaces)."""
     inner = textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
     return fixture(f"<system>\n{inner}\n</system>\n", **kw)
+
+
+ROOT_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def apply_edits(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
+    """`text` after non-overlapping edits (start, end, new text)."""
+    last = len(text) + 1
+    for s, e, new in sorted(edits, key=lambda t: (t[0], t[1]), reverse=True):
+        assert s <= e <= last, f"overlapping edits at {s}..{e}"
+        text = text[:s] + new + text[e:]
+        last = s
+    return text
+
+
+def diagnostics_of(text: str, board: str = "qemu_virt_aarch64", dialect: str = "extended") -> Counter:
+    """The (code, message) of every diagnostic a user sees of `text` (suppression comments applied)."""
+    a = analyse(text, Context(target(board), dialect))
+    return Counter((d.code, d.message) for d in suppress.apply(a.doc, a.lines, a.diagnostics, suppress.NO_RULES))

@@ -154,6 +154,17 @@ def test_attributes_not_yet_present():
     assert items["stack_size"].text_edit.new_text == 'stack_size="$1"'
     assert items["stack_size"].detail == "default 0x2000"
     assert items["stack_size"].kind == lsp.CompletionItemKind.Property
+    # the schema's documentation, with the attribute's type and default
+    doc = items["stack_size"].documentation.value
+    assert doc.startswith("**stack_size** on `<protection_domain>`") and "default: `0x2000`" in doc
+    assert "Size of the PD's stack in bytes" in doc
+
+
+def test_deprecated_attributes_are_marked():
+    f = wrap('<memory_region name="m" size="0x1000" $0/>')
+    item = f.item("receive_all_untypeds")
+    assert item.tags == [lsp.CompletionItemTag.Deprecated]
+    assert "deprecated" in item.documentation.value
 
 
 def test_attribute_being_typed_is_replaced():
@@ -209,12 +220,21 @@ def test_pd_names_for_a_channel_end():
     items = f.completion()
     assert [i.label for i in items] == ["client", "echo_server", "uart_driver"]
     assert {f.edit_range(i) for i in items} == {"uart_driver"}  # the whole value is replaced
-    assert {(i.kind, i.detail) for i in items} == {(lsp.CompletionItemKind.Reference, "pd name")}
+    assert {i.kind for i in items} == {lsp.CompletionItemKind.Reference}
+    # each PD with its priority and channels
+    by = {i.label: i for i in items}
+    assert by["client"].detail == "priority 100, 2 channels"
+    assert by["echo_server"].detail == "priority 200, passive, 1 channel"
+    assert "channels: `uart_driver` (id 0), `echo_server` (id 1)" in by["client"].documentation.value
 
 
 def test_region_names_for_a_map():
     f = fixture(marked(ECHO, '<map mr="tx_ring" vaddr="0x3000000"', 9), dedent=False)
     assert f.labels() == ["echo_buffer", "rx_ring", "tx_ring", "uart_regs"]
+    # each region with its size and physical address
+    assert f.item("uart_regs").detail == "0x1000 (4 KiB) at 0x9000000"
+    assert f.item("echo_buffer").detail == "0x200000 (2 MiB) anywhere in RAM"
+    assert "mapped by `client`, `echo_server`" in f.item("echo_buffer").documentation.value
 
 
 def test_fault_handler_names_leave_out_the_pd_itself():
@@ -225,14 +245,14 @@ def test_fault_handler_names_leave_out_the_pd_itself():
 @pytest.mark.parametrize(
     ("needle", "cursor_at", "labels", "detail"),
     [
-        ('untyped="alloc_heap"', 9, ["alloc_dma", "alloc_heap"], "untyped name"),
-        ('cnode_name="alloc_slots"', 12, ["alloc_slots"], "cnode name"),
+        ('untyped="alloc_heap"', 9, ["alloc_dma", "alloc_heap"], {"2 MiB untyped", "1 MiB untyped"}),
+        ('cnode_name="alloc_slots"', 12, ["alloc_slots"], {"256 slots"}),
     ],
 )
-def test_untyped_and_cnode_names(needle, cursor_at, labels, detail):
+def test_untyped_and_cnode_names(needle, cursor_at, labels, detail):  # with their sizes
     items = fixture(marked(EXTENDED, needle, cursor_at), dedent=False).completion()
     assert [i.label for i in items] == labels
-    assert {i.detail for i in items} == {detail}
+    assert {i.detail for i in items} == detail
 
 
 def test_domain_names():
@@ -453,3 +473,14 @@ def test_program_image_of_the_mr_prefill_golden_system(shared):
         marked(text, 'path="mr_prefill.elf"', 6), dedent=False, paths=[shared / "golden" / "elf" / "mr_prefill"]
     )
     assert "mr_prefill.elf" in f.labels()
+
+
+def test_domain_names_with_their_ids():
+    f = wrap("""
+        <domains>
+            <domain name="fast" />
+            <domain name="slow" id="5" />
+            <domain_schedule><schedule_entry domain="$0" duration="1000 us" /></domain_schedule>
+        </domains>
+    """)
+    assert {i.label: i.detail for i in f.completion()} == {"fast": "domain id 0", "slow": "domain id 5"}

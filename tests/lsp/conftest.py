@@ -84,7 +84,8 @@ def edit(start: T.Position, end: T.Position, text: str) -> T.TextDocumentContent
 
 
 def record_versions(client: LanguageClient):
-    """Keep every publishDiagnostics with its version (pytest-lsp keeps only the last list)."""
+    """Keep every publishDiagnostics with its version (pytest-lsp keeps only the last list), and
+    accept the server's registrations as an editor does (`accept_registrations`)."""
     import asyncio
 
     client.published = {}
@@ -97,6 +98,18 @@ def record_versions(client: LanguageClient):
         client.diagnostics[params.uri] = params.diagnostics
         client.published.setdefault(params.uri, []).append((params.version, list(params.diagnostics)))
         client.published_event.set()
+
+    accept_registrations(client)
+
+
+def accept_registrations(client: LanguageClient):
+    """Answer `client/registerCapability` as an editor does, keeping what was registered
+    (`client.registrations`); pytest-lsp's client would refuse the request."""
+    client.registrations = []
+
+    @client.feature(T.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: T.RegistrationParams):
+        client.registrations.extend(params.registrations)
 
 
 def wait_version(client: LanguageClient, uri: str, version: int, timeout: float = 30.0):

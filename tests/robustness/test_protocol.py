@@ -256,7 +256,7 @@ def test_broken_frames(server):
 
 
 def test_unknown_methods(server):
-    for method in ("sdf/noSuchThing", "$/noSuchThing", "textDocument/semanticTokens/full"):
+    for method in ("sdf/noSuchThing", "$/noSuchThing", "textDocument/documentColor"):
         answer = server.request(method, {"textDocument": DOC})
         assert answer["error"]["code"] == METHOD_NOT_FOUND, answer
     server.drain()

@@ -74,6 +74,7 @@ function sdfSettings(): Record<string, unknown> {
     dialect: chosenDialect(cfg),
     hints: { authority: cfg.get<boolean>("hints.authority", true) },
     build: { outDir: cfg.get<string>("build.outDir", "") },
+    workspace: { check: cfg.get<boolean>("workspace.check", true) },
   };
 }
 
@@ -130,6 +131,14 @@ async function createClient(): Promise<LanguageClient | undefined> {
       fileEvents: vscode.workspace.createFileSystemWatcher("**/{sdf-lsp,.sdf-lsp}.toml"),
     },
     initializationOptions: () => ({ sdf: sdfSettings() }),
+    // the server's code lenses name commands with JSON arguments: give them VS Code's own types
+    middleware: {
+      provideCodeLenses: async (document, token, next) => (await next(document, token))?.map(clientLens),
+      resolveCodeLens: async (lens, token, next) => {
+        const resolved = await next(lens, token);
+        return resolved ? clientLens(resolved) : resolved;
+      },
+    },
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     // the server starts each log line with its level: file it at that level, not all as errors
@@ -162,6 +171,43 @@ async function createClient(): Promise<LanguageClient | undefined> {
     return undefined;
   }
   return c;
+}
+
+interface JsonPosition {
+  line: number;
+  character: number;
+}
+
+interface JsonLocation {
+  uri: string;
+  range: { start: JsonPosition; end: JsonPosition };
+}
+
+/** A lens as VS Code runs it: *Find references* with a Uri, a Position and Locations (the server
+ * sends them as JSON), *Show CSpace* as the extension's command, which shows the table. */
+function clientLens(lens: vscode.CodeLens): vscode.CodeLens {
+  const cmd = lens.command;
+  if (!cmd) {
+    return lens;
+  }
+  const args = cmd.arguments ?? [];
+  if (cmd.command === "editor.action.showReferences" && typeof args[0] === "string") {
+    const [uri, at, locations] = args as [string, JsonPosition, JsonLocation[]];
+    const range = (r: JsonLocation["range"]) => new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+    lens.command = {
+      title: cmd.title,
+      command: cmd.command,
+      arguments: [
+        vscode.Uri.parse(uri),
+        new vscode.Position(at.line, at.character),
+        (locations ?? []).map((l) => new vscode.Location(vscode.Uri.parse(l.uri), range(l.range))),
+      ],
+    };
+  } else if (cmd.command === "sdf.showCSpace") {
+    const a = (args[0] ?? {}) as { uri?: string; pd?: string };
+    lens.command = { title: cmd.title, command: "sdf-lsp.showCSpace", arguments: [a.pd, a.uri] };
+  }
+  return lens;
 }
 
 function lines(input: NodeJS.ReadableStream, sink: (line: string) => void): void {
@@ -289,16 +335,19 @@ function needEditor(): vscode.TextEditor | undefined {
   return editor;
 }
 
-async function showCSpace(panel: MarkdownPanel, pd?: string): Promise<void> {
-  const editor = needEditor();
-  if (!editor) {
-    return;
+async function showCSpace(panel: MarkdownPanel, pd?: string, document?: string): Promise<void> {
+  let args: object;
+  if (pd && document) {
+    args = { uri: document, pd }; // from a code lens: its document and PD
+  } else {
+    const editor = needEditor();
+    if (!editor) {
+      return;
+    }
+    const uri = editor.document.uri.toString();
+    const at = editor.selection.active;
+    args = pd ? { uri, pd } : { uri, position: { line: at.line, character: at.character } };
   }
-  const uri = editor.document.uri.toString();
-  const args =
-    typeof pd === "string" && pd
-      ? { uri, pd }
-      : { uri, position: { line: editor.selection.active.line, character: editor.selection.active.character } };
   try {
     const markdown = await serverCommand<string>("sdf.showCSpace", args);
     const name = /CSpace of `([^`]+)`/.exec(markdown)?.[1] ?? pd ?? "";
@@ -578,7 +627,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.commands.registerCommand("sdf-lsp.showOutput", () => output.show(true)),
-    vscode.commands.registerCommand("sdf-lsp.showCSpace", (pd?: unknown) => showCSpace(cspace, typeof pd === "string" ? pd : undefined)),
+    vscode.commands.registerCommand("sdf-lsp.showCSpace", (pd?: unknown, uri?: unknown) =>
+      showCSpace(cspace, typeof pd === "string" ? pd : undefined, typeof pd === "string" && typeof uri === "string" ? uri : undefined),
+    ),
     vscode.commands.registerCommand("sdf-lsp.build", () => build()),
     vscode.commands.registerCommand("sdf-lsp.selectTarget", () => selectTarget()),
     vscode.commands.registerCommand("sdf-lsp.selectSdk", () => selectSdk()),

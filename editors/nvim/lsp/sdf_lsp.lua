@@ -19,4 +19,6 @@ return {
   root_markers = { ".git", ".venv" },
   init_options = { sdf = {} },
   settings = { sdf = {} },
+  -- the code lenses' commands (references into the quickfix list, a PD's CSpace in a split)
+  commands = require("sdf_lsp").lens_commands,
 }

@@ -17,7 +17,8 @@
 --
 -- Works with Neovim 0.7 (vim.lsp.start_client), 0.8-0.10 (vim.lsp.start) and 0.11+
 -- (vim.lsp.config / vim.lsp.enable). User commands: :SdfBuild [outDir], :SdfCSpace [pd],
--- :SdfGraph [authority|memory].
+-- :SdfGraph [authority|memory]. The server's code lenses (vim.lsp.codelens) run here: references
+-- and mappings into the quickfix list, a PD's CSpace in a split.
 local M = {}
 
 M.name = "sdf_lsp"
@@ -202,6 +203,7 @@ local function base_config(root)
     settings = settings_section(),
     capabilities = M.options.capabilities,
     on_attach = M.options.on_attach,
+    commands = M.lens_commands,
     flags = { allow_incremental_sync = true, debounce_text_changes = 50 },
   }
   if root then
@@ -270,6 +272,7 @@ local function setup_011()
     settings = settings_section(),
     capabilities = M.options.capabilities,
     on_attach = M.options.on_attach,
+    commands = M.lens_commands,
   })
   vim.lsp.enable(M.name)
 end
@@ -365,6 +368,24 @@ function M.cspace(pd)
     fire("SdfCSpaceDone", { buf = buf, pd = name })
   end)
 end
+
+--- The commands of the server's code lenses, run here (vim.lsp.codelens.run): a PD's references
+--- or a region's mappings into the quickfix list, a PD's CSpace in a split.
+M.lens_commands = {
+  ["editor.action.showReferences"] = function(command, ctx)
+    local locations = (command.arguments or {})[3] or {}
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    local items = vim.lsp.util.locations_to_items(locations, client and client.offset_encoding or "utf-16")
+    vim.fn.setqflist({}, " ", { title = command.title, items = items })
+    if #items > 0 then
+      vim.cmd("botright copen")
+    end
+    fire("SdfReferencesDone", { count = #items })
+  end,
+  ["sdf.showCSpace"] = function(command)
+    M.cspace(((command.arguments or {})[1] or {}).pd)
+  end,
+}
 
 --- :SdfBuild [outDir] -- build the system image of the current buffer.
 function M.build(out_dir)
