@@ -272,7 +272,7 @@ def name_details(analysis: Analysis, kind: str, name: str) -> tuple[str | None, 
         mr, facts = found
         size = f"{facts.size:#x} ({human_size(facts.size)})" if facts.size is not None else "size unknown"
         where = f"at {mr.phys_addr:#x}" if mr.phys_addr is not None else "anywhere in RAM"
-        users = sorted({m.owner.name for m in facts.maps if getattr(m.owner, "name", None)})
+        users = sorted({owner.name for owner, _ in s.uses(mr) if getattr(owner, "name", None)})
         doc = [
             f"**memory region** `{name}`",
             f"size {size}, page size {facts.page_size:#x}, physical address "

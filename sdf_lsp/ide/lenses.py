@@ -86,7 +86,7 @@ def lenses(analysis: Analysis, kind: str, name: str) -> list[Lens] | None:
             return None
         at = _name_span(mr.el)[0]
         maps = []
-        for m in s.region(mr).maps:
+        for m in s.maps_of(mr):
             a = m.el.attr("mr")
             span = a.value_span if a is not None else m.el.name_span
             maps.append((span.start, span.end))
