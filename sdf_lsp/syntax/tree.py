@@ -255,6 +255,13 @@ class Element(Node):
                 return a
         return None
 
+    def present(self, local: str) -> Attribute:
+        """The first attribute with this local name, which the caller knows is there."""
+        a = self.attr(local)
+        if a is None:
+            raise KeyError(f"<{self.name}> has no attribute {local!r}")
+        return a
+
     def get(self, local: str, default=None):
         """The value of the first attribute with this local name."""
         if not self.prefixed:

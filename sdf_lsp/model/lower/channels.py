@@ -13,7 +13,7 @@ def lower_channel(lw: Lowering, el: Element) -> Channel:
     lw.check_attrs(el)
     ends = []
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local != "end":
             lw.report(child.name_span, "MK-H2", f"invalid XML element '{shorten(child.local)}'")

@@ -55,7 +55,7 @@ def lower_cspace(lw: Lowering, el: Element, pd: ProtectionDomain, symbols: dict)
         cs.setvar_first_free_slot = lw.symbol(symbols, el, "setvar_first_free_slot")
         cs.setvar_size_bits = lw.symbol(symbols, el, "setvar_size_bits")
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         tag = child.local
         if tag.startswith("cap_"):

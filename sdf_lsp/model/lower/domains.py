@@ -22,7 +22,7 @@ def lower_domains(lw: Lowering, el: Element) -> Domains:
     by_id: dict[int, Domain] = {}
     schedules = []
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local == "domain":
             _domain(lw, child, doms, by_name, by_id)
@@ -117,7 +117,7 @@ def _schedule(lw: Lowering, el: Element, doms: Domains, by_name: dict[str, Domai
     doms.start_index = start if start is not None else lw.default(el, "start_index")
     doms.index_shift = shift
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local == "schedule_entry":
             doms.schedule.append(_entry(lw, child, by_name))

@@ -45,7 +45,7 @@ def lower_io_space(lw: Lowering, el: Element) -> IoAddressSpace:
             )
     ios = IoAddressSpace(el, name, pci, domain_id)
     for child in el.children:
-        if child.kind != "element":
+        if not isinstance(child, Element):
             continue
         if child.local != "iomap":
             lw.report(child.name_span, "MK-I7", f"invalid XML element '{shorten(child.local)}'")

@@ -40,7 +40,7 @@ def lower_irq(lw: Lowering, el: Element, symbols: dict) -> Irq | None:
     x86 = lw.arch == "x86_64"
     if el.has("irq"):
         if x86:
-            lw.value_error(el, "ARM and RISC-V IRQs are not supported on x86", "MK-C10", el.attr("irq").name_span)
+            lw.value_error(el, "ARM and RISC-V IRQs are not supported on x86", "MK-C10", el.present("irq").name_span)
             return None
         lw.check_attrs(el, variant="arm")
         number = lw.decimal(el, "irq", signed=False)
@@ -48,12 +48,16 @@ def lower_irq(lw: Lowering, el: Element, symbols: dict) -> Irq | None:
         return Irq(el, irq_id, "arm", number, trigger=trigger, setvar_id=setvar_id)
     if el.has("pin"):
         if not x86:
-            lw.value_error(el, "x86 I/O APIC IRQ isn't supported on ARM and RISC-V", "MK-C12", el.attr("pin").name_span)
+            lw.value_error(
+                el, "x86 I/O APIC IRQ isn't supported on ARM and RISC-V", "MK-C12", el.present("pin").name_span
+            )
             return None
         return _ioapic(lw, el, irq_id, setvar_id)
     if el.has("pcidev"):
         if not x86:
-            lw.value_error(el, "x86 MSI IRQ isn't supported on ARM and RISC-V", "MK-C15", el.attr("pcidev").name_span)
+            lw.value_error(
+                el, "x86 MSI IRQ isn't supported on ARM and RISC-V", "MK-C15", el.present("pcidev").name_span
+            )
             return None
         return _msi(lw, el, irq_id, setvar_id)
     lw.missing(el, "pin" if x86 else "irq")

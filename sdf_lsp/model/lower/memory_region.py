@@ -133,7 +133,7 @@ def lower_mr(lw: Lowering, el: Element) -> MemoryRegion:
         if lw.boolean(el, "receive_all_untypeds", "UH006", fallback=False):
             mr.receive_all_untypeds = True
             lw.report(
-                el.attr("receive_all_untypeds").name_span,
+                el.present("receive_all_untypeds").name_span,
                 "UH006",
                 'receive_all_untypeds is deprecated (PR #436): declare <cnode post_capdl_untypeds="true"> and '
                 'give this region prefill_bootinfo="post_capdl_untypeds"',

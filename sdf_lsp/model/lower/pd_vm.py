@@ -43,15 +43,16 @@ def lower_pd(lw: Lowering, el: Element, parent: ProtectionDomain | None = None) 
     pd.smc = lw.boolean(el, "smc", "MK-P8") if lw.accepts(el, "smc") else False
     if pd.smc:
         sa = el.attr("smc")
+        span = sa.value_span if sa is not None else el.name_span  # smc="true" may be a default
         if lw.target.arm_smc is False:
             lw.value_error(
                 el,
                 "Using SMC support without ARM SMC forwarding support enabled in the kernel for this platform",
                 "MK-P8",
-                sa.value_span,
+                span,
             )
         elif lw.target.arm_smc is None:
-            lw.report(sa.value_span, "MK-P8", "ARM SMC forwarding support is not available for this architecture")
+            lw.report(span, "MK-P8", "ARM SMC forwarding support is not available for this architecture")
     cpu = _cpu(lw, el, lw.number(el, "cpu"), "MK-P9", _PD_CPU_AS_NUMBER) if lw.accepts(el, "cpu") else None
     pd.cpu = cpu if cpu is not None else lw.default(el, "cpu")
     pd.domain = el.get("domain") if lw.accepts(el, "domain") else None
@@ -225,11 +226,12 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
 def _fault_handler_attrs(lw: Lowering, el: Element, pd: ProtectionDomain, is_child: bool):
     fh = el.attr("fault_handler")
     fid = el.attr("fault_id")
-    if fh is None and fid is None:
+    given = fh or fid
+    if given is None:
         return
     if is_child:
         lw.report(
-            (fh or fid).name_span,
+            given.name_span,
             "FH002",
             "child PDs are faulted to their parent; remove fault_handler or un-nest the PD",
         )
@@ -342,7 +344,7 @@ def _vcpu(lw: Lowering, el: Element, vm_el: Element, pd: ProtectionDomain, seen_
         cpu = _cpu(lw, el, cpu, "MK-V7", _VCPU_CPU_AS_NUMBER)
     if el.has("setvar_id") and lw.accepts(el, "setvar_id"):
         lw.report(
-            el.attr("setvar_id").name_span,
+            el.present("setvar_id").name_span,
             "SDF011",
             f"setvar_id on <vcpu> is accepted but never applied by Microkit {lw.ctx.release_text} (it reads the "
             "attribute from <virtual_machine>)",
