@@ -24,6 +24,7 @@ from sdf_lsp.diagnostics import ERROR, Diagnostic, Related
 from sdf_lsp.layout import Layout, compute_layout
 from sdf_lsp.memo import Memo
 from sdf_lsp.model.lower import Context, lower_item, unsupported_target
+from sdf_lsp.model.types import Channel, Domains, IoAddressSpace, ProtectionDomain
 from sdf_lsp.resolve import FileAccess, NoFiles, PrefillInfo, ProgramInfo, resolve
 from sdf_lsp.resolve.names import NameIndex
 from sdf_lsp.resolve.system import System
@@ -53,6 +54,7 @@ class Analysis:
         self.layout = layout
         self._lines: LineIndex | None = None
         self._model: dict | None = None
+        self._model_blocks: dict[int, dict[int, Any]] = {}
         self._names: NameIndex | None = None
 
     @property
@@ -70,10 +72,23 @@ class Analysis:
         return [d for d in self.diagnostics if d.severity == ERROR]
 
     def model_of(self, el):
-        """The model object lowered from a syntax element (None if there is none)."""
-        if self._model is None:
-            self._model = _model_map(self.system)
-        return self._model.get(id(el))
+        """The model object lowered from a syntax element (None if there is none): looked up
+        among the objects of the top-level element holding it (a keystroke's code actions and
+        hovers then cost what one element holds, not the whole system)."""
+        if self.system is None or el is None:
+            return None
+        top = el
+        while top.parent is not None and top.parent is not self.doc.root:
+            top = top.parent
+        cached: Any = top.block.lowered if top.parent is self.doc.root and top.block.item is top else None
+        if cached is None or cached[0] is not self.ctx:
+            if self._model is None:
+                self._model = _model_map(self.system)
+            return self._model.get(id(el))
+        found = self._model_blocks.get(id(top))
+        if found is None:
+            found = self._model_blocks[id(top)] = _objects_of(cached[1][1])
+        return found.get(id(el))
 
     @property
     def names(self) -> NameIndex:
@@ -93,40 +108,55 @@ def _model_map(system: System | None) -> dict[int, Any]:
     out: dict[int, Any] = {}
     if system is None:
         return out
-
-    def put(objects: Iterable[Any]) -> None:
-        for obj in objects:
-            out[id(obj.el)] = obj
-
-    for pd in system.pds:
-        put((pd,))
-        put(pd.maps)
-        put(pd.irqs)
-        put(pd.ioports)
-        put(pd.setvars)
-        if pd.vm is not None:
-            put((pd.vm,))
-            put(pd.vm.vcpus)
-            put(pd.vm.maps)
-        if pd.cspace is not None:
-            put((pd.cspace,))
-            put(pd.cspace.caps)
-            put(pd.cspace.reserves)
-    put(system.mrs)
-    put(system.channels)
-    put(system.io_spaces)
-    put(system.untypeds)
-    put(system.cnodes)
-    put(system.all_domains)
-    for ch in system.channels:
-        for end in ch.ends:
-            out[id(end.el)] = (ch, end)
-    for ios in system.io_spaces:
-        put(ios.iomaps)
+    for group in (system.root_pds, system.mrs, system.channels, system.io_spaces, system.untypeds, system.cnodes):
+        for obj in group:
+            _put_objects(obj, out)
     for doms in system.all_domains:
-        put(doms.domains)
-        put(doms.schedule)
+        _put_objects(doms, out)
     return out
+
+
+def _objects_of(obj: Any) -> dict[int, Any]:
+    """The objects lowered from one top-level element, by id() of their syntax element."""
+    out: dict[int, Any] = {}
+    if obj is not None:
+        _put_objects(obj, out)
+    return out
+
+
+def _put_objects(obj: Any, out: dict[int, Any]) -> None:
+    def put(objects: Iterable[Any]) -> None:
+        for o in objects:
+            out[id(o.el)] = o
+
+    if isinstance(obj, ProtectionDomain):
+        for pd in obj.walk():
+            put((pd,))
+            put(pd.maps)
+            put(pd.irqs)
+            put(pd.ioports)
+            put(pd.setvars)
+            if pd.vm is not None:
+                put((pd.vm,))
+                put(pd.vm.vcpus)
+                put(pd.vm.maps)
+            if pd.cspace is not None:
+                put((pd.cspace,))
+                put(pd.cspace.caps)
+                put(pd.cspace.reserves)
+    elif isinstance(obj, Channel):
+        put((obj,))
+        for end in obj.ends:
+            out[id(end.el)] = (obj, end)
+    elif isinstance(obj, IoAddressSpace):
+        put((obj,))
+        put(obj.iomaps)
+    elif isinstance(obj, Domains):
+        put((obj,))
+        put(obj.domains)
+        put(obj.schedule)
+    else:
+        put((obj,))
 
 
 def analyse(

@@ -55,6 +55,8 @@ log = logging.getLogger("sdf_lsp.server")
 
 #: Seconds of no analysis after which frozen objects are collected too (see `collect_when_idle`).
 DEEP_COLLECTION_IDLE = 30.0
+#: Objects made by one analysis beyond which they are collected (and frozen) at once.
+FRESH_OBJECTS = 200_000
 DEBOUNCE_MIN, DEBOUNCE_MAX = 0.005, 0.15  # seconds; scaled to how long an analysis of the document takes
 _PARSE_ERROR, _INVALID_REQUEST = -32700, -32600  # JSON-RPC error codes
 _CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
@@ -185,8 +187,11 @@ class SdfProtocol(LanguageServerProtocol):
         # written as plain JSON: the typed message would leave out an "id" of null
         self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": code, "message": message}})
 
+    last_message = 0.0  # time.monotonic() when the client last sent a message
+
     def receive(self, body: bytes):
         """One framed message from the client."""
+        self.last_message = time.monotonic()
         try:
             message = json.loads(body)
         except (ValueError, RecursionError) as err:  # not JSON (or not UTF-8, or absurdly nested)
@@ -558,6 +563,12 @@ class SdfLanguageServer(LanguageServer):
         doc.last_duration = time.perf_counter() - t0
         log.debug("analysed %s v%s in %.1f ms", doc.uri, version, doc.last_duration * 1000)
         self.publish(doc, analysis)
+        if gc.get_count()[0] > FRESH_OBJECTS:
+            # A large text was scanned (an open, a replaced text): the collector's next automatic
+            # runs would walk all of its tree, a pause of a fifth of a second on a large system at
+            # a moment of their choosing (the user's next keystroke); do it now, then leave it be.
+            gc.collect()
+            gc.freeze()
         self.collect_when_idle()
         return analysis
 
@@ -1363,14 +1374,18 @@ class WorkspaceCheck:
     """Every `*.system` under the workspace folders, checked in the background so that closed
     files have their diagnostics too: when the server starts, when such a file changes on disk,
     when the settings or an sdf-lsp.toml change, and when a document closes (its disk copy's
-    diagnostics then replace the editor's). One file at a time, letting other messages in
-    between its analysis steps; an open document is never published from disk (the editor's
-    copy wins). At most FILES files; `sdf.workspace.check: false` turns it off."""
+    diagnostics then replace the editor's). One file at a time, after the open documents' edits
+    and in a thread, which pauses between analysis steps while an open document is edited (a
+    step of a large file would otherwise hold up the editor's messages); an open document is
+    never published from disk (the editor's copy wins). At most FILES files; `sdf.workspace.check:
+    false` turns it off."""
 
     FILES = 2000
+    QUIET = 0.5  # seconds after the editor's last message before the check goes on
 
     def __init__(self, ls: SdfLanguageServer):
         self.ls = ls
+        self.abort = threading.Event()  # stops the file being checked
         self.queue: dict[str, None] = {}  # paths waiting, in order
         self.published: set[str] = set()  # uris with diagnostics from disk
         self.task: asyncio.Task | None = None
@@ -1425,6 +1440,7 @@ class WorkspaceCheck:
 
     def clear(self) -> None:
         self.queue.clear()
+        self.abort.set()
         if self.task is not None:
             self.task.cancel()
         for uri in list(self.published):
@@ -1433,6 +1449,7 @@ class WorkspaceCheck:
     def stop(self) -> None:
         self.stopped = True
         self.queue.clear()
+        self.abort.set()
         if self.task is not None:
             self.task.cancel()
 
@@ -1451,6 +1468,16 @@ class WorkspaceCheck:
         except asyncio.CancelledError:
             pass
 
+    def busy(self) -> bool:
+        """The editor sent something a moment ago, or an open document is being analysed: it goes first."""
+        now = time.monotonic()
+        if now - self.ls.protocol.last_message < self.QUIET:
+            return True
+        return any(
+            now - d.last_change < self.QUIET or (d.task is not None and not d.task.done())
+            for d in list(self.ls.docs.values())
+        )
+
     async def check(self, path: str) -> None:
         ls = self.ls
         uri = from_fs_path(path) or Path(path).as_uri()
@@ -1464,23 +1491,38 @@ class WorkspaceCheck:
             return
         _, setup, ctx = ls.setup_for(uri)
         env = ls.environment(uri, setup)
-        steps = analysis_steps(text, ctx, env, encoding_error)
-        gc.disable()  # as for an open document: the collector would re-scan the tree while it grows
+        while self.busy():  # noqa: ASYNC110 (busy() turns false with the clock, no event marks it)
+            await asyncio.sleep(self.QUIET)
+        # in a thread: a step of a large file (its scan alone takes a third of a second) would
+        # otherwise hold up every message of the editor meanwhile; the thread also pauses between
+        # steps while an open document is edited
+        abort = self.abort = threading.Event()
         try:
-            while True:
-                try:
-                    next(steps)
-                except StopIteration as done:
-                    analysis = done.value
-                    break
-                gc.enable()
-                await asyncio.sleep(0)
-                gc.disable()
-                if uri in ls.docs or not self.enabled:  # opened meanwhile: the editor's copy wins
-                    steps.close()
-                    return
-        finally:
-            gc.enable()
+            diags = await asyncio.to_thread(self._diagnostics, uri, text, encoding_error, setup, ctx, env, abort)
+        except asyncio.CancelledError:
+            abort.set()
+            raise
+        if diags is None or uri in ls.docs or not self.enabled:
+            return
+        self.published.add(uri)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
+        ls.collect_when_idle()
+
+    def _diagnostics(self, uri, text, encoding_error, setup, ctx, env, abort: threading.Event):
+        """The diagnostics of a file from disk (None: it was opened meanwhile, or the check stopped)."""
+        ls = self.ls
+        steps = analysis_steps(text, ctx, env, encoding_error)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                analysis = done.value
+                break
+            while self.busy() and not abort.is_set() and uri not in ls.docs:
+                time.sleep(self.QUIET / 5)
+            if abort.is_set() or uri in ls.docs or not self.enabled:  # opened meanwhile: the editor's copy wins
+                steps.close()
+                return None
         found = analysis.diagnostics
         extra = program_diagnostics(analysis, env, EDITOR_SEARCH_HINT)
         if extra:
@@ -1488,12 +1530,7 @@ class WorkspaceCheck:
         if setup.dialect_error:
             found = [dialect_diagnostic(analysis, setup.dialect_error), *found]
         shown = suppress.apply(analysis.doc, analysis.lines, found, setup.rules)
-        diags = [ls.to_lsp_diagnostic(analysis, d, uri) for d in shown]
-        if uri in ls.docs:
-            return
-        self.published.add(uri)
-        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags))
-        ls.collect_when_idle()
+        return [ls.to_lsp_diagnostic(analysis, d, uri) for d in shown]
 
 
 def workspace_check(ls: SdfLanguageServer) -> WorkspaceCheck:

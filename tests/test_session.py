@@ -56,3 +56,37 @@ def test_a_revert_to_the_same_text_keeps_every_block():
     session.replace(SYSTEM.replace('name="b"', 'name="bb"'))
     kept = sum(b in blocks for b in session.doc.blocks)
     assert kept >= len(blocks) - 3
+
+
+def _model_files():
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    found = [shared / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system"]
+    found += sorted((shared / "corpus/real").glob("**/*.system"))[:20]
+    found += sorted((Path(__file__).resolve().parents[1] / "examples").glob("**/*.system"))
+    return found
+
+
+def test_model_of_an_element_is_the_object_lowered_from_it():
+    """model_of looks in the objects of one top-level element; it agrees with the whole
+    system's table for every element of the tree (and after an edit, for the new tree)."""
+    from sdf_lsp.analysis import _model_map
+    from sdf_lsp.syntax.tree import Element
+
+    for path in _model_files():
+        text = path.read_text()
+        session = Session(text, Context(default_target(), "extended"))
+        for _ in range(2):
+            a = session.analyse()
+            whole = _model_map(a.system)
+            stack = [a.doc.root] if a.doc.root is not None else []
+            seen = 0
+            while stack:
+                el = stack.pop()
+                assert a.model_of(el) == whole.get(id(el)), (path, el.name)
+                seen += whole.get(id(el)) is not None
+                stack.extend(c for c in el.children if isinstance(c, Element))
+            assert seen == len(whole), path
+            at = text.find('name="') + len('name="')
+            session.edit(at, at, "z")
