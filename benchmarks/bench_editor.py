@@ -222,12 +222,15 @@ async def bench_file(path: Path, rounds: int, keys: int, server: list[str]) -> d
             await asyncio.gather(*pending)
             pending.clear()
 
-    # hover and completion right after the whole text is replaced (a revert)
-    for _ in range(3):
+    # hover and completion right after the whole text is replaced by a different one: an edit
+    # undone by a revert of the file, then made again by a formatter or a client without
+    # incremental sync (the PD's name changes each time, as in the rounds above)
+    edited = text[:at] + "x" * keys + text[at:]
+    for i in range(4):
         version += 1
         client.notify(
             "textDocument/didChange",
-            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text if i % 2 else edited}]},
         )
         await timed(
             latencies,

@@ -26,7 +26,7 @@ from sdf_lsp.memo import Memo
 from sdf_lsp.model.lower import Context, lower_item, unsupported_target
 from sdf_lsp.model.types import Channel, Domains, IoAddressSpace, ProtectionDomain
 from sdf_lsp.resolve import FileAccess, NoFiles, PrefillInfo, ProgramInfo, resolve
-from sdf_lsp.resolve.names import NameIndex
+from sdf_lsp.resolve.names import NameIndex, item_names
 from sdf_lsp.resolve.system import System
 from sdf_lsp.syntax.lines import LineIndex
 from sdf_lsp.syntax.scanner import Document, parse, reparse
@@ -183,9 +183,12 @@ def analysis_steps(
     files: FileAccess | None = None,
     encoding_error: str | None = None,
     memo: Memo | None = None,
+    keep_names: bool = False,
 ) -> Generator[None, None, Analysis]:
     """`analyse()` one step at a time: the generator pauses between the steps (so that a server
-    can take in newer edits and drop an analysis they made outdated) and returns the Analysis."""
+    can take in newer edits and drop an analysis they made outdated) and returns the Analysis.
+    With `keep_names`, each top-level element lowered anew also keeps its names on its block
+    (what highlights and renames read: an editor's first one would otherwise gather them all)."""
     doc = text_or_doc if isinstance(text_or_doc, Document) else parse(text_or_doc)
     memo = memo if memo is not None else Memo()
     diags: list[Diagnostic] = [
@@ -210,7 +213,7 @@ def analysis_steps(
     why = unsupported_target(ctx)
     if why is not None:  # the release cannot check this file at all: one error says why, nothing else
         return Analysis(doc, ctx, None, [Diagnostic(root.name_span, ERROR, "REL002", why)])
-    items = lower(doc, ctx, diags)
+    items = lower(doc, ctx, diags, keep_names)
     yield
     system = resolve(root, items, files or NoFiles(), memo)
     system.regions_version = memo.version("regions", system.regions_key)
@@ -229,7 +232,7 @@ _BLANK: tuple[str, None, tuple] = ("#blank", None, ())
 _OTHER: tuple[str, None, tuple] = ("#other", None, ())
 
 
-def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[str, object]]:
+def lower(doc: Document, ctx: Context, diags: list[Diagnostic], keep_names: bool = False) -> list[tuple[str, object]]:
     """Step one: every top-level element lowered (from its block's cache when the context is the
     same), with the diagnostics lowering gave; text directly inside `<system>` is reported here."""
     items: list[tuple[str, object]] = []
@@ -257,6 +260,8 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic]) -> list[tuple[st
                     )
                 continue
             b.lowered = cached = (ctx, lower_item(item, ctx) if isinstance(item, Element) else _OTHER)  # type: ignore[assignment]
+            if keep_names and isinstance(item, Element):
+                item_names(item)
         kind, obj, item_diags = cached[1]
         if kind is _BLANK[0]:
             continue
@@ -277,6 +282,7 @@ class Session:
         self.files: FileAccess = files or NoFiles()
         self.memo = Memo()
         self.doc = parse(text)
+        self.fresh = True  # the whole text was scanned since the last analysis (see `load`)
         self.analysis: Analysis | None = None
         self._lines: LineIndex | None = None
 
@@ -317,6 +323,7 @@ class Session:
         self.analysis = None  # drop the old tree before building the new one (peak memory)
         del self.doc
         self.doc = parse(text)
+        self.fresh = True
 
     def analyse(self) -> Analysis:
         steps = self.analysis_steps()
@@ -330,7 +337,7 @@ class Session:
         """Analyse the current text one step at a time (see `analysis_steps`); the session's
         analysis is replaced only when the last step is done."""
         doc = self.doc
-        analysis = yield from analysis_steps(doc, self.ctx, self.files, memo=self.memo)
+        analysis = yield from analysis_steps(doc, self.ctx, self.files, memo=self.memo, keep_names=True)
         if self.doc is doc:
             analysis._lines = self.lines
             self.analysis = analysis

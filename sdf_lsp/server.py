@@ -55,8 +55,6 @@ log = logging.getLogger("sdf_lsp.server")
 
 #: Seconds of no analysis after which frozen objects are collected too (see `collect_when_idle`).
 DEEP_COLLECTION_IDLE = 30.0
-#: Objects made by one analysis beyond which they are collected (and frozen) at once.
-FRESH_OBJECTS = 200_000
 DEBOUNCE_MIN, DEBOUNCE_MAX = 0.005, 0.15  # seconds; scaled to how long an analysis of the document takes
 _PARSE_ERROR, _INVALID_REQUEST = -32700, -32600  # JSON-RPC error codes
 _CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
@@ -308,6 +306,7 @@ class SdfLanguageServer(LanguageServer):
         self.images = ProgramImages()  # parsed program images, shared by every document and build
         self._workspace_symbols: dict[str, tuple[tuple, list]] = {}
         self._gc_task: asyncio.Task | None = None
+        self._collect_soon = False
 
     # -- transports ------------------------------------------------------------------
     # pygls' own loops, with the framing of `read_messages`.
@@ -562,15 +561,40 @@ class SdfLanguageServer(LanguageServer):
         doc.analysed_version = version
         doc.last_duration = time.perf_counter() - t0
         log.debug("analysed %s v%s in %.1f ms", doc.uri, version, doc.last_duration * 1000)
-        self.publish(doc, analysis)
-        if gc.get_count()[0] > FRESH_OBJECTS:
+        session = doc.session
+        if session.fresh and session.doc is analysis.doc:
+            session.fresh = False
+            # The outline, folds and links of each block, kept with it: the editor asks for them
+            # as soon as it has the diagnostics, and they would hold up the first keystrokes.
+            document_symbols_json(self, doc)
+            outline.folding_ranges(session.doc, session.lines.line_of)
+            outline.link_places(session.doc)
             # A large text was scanned (an open, a replaced text): the collector's next automatic
             # runs would walk all of its tree, a pause of a fifth of a second on a large system at
-            # a moment of their choosing (the user's next keystroke); do it now, then leave it be.
+            # a moment of their choosing (the user's next keystroke, which typically follows the
+            # diagnostics); do it now, before they are published, then leave it be.
             gc.collect()
             gc.freeze()
+        self.publish(doc, analysis)
+        self.settle()
         self.collect_when_idle()
         return analysis
+
+    def settle(self) -> None:
+        """Collect what the last keystrokes left behind, right after the requests that waited for
+        this analysis have their answers (the user is between keystrokes then). The large trees
+        of the open documents are frozen (`gc.freeze`), so this walks only what was made since
+        they were: a replaced element and the analysis of the version before, a few hundredths
+        of a second on a large system. Left to the collector's own schedule, the survivors of a
+        few dozen keystrokes pile up in its middle generation, and collecting that holds the
+        keystroke that triggers it for a quarter of a second or more."""
+        if not self._collect_soon:
+            self._collect_soon = True
+            asyncio.get_event_loop().call_soon(self._collect_young)
+
+    def _collect_young(self) -> None:
+        self._collect_soon = False
+        gc.collect()
 
     def collect_when_idle(self, delay: float = 1.0):
         """Free replaced syntax trees (they hold reference cycles) once edits pause.
@@ -794,12 +818,21 @@ def did_change(ls: SdfLanguageServer, params: lsp.DidChangeTextDocumentParams):
     doc = ls.docs.get(params.text_document.uri)
     if doc is None:
         return
+    session = doc.session
+    before = session.doc
+    current = not doc.stale and session.analysis is not None and session.analysis.doc is before
     gc.disable()
     try:
         apply_changes(ls, doc, params.content_changes)
     finally:
         gc.enable()
     doc.version = params.text_document.version
+    if current and session.doc is before:
+        # the text is what was analysed (a whole-text replacement with the same text, as an
+        # editor's revert of a saved file sends): that analysis stands for the new version
+        doc.analysed_version = doc.version
+        ls.publish(doc, session.analysis)
+        return
     doc.build_diagnostics = []
     ls.schedule(doc)
 
@@ -988,6 +1021,11 @@ async def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolPa
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
+    return document_symbols_json(ls, doc)
+
+
+def document_symbols_json(ls: SdfLanguageServer, doc: OpenDocument) -> RawJSON:
+    """The outline of the newest text, each block's part kept with it between versions."""
     session = doc.session
     lines, enc = session.lines, ls.encoding
     parts = []

@@ -84,6 +84,23 @@ async def test_stale_versions_are_never_published(client):
     assert await server_text(client, URI) == text
 
 
+async def test_the_same_text_again_is_published_for_its_new_version(client):
+    """A whole-text replacement with the text already analysed (an editor's revert of an unchanged
+    file) publishes that analysis for the new version; one that undoes an edit still pending is
+    analysed as any other edit."""
+    text = ECHO.replace('priority="', 'priority="x', 1)
+    d1 = await open_text(client, URI, text)
+    assert d1, "the priority is not a number"
+    d2 = await change(client, URI, 2, [T.TextDocumentContentChangeWholeDocument(text=text)])
+    assert key(d2) == key(d1)
+    await change(client, URI, 3, [edit(pos(0, 0), pos(0, 0), "<")], wait=False)
+    d4 = await change(client, URI, 4, [T.TextDocumentContentChangeWholeDocument(text=text)])
+    assert key(d4) == key(d1)
+    assert await server_text(client, URI) == text
+    versions = [v for v, _ in client.published[URI]]
+    assert versions == sorted(versions) and versions[-1] == 4
+
+
 edits = st.lists(
     st.tuples(
         st.integers(0, 2000),
