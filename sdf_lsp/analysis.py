@@ -236,6 +236,7 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic], keep_names: bool
     """Step one: every top-level element lowered (from its block's cache when the context is the
     same), with the diagnostics lowering gave; text directly inside `<system>` is reported here."""
     items: list[tuple[str, object]] = []
+    append = items.append  # (the loop runs once per top-level element at every keystroke)
     # upstream's XML reader makes one text node of adjacent text and CDATA sections, so a run
     # of them that opens <system> is its first child (upstream names the element 'system')
     first_node = True
@@ -262,14 +263,15 @@ def lower(doc: Document, ctx: Context, diags: list[Diagnostic], keep_names: bool
             b.lowered = cached = (ctx, lower_item(item, ctx) if isinstance(item, Element) else _OTHER)  # type: ignore[assignment]
             if keep_names and isinstance(item, Element):
                 item_names(item)
-        kind, obj, item_diags = cached[1]
-        if kind is _BLANK[0]:
+        lowered = cached[1]
+        if lowered is _BLANK:
             continue
         first_node = False
+        kind, obj, item_diags = lowered
         if item_diags:
             diags.extend(item_diags)
         if obj is not None:
-            items.append((kind, obj))
+            append((kind, obj))
     return items
 
 

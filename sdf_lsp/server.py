@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import threading
 import time
@@ -55,6 +56,11 @@ log = logging.getLogger("sdf_lsp.server")
 
 #: Seconds of no analysis after which frozen objects are collected too (see `collect_when_idle`).
 DEEP_COLLECTION_IDLE = 30.0
+LARGE_CHANGE = 1 << 16  # characters replaced and inserted by one change beyond which it is diffed first
+PIPE_SIZE = 1 << 20  # bytes: Linux's default limit for an unprivileged process
+#: Seconds without a message from the editor before the young objects are collected after an
+#: analysis (`settle`), and the longest that collection waits for such a moment.
+COLLECT_QUIET, COLLECT_WAIT_MAX = 0.01, 0.5
 DEBOUNCE_MIN, DEBOUNCE_MAX = 0.005, 0.15  # seconds; scaled to how long an analysis of the document takes
 _PARSE_ERROR, _INVALID_REQUEST = -32700, -32600  # JSON-RPC error codes
 _CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
@@ -241,6 +247,20 @@ class SdfProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+def widen_pipe(stream) -> None:
+    """A larger pipe buffer between the client and the server, where the system allows it: a
+    whole-text change or the outline of a large system (megabytes) then crosses in a few reads,
+    not in dozens of 64 KiB hand-overs between the two processes."""
+    try:
+        import fcntl
+
+        fd = stream.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass  # not a pipe, not Linux, or above the system's limit: the default size does
+
+
 async def read_messages(stop: threading.Event, read_line, read, protocol: SdfProtocol):
     """The base protocol's framing, kept in step with a client that breaks it.
 
@@ -312,8 +332,11 @@ class SdfLanguageServer(LanguageServer):
     # pygls' own loops, with the framing of `read_messages`.
     def start_io(self, stdin=None, stdout=None):
         self._stop_event = stop = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        sink = stdout or sys.stdout.buffer
+        self.protocol.set_writer(StdoutWriter(sink))
         source = stdin or sys.stdin.buffer
+        widen_pipe(source)
+        widen_pipe(sink)
 
         async def main():
             loop = asyncio.get_running_loop()
@@ -590,9 +613,15 @@ class SdfLanguageServer(LanguageServer):
         keystroke that triggers it for a quarter of a second or more."""
         if not self._collect_soon:
             self._collect_soon = True
-            asyncio.get_event_loop().call_soon(self._collect_young)
+            asyncio.get_event_loop().call_later(COLLECT_QUIET, self._collect_young, time.monotonic())
 
-    def _collect_young(self) -> None:
+    def _collect_young(self, since: float) -> None:
+        # the messages already on their way are read first (a request sent with the edit that
+        # this analysis was for is answered before the collection, not after it)
+        now = time.monotonic()
+        if now - self.protocol.last_message < COLLECT_QUIET and now - since < COLLECT_WAIT_MAX:
+            asyncio.get_event_loop().call_later(COLLECT_QUIET, self._collect_young, since)
+            return
         self._collect_soon = False
         gc.collect()
 
@@ -843,13 +872,23 @@ def apply_changes(ls: SdfLanguageServer, doc: OpenDocument, changes):
         if isinstance(change, lsp.TextDocumentContentChangePartial):
             lines = session.lines
             start = lines.offset(change.range.start.line, change.range.start.character, ls.encoding)
-            end = lines.offset(change.range.end.line, change.range.end.character, ls.encoding)
+            end = max(start, lines.offset(change.range.end.line, change.range.end.character, ls.encoding))
+            if end - start + len(change.text) > LARGE_CHANGE:
+                # a large range replaced (VS Code sends a revert or a paste over everything so):
+                # as the smallest edit that makes the same text, so unchanged parts keep their blocks
+                old = session.text
+                try:
+                    session.replace(old[:start] + change.text + old[end:])
+                except Exception:
+                    log.exception("incremental re-scan failed; scanning the whole text")
+                    session.load(old[:start] + change.text + old[end:])
+                continue
             try:
-                session.edit(start, max(start, end), change.text)
+                session.edit(start, end, change.text)
             except Exception:
                 log.exception("incremental re-scan failed; scanning the whole text")
                 old = session.text
-                session.load(old[:start] + change.text + old[max(start, end) :])
+                session.load(old[:start] + change.text + old[end:])
         else:
             try:
                 session.replace(change.text)

@@ -1020,7 +1020,16 @@ def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_
             c.a_e = a_e + delta if a_e >= cut else a_e
             c.tag_end = te + delta if te >= cut else te
             attrs = n._attrs
-            if attrs is not None:
+            if attrs is None:
+                c._attrs = None
+            elif a_s >= cut:  # every attribute after the edit (the usual case: a tag before it was edited)
+                c._attrs = [
+                    Attribute(c, a.name, a.s + delta, a.e + delta, a.vs + delta, a.ve + delta, a.value, a.quoted)
+                    for a in attrs
+                ]
+            elif a_e < cut:  # every attribute before it
+                c._attrs = [Attribute(c, a.name, a.s, a.e, a.vs, a.ve, a.value, a.quoted) for a in attrs]
+            else:
 
                 def at(x: int) -> int:
                     return x + delta if x >= cut else x
@@ -1028,8 +1037,6 @@ def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_
                 c._attrs = [
                     Attribute(c, a.name, at(a.s), at(a.e), at(a.vs), at(a.ve), a.value, a.quoted) for a in attrs
                 ]
-            else:
-                c._attrs = None
         c.eblock = block
         e = n.e
         c.e = e + delta if e >= cut else e

@@ -101,6 +101,44 @@ async def test_the_same_text_again_is_published_for_its_new_version(client):
     assert versions == sorted(versions) and versions[-1] == 4
 
 
+# a system larger than a change the server applies as it comes (LARGE_CHANGE)
+PADDED = ECHO.replace(
+    "</system>", "".join(f'<memory_region name="pad{i}" size="0x1000" />\n' for i in range(2000)) + "</system>"
+)
+
+
+def whole_range(text):
+    return T.Range(start=pos(0, 0), end=position_of(text, len(text)))
+
+
+async def test_a_whole_range_change_of_a_large_system_equals_a_fresh_open(client):
+    """VS Code sends a revert as one change over the whole range: the server diffs it first."""
+    await open_text(client, URI, PADDED)
+    new = PADDED.replace('name="client"', 'name="cliet"', 1).replace('name="pad7"', 'name="pad7x"')
+    diags = await change(client, URI, 2, [edit(pos(0, 0), position_of(PADDED, len(PADDED)), new)])
+    assert await server_text(client, URI) == new
+    assert key(diags) == key(await fresh_diagnostics(client, new, 1))
+    assert diags, "the PD client is gone"
+
+
+def test_a_whole_range_change_keeps_the_blocks_it_does_not_touch():
+    from types import SimpleNamespace
+
+    from sdf_lsp.ide.env import Environment
+    from sdf_lsp.model.lower import Context
+    from sdf_lsp.server import LARGE_CHANGE, OpenDocument, apply_changes
+    from sdf_lsp.target import default_target
+
+    assert len(PADDED) > LARGE_CHANGE
+    doc = OpenDocument(URI, PADDED, 1, Context(default_target()), Environment([]))
+    blocks = doc.session.doc.blocks
+    new = PADDED.replace('name="pad7"', 'name="pad7x"')
+    apply_changes(SimpleNamespace(encoding="utf-16"), doc, [edit(pos(0, 0), position_of(PADDED, len(PADDED)), new)])
+    assert doc.session.text == new
+    kept = sum(b in blocks for b in doc.session.doc.blocks)
+    assert kept >= len(blocks) - 3
+
+
 edits = st.lists(
     st.tuples(
         st.integers(0, 2000),
