@@ -51,11 +51,13 @@ from sdf_lsp.model.lower import Context
 from sdf_lsp.model.types import ProtectionDomain
 from sdf_lsp.settings import DEFAULT, EditorSetup, Settings, editor_setup, parse_settings
 from sdf_lsp.syntax.lines import LineIndex
+from sdf_lsp.syntax.tree import Block
 
 log = logging.getLogger("sdf_lsp.server")
 
 #: Seconds of no analysis after which frozen objects are collected too (see `collect_when_idle`).
 DEEP_COLLECTION_IDLE = 30.0
+WARM_BLOCKS = 200  # top-level blocks whose outline is made between two of the editor's messages
 LARGE_CHANGE = 1 << 16  # characters replaced and inserted by one change beyond which it is diffed first
 PIPE_SIZE = 1 << 20  # bytes: Linux's default limit for an unprivileged process
 #: Seconds without a message from the editor before the young objects are collected after an
@@ -327,6 +329,7 @@ class SdfLanguageServer(LanguageServer):
         self._workspace_symbols: dict[str, tuple[tuple, list]] = {}
         self._gc_task: asyncio.Task | None = None
         self._collect_soon = False
+        self._warming: set[asyncio.Task] = set()
 
     # -- transports ------------------------------------------------------------------
     # pygls' own loops, with the framing of `read_messages`.
@@ -584,24 +587,48 @@ class SdfLanguageServer(LanguageServer):
         doc.analysed_version = version
         doc.last_duration = time.perf_counter() - t0
         log.debug("analysed %s v%s in %.1f ms", doc.uri, version, doc.last_duration * 1000)
+        self.publish(doc, analysis)
         session = doc.session
         if session.fresh and session.doc is analysis.doc:
             session.fresh = False
-            # The outline, folds and links of each block, kept with it: the editor asks for them
-            # as soon as it has the diagnostics, and they would hold up the first keystrokes.
-            document_symbols_json(self, doc)
-            outline.folding_ranges(session.doc, session.lines.line_of)
-            outline.link_places(session.doc)
-            # A large text was scanned (an open, a replaced text): the collector's next automatic
-            # runs would walk all of its tree, a pause of a fifth of a second on a large system at
-            # a moment of their choosing (the user's next keystroke, which typically follows the
-            # diagnostics); do it now, before they are published, then leave it be.
-            gc.collect()
-            gc.freeze()
-        self.publish(doc, analysis)
-        self.settle()
+            asyncio.get_event_loop().call_soon(self._settle_fresh, doc)
+        else:
+            self.settle()
         self.collect_when_idle()
         return analysis
+
+    def _settle_fresh(self, doc: OpenDocument) -> None:
+        """After the diagnostics of a whole text scanned at once (an open, a replaced text): its
+        tree is frozen (`gc.freeze`), so that the collector's later runs, automatic or `settle`'s,
+        walk only what edits make, not the whole tree (a fifth of a second on a large system, at
+        the user's every keystroke); then the outline, folds and links of each block are made
+        and kept with it a few hundred blocks at a time, between the editor's messages (it asks
+        for them next, and they would otherwise hold up its first requests)."""
+        gc.freeze()
+        if self.docs.get(doc.uri) is doc:
+            task = asyncio.get_event_loop().create_task(self._warm(doc))
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
+
+    async def _warm(self, doc: OpenDocument) -> None:
+        session = doc.session
+        blocks = session.doc.items
+        try:
+            for i in range(0, len(blocks), WARM_BLOCKS):
+                await asyncio.sleep(0)
+                if self.docs.get(doc.uri) is not doc:
+                    return
+                lines = session.lines if session.doc.items is blocks else None
+                for b in blocks[i : i + WARM_BLOCKS]:
+                    if lines is not None:
+                        block_symbols_json(self, b, lines, self.encoding)
+                    outline.block_folds(b)
+                    outline.block_links(b)
+            gc.freeze()  # what was made here lives as long as the blocks
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the outline of %s failed", doc.uri)
 
     def settle(self) -> None:
         """Collect what the last keystrokes left behind, right after the requests that waited for
@@ -617,9 +644,13 @@ class SdfLanguageServer(LanguageServer):
 
     def _collect_young(self, since: float) -> None:
         # the messages already on their way are read first (a request sent with the edit that
-        # this analysis was for is answered before the collection, not after it)
+        # this analysis was for is answered before the collection, not after it), and an
+        # analysis under way (of the next keystroke) finishes first
         now = time.monotonic()
-        if now - self.protocol.last_message < COLLECT_QUIET and now - since < COLLECT_WAIT_MAX:
+        busy = now - self.protocol.last_message < COLLECT_QUIET or any(
+            d.task is not None and not d.task.done() for d in self.docs.values()
+        )
+        if busy and now - since < COLLECT_WAIT_MAX:
             asyncio.get_event_loop().call_later(COLLECT_QUIET, self._collect_young, since)
             return
         self._collect_soon = False
@@ -1069,24 +1100,31 @@ def document_symbols_json(ls: SdfLanguageServer, doc: OpenDocument) -> RawJSON:
     lines, enc = session.lines, ls.encoding
     parts = []
     for b in session.doc.items:
-        if b.item is None or b.item.kind != "element":
-            continue
-        syms = outline.block_symbols(b)
-        if not syms:
-            continue
-        # the block's JSON is kept with the place it was made for: a block an edit only moved
-        # to another offset on the same line and column keeps its text
-        place = (lines.line_of(b.start), lines.position(b.start, enc)[1], enc)
-        feats = b.features
-        assert feats is not None  # block_symbols made it
-        kept = feats.get("symbols_json")
-        if kept is None or kept[0] != place:
-            kept = feats["symbols_json"] = (
-                place,
-                json.dumps([_symbol_json(ls, lines, b.start, x) for x in syms])[1:-1],
-            )
-        parts.append(kept[1])
+        part = block_symbols_json(ls, b, lines, enc)
+        if part:
+            parts.append(part)
     return RawJSON("[" + ",".join(parts) + "]")
+
+
+def block_symbols_json(ls: SdfLanguageServer, b: Block, lines: LineIndex, enc: str) -> str:
+    """The outline of one top-level block as JSON text (without the brackets; "" for none)."""
+    if b.item is None or b.item.kind != "element":
+        return ""
+    syms = outline.block_symbols(b)
+    if not syms:
+        return ""
+    # the block's JSON is kept with the place it was made for: a block an edit only moved
+    # to another offset on the same line and column keeps its text
+    place = (lines.line_of(b.start), lines.position(b.start, enc)[1], enc)
+    feats = b.features
+    assert feats is not None  # block_symbols made it
+    kept = feats.get("symbols_json")
+    if kept is None or kept[0] != place:
+        kept = feats["symbols_json"] = (
+            place,
+            json.dumps([_symbol_json(ls, lines, b.start, x) for x in syms])[1:-1],
+        )
+    return kept[1]
 
 
 def _symbol_json(ls: SdfLanguageServer, lines: LineIndex, base: int, sym: outline.Symbol) -> dict:

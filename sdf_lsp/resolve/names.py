@@ -68,33 +68,45 @@ class NameIndex:
 #: What kind of name an attribute holds (the same for every document).
 NAME_KINDS = NameIndex()
 
-Names = tuple[dict[tuple[str, str], list[Attribute]], dict[tuple[str, str], list[Attribute]]]
+#: Where a name stands: an element and the index of the attribute among its attributes (the
+#: `Attribute`, with its ranges, is made only for the names a request asks for).
+Place = tuple[Element, int]
+Names = tuple[dict[tuple[str, str], list[Place]], dict[tuple[str, str], list[Place]]]
 
 
 def element_names(el: Element) -> Names:
     """(definitions, references) of the names in an element and everything in it, in document order."""
-    defs: dict[tuple[str, str], list[Attribute]] = {}
-    refs: dict[tuple[str, str], list[Attribute]] = {}
+    defs: dict[tuple[str, str], list[Place]] = {}
+    refs: dict[tuple[str, str], list[Place]] = {}
     stack = [el]
     while stack:
         el = stack.pop()
         tag = el.local
         declares = DECLARES.get(tag)
-        for a in el.attrs:
-            if declares is not None and a.local == "name":
-                defs.setdefault((declares, a.value), []).append(a)
+        pairs = el.raw if not el.prefixed else [(a.local, a.value) for a in el.attrs]
+        for i, (local, value) in enumerate(pairs):
+            if declares is not None and local == "name":
+                defs.setdefault((declares, value), []).append((el, i))
                 continue
-            kind = REFS.get((tag, a.local))
+            kind = REFS.get((tag, local))
             if kind is not None:
-                refs.setdefault((kind, a.value), []).append(a)
+                refs.setdefault((kind, value), []).append((el, i))
         for c in el.children:
             if isinstance(c, Element):
                 stack.append(c)
     for lst in defs.values():
-        lst.sort(key=lambda a: a.element.start)
+        lst.sort(key=_place_order)
     for lst in refs.values():
-        lst.sort(key=lambda a: a.element.start)
+        lst.sort(key=_place_order)
     return defs, refs
+
+
+def _place_order(place: Place) -> int:
+    return place[0].s
+
+
+def _attributes(places: list[Place]) -> list[Attribute]:
+    return [el.attrs[i] for el, i in places]
 
 
 def item_names(item: Element) -> Names:
@@ -128,9 +140,9 @@ def occurrences(root: Element | None, kind: str, name: str) -> list[Attribute]:
             names = item_names(c)
         d, r = names
         if key in d:
-            defs.extend(d[key])
+            defs.extend(_attributes(d[key]))
         if key in r:
-            refs.extend(r[key])
+            refs.extend(_attributes(r[key]))
     return defs + refs
 
 
@@ -145,15 +157,15 @@ def build_index(root: Element | None) -> NameIndex:
         for key, lst in d.items():
             have = defs.get(key)
             if have is None:
-                defs[key] = list(lst)
+                defs[key] = _attributes(lst)
             else:
-                have.extend(lst)
+                have.extend(_attributes(lst))
         for key, lst in r.items():
             have = refs.get(key)
             if have is None:
-                refs[key] = list(lst)
+                refs[key] = _attributes(lst)
             else:
-                have.extend(lst)
+                have.extend(_attributes(lst))
     return idx
 
 
