@@ -299,10 +299,11 @@ class Session:
             self._lines = LineIndex(self.doc.text)
         return self._lines
 
-    def edit(self, start: int, end: int, new_text: str) -> None:
-        """Replace text[start:end] (offsets) and re-scan what the edit touched."""
+    def edit(self, start: int, end: int, new_text: str, whole: str | None = None) -> None:
+        """Replace text[start:end] (offsets) and re-scan what the edit touched (`whole`: the
+        text after the edit, when the caller has it already)."""
         old = self.doc.text
-        text = old[:start] + new_text + old[end:]
+        text = whole if whole is not None else old[:start] + new_text + old[end:]
         self.doc = reparse(self.doc, text, start, end, len(new_text))
         if self._lines is not None and self._lines.text is old:
             self._lines = self._lines.edited(text, start, end, len(new_text))
@@ -316,7 +317,7 @@ class Session:
             return
         start, old_end, new_end = changed_range(old, text)
         if new_end - start + (old_end - start) < len(text) // 2:
-            self.edit(start, old_end, text[start:new_end])
+            self.edit(start, old_end, text[start:new_end], text)
             return
         self.load(text)
 

@@ -194,6 +194,7 @@ class SdfProtocol(LanguageServerProtocol):
         self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": code, "message": message}})
 
     last_message = 0.0  # time.monotonic() when the client last sent a message
+    reading = False  # a message's body is being read
 
     def receive(self, body: bytes):
         """One framed message from the client."""
@@ -288,7 +289,11 @@ async def read_messages(stop: threading.Event, read_line, read, protocol: SdfPro
             while n > 0 and (chunk := await read(min(n, 1 << 20))):
                 n -= len(chunk)
             continue
-        body = await read(n)
+        protocol.reading = True  # a message is on its way (a large one takes a while)
+        try:
+            body = await read(n)
+        finally:
+            protocol.reading = False
         if len(body) < n:
             break
         protocol.receive(body)
@@ -647,8 +652,10 @@ class SdfLanguageServer(LanguageServer):
         # this analysis was for is answered before the collection, not after it), and an
         # analysis under way (of the next keystroke) finishes first
         now = time.monotonic()
-        busy = now - self.protocol.last_message < COLLECT_QUIET or any(
-            d.task is not None and not d.task.done() for d in self.docs.values()
+        busy = (
+            self.protocol.reading
+            or now - self.protocol.last_message < COLLECT_QUIET
+            or any(d.task is not None and not d.task.done() for d in self.docs.values())
         )
         if busy and now - since < COLLECT_WAIT_MAX:
             asyncio.get_event_loop().call_later(COLLECT_QUIET, self._collect_young, since)

@@ -15,11 +15,12 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class LineIndex:
-    __slots__ = ("text", "starts")
+    __slots__ = ("text", "starts", "has_cr")
 
     def __init__(self, text: str):
         self.text = text
-        if "\r" in text:
+        self.has_cr = "\r" in text
+        if self.has_cr:
             starts = [0]
             starts.extend([m.end() for m in _BREAK.finditer(text)])
         else:  # the common case, done by C loops: line k starts after k newlines and the lines before it
@@ -30,8 +31,7 @@ class LineIndex:
     def edited(self, text: str, start: int, end: int, new_length: int) -> LineIndex:
         """The index of `text`, which is this index's text with [start, end) replaced by
         `new_length` characters: the lines before the edit are kept, those after it shifted."""
-        old = self.text
-        if "\r" in text or "\r" in old or end - start + new_length > (1 << 16):
+        if self.has_cr or end - start + new_length > (1 << 16) or "\r" in text[start : start + new_length]:
             return LineIndex(text)
         first = self.line_of(start)  # the line the edit starts on: its start does not move
         last = self.line_of(end)  # the line the edit ends on
@@ -47,6 +47,7 @@ class LineIndex:
         index = LineIndex.__new__(LineIndex)
         index.text = text
         index.starts = starts
+        index.has_cr = False
         return index
 
     def line_of(self, offset: int) -> int:
