@@ -1022,12 +1022,14 @@ def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_
             attrs = n._attrs
             if attrs is None:
                 c._attrs = None
-            elif a_s >= cut:  # every attribute after the edit (the usual case: a tag before it was edited)
+            elif not attrs:
+                c._attrs = []
+            elif attrs[0].s >= cut:  # every attribute after the edit (the usual case: a tag before it was edited)
                 c._attrs = [
                     Attribute(c, a.name, a.s + delta, a.e + delta, a.vs + delta, a.ve + delta, a.value, a.quoted)
                     for a in attrs
                 ]
-            elif a_e < cut:  # every attribute before it
+            elif attrs[-1].e < cut:  # every attribute before it (in document order: the last ends last)
                 c._attrs = [Attribute(c, a.name, a.s, a.e, a.vs, a.ve, a.value, a.quoted) for a in attrs]
             else:
 

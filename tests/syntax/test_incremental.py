@@ -256,6 +256,20 @@ def test_an_edit_inside_a_start_tag(where, old, new, fast):
         assert len(changed) >= 1
 
 
+@pytest.mark.parametrize("value", ["a&amp;b.elf", "a.elf"])
+@pytest.mark.parametrize("typed", ["x", ""])
+def test_an_edit_in_a_start_tag_moves_the_ranges_of_the_attributes_after_it(value, typed):
+    """Children after the edited tag keep their attributes with the ranges moved, whether the
+    scanner built them at once (a value with a reference) or on first use."""
+    text = TAGGED.replace('path="pd.elf"', f'path="{value}"')
+    doc = parse(text)
+    dump(doc)  # every element's attributes built, as the features of an editor do
+    at = text.index('name="pd"') + len('name="p')
+    new = text[:at] + typed + text[at + (0 if typed else 1) :]
+    after = reparse(doc, new, at, at + (0 if typed else 1), len(typed))
+    assert dump(after) == dump(parse(new))
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_typing_inside_start_tags_equals_a_full_scan(data):
