@@ -944,6 +944,8 @@ def _retag(doc: Document, text: str, start: int, end: int, new_len: int) -> Docu
     item = old.item
     if not isinstance(item, Element) or old.errors or not (old.start < start and end < old.end):
         return None
+    if _refers_to(doc.tail, old) or _refers_to(doc.head, old):
+        return None  # a problem there points into this block (an element it leaves open): scanned the usual way
     base = old.start
     el = item
     while True:  # the element whose start tag holds the edit
@@ -985,6 +987,11 @@ def _retag(doc: Document, text: str, start: int, end: int, new_len: int) -> Docu
     assert root is not None
     new_root = _copy_root(root, new_blocks)
     return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, doc.head, doc.tail)
+
+
+def _refers_to(block: Block, target: Block) -> bool:
+    """Some problem of `block` has a range in `target`."""
+    return any(p.span.block is target or any(span.block is target for span, _ in p.related) for p in block.errors or ())
 
 
 def _block_index(blocks: list[Block], offset: int) -> int:

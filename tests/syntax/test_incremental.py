@@ -270,6 +270,25 @@ def test_an_edit_in_a_start_tag_moves_the_ranges_of_the_attributes_after_it(valu
     assert dump(after) == dump(parse(new))
 
 
+@pytest.mark.parametrize("where", ['name="a"', 'name="b"'])
+def test_an_edit_in_a_start_tag_of_an_element_the_end_of_the_file_leaves_open(where):
+    """The problem at the end of a truncated file points into the edited block: it moves too."""
+    text = (
+        "<system>\n"
+        '    <memory_region name="m" size="0x1000" />\n'
+        '    <protection_domain name="a" priority="1">\n'
+        '        <program_image path="a.elf" />\n'
+        '        <protection_domain name="b" id="1">\n'
+        '            <program_image path="b.elf" />\n'
+    )
+    doc = parse(text)
+    at = text.index(where) + len(where) - 1
+    new = text[:at] + "xy" + text[at:]
+    assert dump(reparse(doc, new, at, at, 2)) == dump(parse(new))
+    back = text[:at] + text[at + 1 :]
+    assert dump(reparse(parse(text), back, at, at + 1, 0)) == dump(parse(back))
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_typing_inside_start_tags_equals_a_full_scan(data):
