@@ -911,28 +911,25 @@ def apply_changes(ls: SdfLanguageServer, doc: OpenDocument, changes):
             lines = session.lines
             start = lines.offset(change.range.start.line, change.range.start.character, ls.encoding)
             end = max(start, lines.offset(change.range.end.line, change.range.end.character, ls.encoding))
-            if end - start + len(change.text) > LARGE_CHANGE:
-                # a large range replaced (VS Code sends a revert or a paste over everything so):
-                # as the smallest edit that makes the same text, so unchanged parts keep their blocks
-                old = session.text
+            if end - start + len(change.text) <= LARGE_CHANGE:
                 try:
-                    session.replace(old[:start] + change.text + old[end:])
+                    session.edit(start, end, change.text)
                 except Exception:
                     log.exception("incremental re-scan failed; scanning the whole text")
+                    old = session.text
                     session.load(old[:start] + change.text + old[end:])
                 continue
-            try:
-                session.edit(start, end, change.text)
-            except Exception:
-                log.exception("incremental re-scan failed; scanning the whole text")
-                old = session.text
-                session.load(old[:start] + change.text + old[end:])
+            # a large range replaced (VS Code sends a revert or a paste over everything so): as a
+            # whole-text change, which becomes the smallest edit that makes the same text
+            old = session.text
+            whole = old[:start] + change.text + old[end:]
         else:
-            try:
-                session.replace(change.text)
-            except Exception:
-                log.exception("incremental re-scan failed; scanning the whole text")
-                session.load(change.text)
+            whole = change.text
+        try:
+            session.replace(whole)
+        except Exception:
+            log.exception("incremental re-scan failed; scanning the whole text")
+            session.load(whole)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)

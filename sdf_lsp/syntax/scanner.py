@@ -1029,9 +1029,7 @@ def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_
             attrs = n._attrs
             if attrs is None:
                 c._attrs = None
-            elif not attrs:
-                c._attrs = []
-            elif attrs[0].s >= cut:  # every attribute after the edit (the usual case: a tag before it was edited)
+            elif not attrs or attrs[0].s >= cut:  # every attribute after the edit (a tag before it was edited)
                 c._attrs = [
                     Attribute(c, a.name, a.s + delta, a.e + delta, a.vs + delta, a.ve + delta, a.value, a.quoted)
                     for a in attrs

@@ -806,6 +806,20 @@ def test_log_has_the_server_lines_at_their_level(wb):
 
 
 # -- formatting, semantic tokens, linked editing, code lenses ---------------------------------------
+def click_until_shown(target, shown, every: int, within: int) -> None:
+    """Click `target` until `shown` appears (waiting `every` ms after each click, `within` ms in
+    all): a code lens being drawn again can swallow a click."""
+    deadline = time.monotonic() + within / 1000
+    while True:
+        target.click()
+        try:
+            shown.wait_for(timeout=every)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_code_lenses_find_references_and_show_cspace(wb, images):
     wb.open("echo/echo.system")
     wb.hide_panel()
@@ -822,15 +836,7 @@ def test_code_lenses_find_references_and_show_cspace(wb, images):
     # the references view: the two ends of client's channels (a lens being drawn again can swallow
     # a click: click until it opens)
     peek = wb.page.locator(".zone-widget .peekview-title", has_text=re.compile(r"Locations \(2\)|2 references"))
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        refs.first.click()
-        try:
-            peek.first.wait_for(timeout=3000)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
+    click_until_shown(refs.first, peek.first, every=3000, within=WAIT)
     wb.press("Escape")
     peek.first.wait_for(state="detached", timeout=WAIT)
     # client's CSpace, from the lens beside its references (in view)
@@ -839,15 +845,7 @@ def test_code_lenses_find_references_and_show_cspace(wb, images):
     )
     slots = client_lenses.locator("a", has_text=re.compile(r"^slots \d+/64$"))
     tab = wb.page.locator(".tabs-container .tab", has_text="CSpace of client")
-    deadline = time.monotonic() + LONG / 1000
-    while True:  # as above: a click the lens swallowed while being drawn again is made again
-        slots.first.click()
-        try:
-            tab.first.wait_for(timeout=5000)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
+    click_until_shown(slots.first, tab.first, every=5000, within=LONG)  # as above
     view = wb.webview("CSpace of client")
     view.locator("h3", has_text="CSpace of").wait_for(timeout=WAIT)
     wb.close_editors()
