@@ -55,22 +55,30 @@ class _Escape(Exception):
 class Document:
     """The scanned text: blocks tiling it, the top-level nodes and the root element."""
 
-    __slots__ = ("text", "blocks", "nodes", "root", "head", "tail")
+    __slots__ = ("text", "blocks", "nodes", "root", "head", "tail", "_faulty")
 
-    def __init__(self, text, blocks, nodes, root, head, tail):
+    def __init__(self, text, blocks, nodes, root, head, tail, faulty=None):
         self.text = text
         self.blocks: list[Block] = blocks  # head, items..., tail
         self.nodes = nodes  # top-level nodes outside the root, and the root
         self.root: Element | None = root
         self.head: Block = head
         self.tail: Block = tail
+        self._faulty: list[Block] | None = faulty  # the item blocks with a problem, in order (None: not gathered)
+
+    @property
+    def faulty(self) -> list[Block]:
+        """The item blocks (neither head nor tail) holding a problem, in order."""
+        if self._faulty is None:
+            self._faulty = [b for b in self.blocks[1:-1] if b.errors]
+        return self._faulty
 
     @property
     def problems(self) -> list[SyntaxProblem]:
-        out = []
-        for b in self.blocks:
-            if b.errors:
-                out.extend(b.errors)
+        out = list(self.head.errors)
+        for b in self.faulty:
+            out.extend(b.errors)
+        out.extend(self.tail.errors)
         return out
 
     def block_at(self, offset: int) -> Block:
@@ -896,31 +904,24 @@ def reparse(doc: Document, text: str, start: int, end: int, new_len: int) -> Doc
     for b in blocks[last + 1 :]:
         b.start += delta
     new_blocks = blocks[:first] + frag + blocks[last + 1 :]
-    new_root = _copy_root(root, new_blocks)
+    fresh = [b.item for b in frag if b.item is not None]
+    if len(root.children) == len(blocks) - 2 and len(fresh) == len(frag):
+        root.children[first - 1 : last] = fresh  # every item block holds a child (no stray end tag): spliced
+    else:
+        root.children = [b.item for b in new_blocks[1:-1] if b.item is not None]
     if not root.closed and last == n_items:
         # The root is open at the end of the file and the last item was scanned again: the
         # fragment ended with only the root open (else it would have been refused), so the
         # problem the tail holds now names the root alone.
-        tail.errors = [_unclosed_at_end([new_root])]
-    return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, head, tail)
-
-
-def _copy_root(root: Element, blocks: list[Block]) -> Element:
-    """A new root element object (the old document keeps its own child list)."""
-    r = Element(root.block, root.s, root.name)
-    r.eblock = root.eblock
-    r.e = root.e
-    r.raw, r._attrs, r.a_s, r.a_e, r.prefixed = root.raw, root._attrs, root.a_s, root.a_e, root.prefixed
-    r.tag_end = root.tag_end
-    r.self_closing = root.self_closing
-    r.closed = root.closed
-    r.end_tag_s = root.end_tag_s
-    r.end_tag_e = root.end_tag_e
-    children = [b.item for b in blocks[1:-1] if b.item is not None]
-    for c in children:
-        c.parent = r
-    r.children = children
-    return r
+        tail.errors = [_unclosed_at_end([root])]
+    faulty = None
+    if doc._faulty is not None:  # the item blocks with problems: those kept, and the new ones in their place
+        gone = {id(b) for b in blocks[first : last + 1]}
+        faulty = [b for b in doc._faulty if id(b) not in gone]
+        new_faulty = [b for b in frag if b.errors]
+        if new_faulty:
+            faulty = sorted(faulty + new_faulty, key=lambda b: b.start)
+    return Document(text, new_blocks, doc.nodes, root, head, tail, faulty)
 
 
 def _set_raw(el: Element):
@@ -934,59 +935,118 @@ def _set_raw(el: Element):
 def _retag(doc: Document, text: str, start: int, end: int, new_len: int) -> Document | None:
     """An edit between the name and the end of one start tag (typing an attribute's value, say)
     that leaves it a well-formed tag of the same element: only that tag is scanned again, and the
-    rest of its block is copied with the offsets after the edit moved. None when another scan is
-    needed (an error in the block, a tag that changes shape)."""
+    rest of its block keeps its nodes, the offsets after the edit moved in place. None when
+    another scan is needed (an error in the block, a tag that changes shape)."""
     blocks = doc.blocks
     i = _block_index(blocks, start)
     if i <= 0 or i >= len(blocks) - 1:
         return None
-    old = blocks[i]
-    item = old.item
-    if not isinstance(item, Element) or old.errors or not (old.start < start and end < old.end):
+    block = blocks[i]
+    item = block.item
+    if not isinstance(item, Element) or block.errors or not (block.start < start and end < block.end):
         return None
-    if _refers_to(doc.tail, old) or _refers_to(doc.head, old):
+    if _refers_to(doc.tail, block) or _refers_to(doc.head, block):
         return None  # a problem there points into this block (an element it leaves open): scanned the usual way
-    base = old.start
+    base = block.start
     el = item
+    path: list[tuple[Element, int]] = []  # the elements holding `el`, with the index of the one on the way
     while True:  # the element whose start tag holds the edit
         name_end = base + el.s + 1 + len(el.name)
         tag_close = base + el.tag_end - (2 if el.self_closing else 1)
         if name_end < start and end <= tag_close:
             break
-        inner = None
-        for c in el.children:
+        inner = -1
+        for k, c in enumerate(el.children):
             if isinstance(c, Element) and base + c.s < start and end < base + c.e:
-                inner = c
+                inner = k
                 break
-        if inner is None:
+        if inner < 0:
             return None
-        el = inner
+        path.append((el, inner))
+        el = el.children[inner]  # type: ignore[assignment]
     delta = new_len - (end - start)
-    block = Block(base, "item")
-    block.length = old.length + delta
-    block.src, block.src_start = text[base : base + block.length], 0
+    length = block.length + delta
+    scratch = Block(base, "item")
+    scratch.src, scratch.src_start = text[base : base + length], 0
     sc = _Scanner(text, base + el.tag_end + delta, fragment=True)
     try:
-        new_el, stop, self_closing = sc.start_tag(base + el.s, block)
+        new_el, stop, self_closing = sc.start_tag(base + el.s, scratch)
     except _Escape:
         return None
     if (
-        block.errors
+        scratch.errors
         or new_el.name != el.name
         or self_closing != el.self_closing
         or stop - base != el.tag_end + delta
         or _INVALID_CHAR.search(text, start, start + new_len)
     ):
         return None
-    cut = el.tag_end  # old relative offsets at or after it move by delta
-    block.item = _moved(item, block, cut, delta, el, new_el)
+    # The block and its nodes are kept (a large element's thousands of nodes are not copied):
+    # what follows the edited tag moves by delta, the tag takes what was scanned, and what the
+    # block kept for the old text is dropped.
+    for anc, k in path:  # an enclosing element: its end moves, so does what follows the way down
+        _shift_end(anc, delta)
+        kids = anc.children
+        for j in range(k + 1, len(kids)):
+            _shift(kids[j], delta)
+    _shift_end(el, delta)
+    for c in el.children:
+        _shift(c, delta)
+    el.raw, el.prefixed, el.a_s, el.a_e, el.tag_end = (
+        new_el.raw,
+        new_el.prefixed,
+        new_el.a_s,
+        new_el.a_e,
+        new_el.tag_end,
+    )
+    attrs = new_el._attrs
+    el._attrs = (
+        None if attrs is None else [Attribute(el, a.name, a.s, a.e, a.vs, a.ve, a.value, a.quoted) for a in attrs]
+    )
+    block.length = length
+    block.src, block.src_start = scratch.src, 0
+    block.lowered = None
+    block.features = None
     for b in blocks[i + 1 :]:
         b.start += delta
-    new_blocks = blocks[:i] + [block] + blocks[i + 1 :]
-    root = doc.root
-    assert root is not None
-    new_root = _copy_root(root, new_blocks)
-    return Document(text, new_blocks, [new_root if n is root else n for n in doc.nodes], new_root, doc.head, doc.tail)
+    return Document(text, list(blocks), doc.nodes, doc.root, doc.head, doc.tail, doc._faulty)  # (no new problem)
+
+
+def _shift_end(el: Element, delta: int) -> None:
+    """Move the end of an element whose start tag lies before an edit (or holds it)."""
+    el.e += delta
+    if el.end_tag_s >= 0:
+        el.end_tag_s += delta
+        el.end_tag_e += delta
+
+
+def _shift(node: Node, delta: int) -> None:
+    """Move a node and everything in it by delta, in place. (The hot path of typing in a large
+    element's start tag: thousands of nodes, so the walk is written out.)"""
+    stack = [node]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        n = pop()
+        n.s += delta
+        n.e += delta
+        if n.__class__ is Element:
+            el: Element = n
+            el.tag_end += delta
+            if el.a_s != el.a_e:  # the attribute ranges are found again in the block's new source
+                el.a_s += delta
+                el.a_e += delta
+                el._attrs = None
+            elif el._attrs:  # built at once (a value with a reference): moved one by one
+                for a in el._attrs:
+                    a.s += delta
+                    a.e += delta
+                    a.vs += delta
+                    a.ve += delta
+            if el.end_tag_s >= 0:
+                el.end_tag_s += delta
+                el.end_tag_e += delta
+            if el.children:
+                push(el.children)
 
 
 def _refers_to(block: Block, target: Block) -> bool:
@@ -1003,68 +1063,3 @@ def _block_index(blocks: list[Block], offset: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-def _moved(node: Node, block: Block, cut: int, delta: int, old_el: Element, new_el: Element) -> Node:
-    """A copy of `node` and everything in it in `block`, offsets at or after `cut` moved by `delta`;
-    `new_el`, the re-scanned start tag of `old_el`, takes its place. (The hot path of typing in a
-    large element: thousands of nodes, so the offset arithmetic is written out.)"""
-    kind = type(node)
-    if kind is Text:
-        t: Text = node  # type: ignore[assignment]
-        s, e = t.s, t.e
-        return Text(block, s + delta if s >= cut else s, e + delta if e >= cut else e, t.value, t.cdata)
-    if kind is Element:
-        n: Element = node  # type: ignore[assignment]
-        if n is old_el:
-            c = new_el
-        else:
-            s = n.s
-            c = Element(block, s + delta if s >= cut else s, n.name)
-            c.raw, c.prefixed = n.raw, n.prefixed
-            a_s, a_e, te = n.a_s, n.a_e, n.tag_end
-            c.a_s = a_s + delta if a_s >= cut else a_s
-            c.a_e = a_e + delta if a_e >= cut else a_e
-            c.tag_end = te + delta if te >= cut else te
-            attrs = n._attrs
-            if attrs is None:
-                c._attrs = None
-            elif not attrs or attrs[0].s >= cut:  # every attribute after the edit (a tag before it was edited)
-                c._attrs = [
-                    Attribute(c, a.name, a.s + delta, a.e + delta, a.vs + delta, a.ve + delta, a.value, a.quoted)
-                    for a in attrs
-                ]
-            elif attrs[-1].e < cut:  # every attribute before it (in document order: the last ends last)
-                c._attrs = [Attribute(c, a.name, a.s, a.e, a.vs, a.ve, a.value, a.quoted) for a in attrs]
-            else:
-
-                def at(x: int) -> int:
-                    return x + delta if x >= cut else x
-
-                c._attrs = [
-                    Attribute(c, a.name, at(a.s), at(a.e), at(a.vs), at(a.ve), a.value, a.quoted) for a in attrs
-                ]
-        c.eblock = block
-        e = n.e
-        c.e = e + delta if e >= cut else e
-        c.self_closing, c.closed = n.self_closing, n.closed
-        if n.end_tag_s >= 0:
-            es, ee = n.end_tag_s, n.end_tag_e
-            c.end_tag_s = es + delta if es >= cut else es
-            c.end_tag_e = ee + delta if ee >= cut else ee
-        kids = []
-        for child in n.children:
-            k = _moved(child, block, cut, delta, old_el, new_el)
-            k.parent = c
-            kids.append(k)
-        c.children = kids
-        return c
-    if kind is Comment:
-        cm: Comment = node  # type: ignore[assignment]
-        return Comment(block, cm.s + delta if cm.s >= cut else cm.s, cm.e + delta if cm.e >= cut else cm.e, cm.value)
-    if kind is ProcessingInstruction:
-        pi: ProcessingInstruction = node  # type: ignore[assignment]
-        return ProcessingInstruction(
-            block, pi.s + delta if pi.s >= cut else pi.s, pi.e + delta if pi.e >= cut else pi.e, pi.target, pi.value
-        )
-    raise AssertionError(node)

@@ -5,7 +5,10 @@ root element (an element, a text run, a comment, a processing instruction), or t
 head (everything up to the end of the root's start tag) or the tail (from the root's
 end tag to the end of the file). Blocks tile the text. After an edit only the blocks
 it touches are re-scanned; the others are kept and merely get a new `start`, so the
-nodes inside them (and everything derived from them) stay valid.
+nodes inside them (and everything derived from them) stay valid. An edit inside one
+start tag keeps even its own block: that tag is scanned again and the nodes after it
+move in place (the block drops what it kept for the old text). The blocks, the nodes
+and the root are shared with the document before the edit, which is not used again.
 
 Offsets are indices into the Python string (code points); `sdf_lsp.syntax.lines`
 converts them to LSP positions (UTF-16) and to the 1-based line:column the Microkit

@@ -70,6 +70,7 @@ def dump(doc):
         assert b.start == pos, (b, pos)
         pos = b.end
     assert pos == len(doc.text)
+    assert doc.faulty == [b for b in doc.blocks[1:-1] if b.errors]  # kept from edit to edit
     return out, probs
 
 
@@ -247,11 +248,16 @@ def test_an_edit_inside_a_start_tag(where, old, new, fast):
         q += 1
     text = TAGGED[: start + p] + new[p : len(new) - q] + TAGGED[start + len(old) - q :]
     before = {id(b) for b in doc.blocks}
+    pd_block = next(b for b in doc.blocks if getattr(b.item, "local", None) == "protection_domain")
+    pd, children = pd_block.item, list(pd_block.item.children)
+    pd_block.lowered, pd_block.features = "lowered", {"names": "kept"}  # what the old text left there
     after = reparse(doc, text, start + p, start + len(old) - q, len(new) - p - q)
     assert dump(after) == dump(parse(text))
     changed = [b for b in after.blocks if id(b) not in before]
-    if fast:
-        assert len(changed) == 1 and changed[0].item.local == "protection_domain"
+    if fast:  # the block, its element and the element's children are kept, and what it kept is dropped
+        assert changed == [] and any(b is pd_block for b in after.blocks)
+        assert pd_block.item is pd and pd.local == "protection_domain" and pd.children == children
+        assert pd_block.lowered is None and pd_block.features is None
     else:
         assert len(changed) >= 1
 
