@@ -150,8 +150,12 @@ def pd_cost(
 def memory_budget(
     system: System, target: Target, layouts: dict[ProtectionDomain, CSpaceLayout], memo: Memo | None = None
 ) -> MemoryBudget:
-    facts = system.regions
-    regions = sum(facts[mr].size or 0 for mr in system.mr_by_name.values() if mr.phys_addr is None)
+    memo = memo or Memo()
+    regions = memo.get("region bytes", "system", system.regions_key)
+    if regions is Memo.MISSING:  # (the regions and their facts are what they were: kept)
+        facts = system.regions
+        regions = sum(facts[mr].size or 0 for mr in system.mr_by_name.values() if mr.phys_addr is None)
+        memo.put("region bytes", "system", system.regions_key, regions)
     untypeds = 0
     for ut in system.untypeds:
         if ut.size_bits is None:
@@ -160,7 +164,6 @@ def memory_budget(
             untypeds += 1 << ut.size_bits
     budget = MemoryBudget(target.ram_bytes, regions, untypeds)
     paging = Paging(target)
-    memo = memo or Memo()
     for pd in system.pds:
         cost = pd_cost(pd, system, target, layouts[pd], paging, memo)
         budget.pds.append(cost)

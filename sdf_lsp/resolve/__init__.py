@@ -122,18 +122,24 @@ def _regions(s: System, files: FileAccess, memo: Memo) -> None:
             size = -(-prefill.length // mr.page_size) * mr.page_size
         regions[mr] = facts = RegionFacts(size, mr.page_size, prefill)
         changed.append((mr, facts))
-    mapped: set[str] = set()
-    small: set[str] = set()  # regions some map puts at an address that is not 2 MiB-aligned
-    for pd in s.pds:
-        names, unaligned = _mapped_names(pd, memo)
-        mapped |= names
-        small |= unaligned
-    s.mapped_names = frozenset(mapped)
+    per_pd = tuple(_mapped_names(pd, memo) for pd in s.pds)
+    maps_version = memo.version("mapped names of each pd", per_pd)  # equal sets when a PD is lowered again as it was
+    kept_names = memo.get("mapped names", "system", maps_version)
+    if kept_names is Memo.MISSING:
+        mapped: set[str] = set()
+        unaligned: set[str] = set()  # regions some map puts at an address that is not 2 MiB-aligned
+        for names, odd in per_pd:
+            mapped |= names
+            unaligned |= odd
+        kept_names = memo.put("mapped names", "system", maps_version, (frozenset(mapped), frozenset(unaligned)))
+    s.mapped_names, small = kept_names
     if candidates:
-        small |= {m.mr for ios in s.io_spaces for m in ios.iomaps if m.mr is not None}  # the IOMMU has no large pages
+        io_mapped = {
+            m.mr for ios in s.io_spaces for m in ios.iomaps if m.mr is not None
+        }  # the IOMMU has no large pages
         for mr in candidates:
             facts = regions[mr]
-            if mr.name not in small and _takes_large_pages(mr, facts):
+            if mr.name not in small and mr.name not in io_mapped and _takes_large_pages(mr, facts):
                 regions[mr] = facts = RegionFacts(facts.size, LARGE_PAGE, facts.prefill)
                 changed.append((mr, facts))
     s.regions_key = (version, tuple(changed))

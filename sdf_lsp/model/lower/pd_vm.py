@@ -22,6 +22,7 @@ from sdf_lsp.model.types import ProtectionDomain, Setvar, Vcpu, VirtualMachine, 
 from sdf_lsp.syntax.tree import Element
 
 _PD_MAP_SYMBOLS = ("setvar_vaddr", "setvar_size", "setvar_prefill_size")
+_PD_MAP_SYMBOL_SET = frozenset(_PD_MAP_SYMBOLS)
 
 
 def lower_pd(lw: Lowering, el: Element, parent: ProtectionDomain | None = None) -> ProtectionDomain:
@@ -155,8 +156,9 @@ def _children(lw: Lowering, el: Element, pd: ProtectionDomain):
             pd.program_image_el = child
         elif tag == "map":
             m = lower_map(lw, child, max_vaddr, parent="protection_domain")
-            for attr in _PD_MAP_SYMBOLS:
-                setattr(m, attr, lw.symbol(symbols, child, attr) if lw.accepts(child, attr) else None)
+            if child.prefixed or any(n in _PD_MAP_SYMBOL_SET for n, _ in child.raw):  # (most maps set none)
+                for attr in _PD_MAP_SYMBOLS:
+                    setattr(m, attr, lw.symbol(symbols, child, attr) if lw.accepts(child, attr) else None)
             pd.maps.append(m)
         elif tag == "irq":
             irq = lower_irq(lw, child, symbols)
