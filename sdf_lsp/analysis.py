@@ -285,6 +285,7 @@ class Session:
         self.memo = Memo()
         self.doc = parse(text)
         self.fresh = True  # the whole text was scanned since the last analysis (see `load`)
+        self.whole = False  # `analysis` is the first of a whole scanned text (a front-end may settle then)
         self.analysis: Analysis | None = None
         self._lines: LineIndex | None = None
 
@@ -338,12 +339,18 @@ class Session:
 
     def analysis_steps(self) -> Generator[None, None, Analysis]:
         """Analyse the current text one step at a time (see `analysis_steps`); the session's
-        analysis is replaced only when the last step is done."""
+        analysis is replaced only when the last step is done. The first analysis of a whole
+        scanned text keeps the names of every top-level element on its block (a highlight or a
+        rename would otherwise gather them all); an element lowered again after an edit has its
+        names gathered when they are first asked for."""
         doc = self.doc
-        analysis = yield from analysis_steps(doc, self.ctx, self.files, memo=self.memo, keep_names=True)
+        whole = self.fresh
+        analysis = yield from analysis_steps(doc, self.ctx, self.files, memo=self.memo, keep_names=whole)
         if self.doc is doc:
             analysis._lines = self.lines
             self.analysis = analysis
+            self.fresh = False
+            self.whole = whole
         return analysis
 
 

@@ -1,9 +1,11 @@
 """The language server: pygls wiring only. Features live in `sdf_lsp.ide` and answer from
 the newest analysis of the current text; this module translates to and from LSP.
 
-Concurrency: everything runs on the event loop. An edit re-scans the touched blocks at
-once; analysis is debounced, and a request waits for the analysis of the text it was
-made against, so no answer (and no published diagnostic) ever comes from an old version.
+Concurrency: everything runs on the event loop, which also reads the client's pipe (between
+the steps of an analysis). An edit re-scans the touched blocks at once; analysis is
+debounced, and a request waits for the analysis of the text it was made against (and is
+answered as soon as it is done, before its diagnostics are published), so no answer (and no
+published diagnostic) ever comes from an old version.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class OpenDocument:
         self.last_duration = 0.0  # seconds the last analysis took
         self.last_change = 0.0  # time.monotonic() of the last edit
         self.build_diagnostics: list[Diagnostic] = []  # from the last build of this text (cleared by an edit)
+        self.waiting: list[asyncio.Future] = []  # requests waiting for the analysis of the newest text
 
     @property
     def stale(self) -> bool:
@@ -264,6 +267,41 @@ def widen_pipe(stream) -> None:
         pass  # not a pipe, not Linux, or above the system's limit: the default size does
 
 
+async def pipe_reader(loop: asyncio.AbstractEventLoop, source) -> asyncio.StreamReader | None:
+    """The client's pipe read by the event loop itself, between the server's other work: a
+    request that arrives while an analysis runs is read (and waits for that analysis) at the
+    analysis's next step, not after it, as it would be through a reading thread's hand-overs.
+    None where the loop cannot watch `source` (not a pipe or socket, or Windows)."""
+    try:
+        fd = source.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) and not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            return None
+        reader = asyncio.StreamReader(limit=PIPE_SIZE)  # (it stops reading at twice this unread)
+        pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    except (AttributeError, OSError, ValueError, NotImplementedError):
+        return None
+    return reader
+
+
+def stream_reads(reader: asyncio.StreamReader):
+    """`read_line` and `read` for `read_messages` from an asyncio stream."""
+
+    async def read_line(limit: int) -> bytes:
+        try:
+            return await reader.readline()
+        except ValueError:  # longer than the stream's limit: asyncio dropped it
+            return b"?\n"
+
+    async def read(n: int) -> bytes:
+        try:
+            return await reader.readexactly(n)
+        except asyncio.IncompleteReadError as err:
+            return err.partial
+
+    return read_line, read
+
+
 async def read_messages(stop: threading.Event, read_line, read, protocol: SdfProtocol):
     """The base protocol's framing, kept in step with a client that breaks it.
 
@@ -348,13 +386,19 @@ class SdfLanguageServer(LanguageServer):
 
         async def main():
             loop = asyncio.get_running_loop()
-            pool = self.thread_pool
-            await read_messages(
-                stop,
-                lambda limit: loop.run_in_executor(pool, source.readline, limit),
-                lambda n: loop.run_in_executor(pool, source.read, n),
-                self.protocol,
-            )
+            reader = await pipe_reader(loop, source)
+            if reader is not None:
+                read_line, read = stream_reads(reader)
+            else:  # not a pipe (a file, a terminal), or a platform without pipe transports
+                pool = self.thread_pool
+
+                def read_line(limit: int):
+                    return loop.run_in_executor(pool, source.readline, limit)
+
+                def read(n: int):
+                    return loop.run_in_executor(pool, source.read, n)
+
+            await read_messages(stop, read_line, read, self.protocol)
 
         try:
             asyncio.run(main())
@@ -370,19 +414,7 @@ class SdfLanguageServer(LanguageServer):
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
             self.protocol.set_writer(writer)
-
-            async def read_line(limit: int) -> bytes:
-                try:
-                    return await reader.readline()
-                except ValueError:  # longer than the stream's limit: asyncio dropped it
-                    return b"?\n"
-
-            async def read(n: int) -> bytes:
-                try:
-                    return await reader.readexactly(n)
-                except asyncio.IncompleteReadError as err:
-                    return err.partial
-
+            read_line, read = stream_reads(reader)
             await read_messages(stop, read_line, read, self.protocol)
             self.shutdown()
 
@@ -592,10 +624,17 @@ class SdfLanguageServer(LanguageServer):
         doc.analysed_version = version
         doc.last_duration = time.perf_counter() - t0
         log.debug("analysed %s v%s in %.1f ms", doc.uri, version, doc.last_duration * 1000)
+        if doc.waiting:  # the requests that waited for this analysis are answered before it is published
+            waiting, doc.waiting = doc.waiting, []
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_result(None)
+            await asyncio.sleep(0)  # they run
+            await asyncio.sleep(0)  # their answers are sent
         self.publish(doc, analysis)
         session = doc.session
-        if session.fresh and session.doc is analysis.doc:
-            session.fresh = False
+        if session.whole and session.doc is analysis.doc:
+            session.whole = False
             asyncio.get_event_loop().call_soon(self._settle_fresh, doc)
         else:
             self.settle()
@@ -617,13 +656,14 @@ class SdfLanguageServer(LanguageServer):
 
     async def _warm(self, doc: OpenDocument) -> None:
         session = doc.session
-        blocks = session.doc.items
+        scanned = session.doc
+        blocks = scanned.items
         try:
             for i in range(0, len(blocks), WARM_BLOCKS):
                 await asyncio.sleep(0)
                 if self.docs.get(doc.uri) is not doc:
                     return
-                lines = session.lines if session.doc.items is blocks else None
+                lines = session.lines if session.doc is scanned else None  # (an edit moves what follows it)
                 for b in blocks[i : i + WARM_BLOCKS]:
                     if lines is not None:
                         block_symbols_json(self, b, lines, self.encoding)
@@ -709,7 +749,12 @@ class SdfLanguageServer(LanguageServer):
         (a request that is cancelled stops waiting; the analysis goes on)."""
         doc = self.docs.get(uri)
         while doc is not None and self.docs.get(uri) is doc and (doc.stale or doc.session.analysis is None):
-            await asyncio.shield(self.analysis_task(doc))
+            # woken by the analysis as soon as it is done (before it is published), or when its
+            # task ends otherwise (dropped for a newer edit, cancelled, the document closed)
+            ready = asyncio.get_running_loop().create_future()
+            doc.waiting.append(ready)
+            self.analysis_task(doc).add_done_callback(lambda _, ready=ready: ready.done() or ready.set_result(None))
+            await ready
         if doc is None or self.docs.get(uri) is not doc or doc.session.analysis is None:
             return None
         return doc, doc.session.analysis

@@ -93,19 +93,26 @@ def test_model_of_an_element_is_the_object_lowered_from_it():
 
 
 def test_a_session_keeps_the_names_of_each_element_it_lowers():
-    """An editor's session keeps each top-level element's names on its block as it lowers it (a
-    highlight or rename reads them), the same as gathering them afresh; a one-shot analysis does not."""
-    from sdf_lsp.resolve.names import element_names
+    """An editor's session keeps each top-level element's names on its block when it first
+    analyses a whole text (a highlight or rename reads them), the same as gathering them afresh;
+    an element lowered again after an edit gathers them on first use; a one-shot analysis does not."""
+    from sdf_lsp.resolve.names import element_names, item_names
     from sdf_lsp.syntax.tree import Element
 
     session = Session(SYSTEM, CTX)
     session.analyse()
-    at = SYSTEM.index('name="b"') + len('name="b')
-    session.edit(at, at, "b")
-    session.analyse()
+    assert session.whole and not session.fresh
     items = [c for c in session.doc.root.children if isinstance(c, Element)]
     for c in items:
         assert c.block.features is not None and c.block.features["names"] == element_names(c)
+    at = SYSTEM.index('name="b"') + len('name="b')
+    session.edit(at, at, "b")
+    session.analyse()
+    assert not session.whole
+    items = [c for c in session.doc.root.children if isinstance(c, Element)]
+    assert not (items[2].block.features or {}).get("names")  # the edited one: gathered when asked for
+    for c in items:
+        assert item_names(c) == element_names(c)
     assert ("pd", "bb") in items[2].block.features["names"][0]
     one_shot = analyse(SYSTEM, CTX)
     assert all(not (c.block.features or {}).get("names") for c in one_shot.doc.root.children if isinstance(c, Element))

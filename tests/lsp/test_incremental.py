@@ -1,11 +1,16 @@
 """Many incremental edits: the server's text and diagnostics always equal a fresh open."""
 
+import json
+import sys
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as T
 
 from sdf_lsp.syntax.lines import LineIndex
 
+from ..conftest import SHARED
+from ..stdio_lsp import StdioServer
 from .conftest import EXAMPLES, change, edit, open_text, pos
 
 ECHO = (EXAMPLES / "echo" / "echo.system").read_text()
@@ -181,3 +186,56 @@ async def test_random_edits_equal_fresh_open(client, batch):
     assert await server_text(client, URI) == text
     assert key(diags) == key(await fresh_diagnostics(client, text, 1))
     client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=T.TextDocumentIdentifier(uri=URI)))
+
+
+def test_a_request_sent_with_an_edit_is_answered_before_the_edit_is_published():
+    """A hover that arrives with an edit waits for that edit's analysis and is answered as soon as
+    it is done, before its diagnostics are published (the editor asked for it; the squiggles follow).
+    The edit and the hover are written at once, as an editor sends them while the user types."""
+    text = (SHARED / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system").read_text()
+    uri = "file:///tmp/request-with-edit.system"
+    server = StdioServer([sys.executable, "-m", "sdf_lsp", "serve"])
+    try:
+        server.initialize(None)
+        server.open(uri, text)
+        name = text.index('name="', text.index("<protection_domain", len(text) // 2)) + len('name="')
+        end = text.index('"', name)
+        for version in range(2, 6):
+            line, ch = LineIndex(text).position(end)
+            p = {"line": line, "character": ch}
+            text = text[:end] + "x" + text[end:]
+            end += 1
+            change = {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didChange",
+                "params": {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [{"range": {"start": p, "end": p}, "text": "x"}],
+                },
+            }
+            at = position_of(text, name)
+            hover = {
+                "jsonrpc": "2.0",
+                "id": f"hover{version}",
+                "method": "textDocument/hover",
+                "params": {"textDocument": {"uri": uri}, "position": {"line": at.line, "character": at.character}},
+            }
+            server.proc.stdin.write(b"".join(frame(m) for m in (change, hover)))
+            server.proc.stdin.flush()
+            order, answer = [], None
+            while len(order) < 2:
+                msg = server.messages.get(timeout=60)
+                if msg.get("id") == f"hover{version}":
+                    order.append("hover")
+                    answer = msg["result"]
+                elif msg.get("method") == "textDocument/publishDiagnostics" and msg["params"]["uri"] == uri:
+                    order.append(f"diagnostics of version {msg['params']['version']}")
+            assert order == ["hover", f"diagnostics of version {version}"]
+            assert text[name:end] in answer["contents"]["value"]  # the newest text's analysis
+    finally:
+        assert server.close() == 0
+
+
+def frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
