@@ -656,17 +656,17 @@ class SdfLanguageServer(LanguageServer):
 
     async def _warm(self, doc: OpenDocument) -> None:
         session = doc.session
-        scanned = session.doc
-        blocks = scanned.items
+        blocks = session.doc.items
         try:
             for i in range(0, len(blocks), WARM_BLOCKS):
                 await asyncio.sleep(0)
                 if self.docs.get(doc.uri) is not doc:
                     return
-                lines = session.lines if session.doc is scanned else None  # (an edit moves what follows it)
+                # positions in the newest text: a block an edit since then did not replace is in
+                # the newest document too, moved to where it now starts
+                lines = session.lines
                 for b in blocks[i : i + WARM_BLOCKS]:
-                    if lines is not None:
-                        block_symbols_json(self, b, lines, self.encoding)
+                    block_symbols_json(self, b, lines, self.encoding)
                     outline.block_folds(b)
                     outline.block_links(b)
             gc.freeze()  # what was made here lives as long as the blocks
@@ -826,9 +826,26 @@ def is_sdf(uri: str, language_id: str | None, text: str) -> bool:
 
 
 def guarded(default=None):
-    """A feature that fails logs the error and answers `default`; the next request still works."""
+    """A feature that fails logs the error and answers `default`; the next request still works.
+
+    A feature that answers from the syntax tree alone is a plain function: pygls runs it (and
+    sends its answer) as soon as its request is read, not after the other requests read with it."""
 
     def wrap(fn):
+        if not inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            def plain(ls: SdfLanguageServer, params):
+                try:
+                    return fn(ls, params)
+                except JsonRpcException:
+                    raise
+                except Exception:
+                    log.exception("%s failed", fn.__name__)
+                    return default
+
+            return plain
+
         @functools.wraps(fn)
         async def inner(ls: SdfLanguageServer, params):
             try:
@@ -1058,7 +1075,7 @@ async def on_references(ls: SdfLanguageServer, params: lsp.ReferenceParams):
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
 @guarded()
-async def on_highlight(ls: SdfLanguageServer, params: lsp.DocumentHighlightParams):
+def on_highlight(ls: SdfLanguageServer, params: lsp.DocumentHighlightParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1104,7 +1121,7 @@ async def on_rename(ls: SdfLanguageServer, params: lsp.RenameParams):
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK)
 @guarded()
-async def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams):
+def on_document_link(ls: SdfLanguageServer, params: lsp.DocumentLinkParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1136,7 +1153,7 @@ _SYMBOL_KINDS = {
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded()
-async def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolParams):
+def on_document_symbol(ls: SdfLanguageServer, params: lsp.DocumentSymbolParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1192,7 +1209,7 @@ def _symbol_json(ls: SdfLanguageServer, lines: LineIndex, base: int, sym: outlin
 
 @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
 @guarded()
-async def on_folding(ls: SdfLanguageServer, params: lsp.FoldingRangeParams):
+def on_folding(ls: SdfLanguageServer, params: lsp.FoldingRangeParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1303,7 +1320,7 @@ def _edits_json(ls: SdfLanguageServer, lines: LineIndex, edits) -> RawJSON:
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
 @guarded()
-async def on_formatting(ls: SdfLanguageServer, params: lsp.DocumentFormattingParams):
+def on_formatting(ls: SdfLanguageServer, params: lsp.DocumentFormattingParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1316,7 +1333,7 @@ async def on_formatting(ls: SdfLanguageServer, params: lsp.DocumentFormattingPar
 
 @server.feature(lsp.TEXT_DOCUMENT_RANGE_FORMATTING)
 @guarded()
-async def on_range_formatting(ls: SdfLanguageServer, params: lsp.DocumentRangeFormattingParams):
+def on_range_formatting(ls: SdfLanguageServer, params: lsp.DocumentRangeFormattingParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1347,7 +1364,7 @@ def _tokens_result(doc: OpenDocument, segs: list) -> tuple[str, str]:
     lsp.SemanticTokensLegend(token_types=list(tokens.TOKEN_TYPES), token_modifiers=list(tokens.TOKEN_MODIFIERS)),
 )
 @guarded()
-async def on_semantic_tokens(ls: SdfLanguageServer, params: lsp.SemanticTokensParams):
+def on_semantic_tokens(ls: SdfLanguageServer, params: lsp.SemanticTokensParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1357,7 +1374,7 @@ async def on_semantic_tokens(ls: SdfLanguageServer, params: lsp.SemanticTokensPa
 
 @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
 @guarded()
-async def on_semantic_tokens_delta(ls: SdfLanguageServer, params: lsp.SemanticTokensDeltaParams):
+def on_semantic_tokens_delta(ls: SdfLanguageServer, params: lsp.SemanticTokensDeltaParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1373,7 +1390,7 @@ async def on_semantic_tokens_delta(ls: SdfLanguageServer, params: lsp.SemanticTo
 
 @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
 @guarded()
-async def on_semantic_tokens_range(ls: SdfLanguageServer, params: lsp.SemanticTokensRangeParams):
+def on_semantic_tokens_range(ls: SdfLanguageServer, params: lsp.SemanticTokensRangeParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1386,7 +1403,7 @@ async def on_semantic_tokens_range(ls: SdfLanguageServer, params: lsp.SemanticTo
 
 @server.feature(lsp.TEXT_DOCUMENT_LINKED_EDITING_RANGE)
 @guarded()
-async def on_linked_editing_range(ls: SdfLanguageServer, params: lsp.LinkedEditingRangeParams):
+def on_linked_editing_range(ls: SdfLanguageServer, params: lsp.LinkedEditingRangeParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1402,7 +1419,7 @@ async def on_linked_editing_range(ls: SdfLanguageServer, params: lsp.LinkedEditi
 
 @server.feature(lsp.TEXT_DOCUMENT_SELECTION_RANGE)
 @guarded()
-async def on_selection_range(ls: SdfLanguageServer, params: lsp.SelectionRangeParams):
+def on_selection_range(ls: SdfLanguageServer, params: lsp.SelectionRangeParams):
     doc = ls.syntax(params.text_document.uri)
     if doc is None:
         return None
@@ -1463,6 +1480,8 @@ async def on_code_lens_resolve(ls: SdfLanguageServer, lens: lsp.CodeLens):
 @guarded()
 async def on_workspace_symbol(ls: SdfLanguageServer, params: lsp.WorkspaceSymbolParams):
     query = params.query.lower()
+    for uri in list(ls.docs):  # the open documents as they are now: their analyses of the newest text
+        await ls.current(uri)
     out = []
     for path, syms in workspace_symbols(ls):
         uri = from_fs_path(path)

@@ -239,3 +239,58 @@ def test_a_request_sent_with_an_edit_is_answered_before_the_edit_is_published():
 def frame(message: dict) -> bytes:
     body = json.dumps(message).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_syntax_requests_are_answered_as_soon_as_they_are_read():
+    """The requests answered from the syntax tree alone are plain functions, which pygls runs and
+    answers the moment each is read: an outline is not held back by the folding and link requests
+    an editor sends with it (nor they by it)."""
+    import inspect
+
+    from sdf_lsp.server import server
+
+    features = server.protocol.fm.features
+    syntax = [
+        T.TEXT_DOCUMENT_DOCUMENT_SYMBOL,
+        T.TEXT_DOCUMENT_FOLDING_RANGE,
+        T.TEXT_DOCUMENT_DOCUMENT_LINK,
+        T.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT,
+        T.TEXT_DOCUMENT_SELECTION_RANGE,
+        T.TEXT_DOCUMENT_LINKED_EDITING_RANGE,
+        T.TEXT_DOCUMENT_FORMATTING,
+        T.TEXT_DOCUMENT_RANGE_FORMATTING,
+        T.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+        T.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA,
+        T.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE,
+    ]
+    assert [m for m in syntax if inspect.iscoroutinefunction(features[m])] == []
+    assert inspect.iscoroutinefunction(features[T.TEXT_DOCUMENT_HOVER])  # it waits for the newest analysis
+
+
+async def test_the_outline_is_made_ahead_after_an_open_even_while_the_user_types(monkeypatch):
+    """After an open, each block's outline is made between the editor's messages, in the newest
+    text's positions: an edit meanwhile does not stop it, and what it made is what a request gives."""
+    import asyncio
+
+    from sdf_lsp import server as module
+    from sdf_lsp.server import OpenDocument, SdfLanguageServer, document_symbols_json
+
+    monkeypatch.setattr(module, "WARM_BLOCKS", 20)
+    ls = SdfLanguageServer()
+    text = (SHARED / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system").read_text()
+    doc = OpenDocument("file:///tmp/warm.system", text, 1, ls.ctx, ls.environment("file:///tmp/warm.system"))
+    ls.docs[doc.uri] = doc
+    doc.session.analyse()
+    warm = asyncio.ensure_future(ls._warm(doc))
+    for _ in range(3):  # the first 40 blocks are made
+        await asyncio.sleep(0)
+    at = text.index("<protection_domain", len(text) // 2)
+    kept = {id(b) for b in doc.session.doc.items}
+    doc.session.edit(at, at, "\n\n")  # typed meanwhile: every block after it moves two lines down
+    await warm
+    elements = [b for b in doc.session.doc.items if b.item is not None and b.item.kind == "element"]
+    assert all("symbols_json" in b.features for b in elements if id(b) in kept)  # (the edit's are made when asked)
+    made = document_symbols_json(ls, doc)
+    for b in elements:
+        b.features.pop("symbols_json", None)
+    assert document_symbols_json(ls, doc) == made
