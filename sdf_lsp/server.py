@@ -660,6 +660,8 @@ class SdfLanguageServer(LanguageServer):
         try:
             for i in range(0, len(blocks), WARM_BLOCKS):
                 await asyncio.sleep(0)
+                while self.busy():  # noqa: ASYNC110 (it turns false with the clock): what the user types goes first
+                    await asyncio.sleep(COLLECT_QUIET)
                 if self.docs.get(doc.uri) is not doc:
                     return
                 # positions in the newest text: a block an edit since then did not replace is in
@@ -691,17 +693,19 @@ class SdfLanguageServer(LanguageServer):
         # the messages already on their way are read first (a request sent with the edit that
         # this analysis was for is answered before the collection, not after it), and an
         # analysis under way (of the next keystroke) finishes first
-        now = time.monotonic()
-        busy = (
-            self.protocol.reading
-            or now - self.protocol.last_message < COLLECT_QUIET
-            or any(d.task is not None and not d.task.done() for d in self.docs.values())
-        )
-        if busy and now - since < COLLECT_WAIT_MAX:
+        if self.busy() and time.monotonic() - since < COLLECT_WAIT_MAX:
             asyncio.get_event_loop().call_later(COLLECT_QUIET, self._collect_young, since)
             return
         self._collect_soon = False
         gc.collect()
+
+    def busy(self) -> bool:
+        """A message is being read or came in a moment ago, or an analysis is pending or running."""
+        return (
+            self.protocol.reading
+            or time.monotonic() - self.protocol.last_message < COLLECT_QUIET
+            or any(d.task is not None and not d.task.done() for d in self.docs.values())
+        )
 
     def collect_when_idle(self, delay: float = 1.0):
         """Free replaced syntax trees (they hold reference cycles) once edits pause.
