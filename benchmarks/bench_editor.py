@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The language server under the load a real editor puts on it.
 
-    .venv/bin/python benchmarks/bench_editor.py [--rounds N] [--keys K] [FILE...]
+    .venv/bin/python benchmarks/bench_editor.py [--rounds N] [--keys K] [--replacements R] [FILE...]
 
 A real server process over stdio; for each file: open it, then N rounds of typing. A round types
 K characters 80 ms apart at the end of a protection domain's *name* in the middle of the file (which
@@ -10,8 +10,8 @@ Code, the client sends `textDocument/codeAction` (the cursor), `documentHighligh
 (the 60 visible lines) after each keystroke without waiting, and `documentSymbol`, `foldingRange`
 and `documentLink` once typing pauses for 200 ms. Printed per file: the time from the last
 keystroke of a round to the diagnostics of that version (p50 and max over rounds), and every
-request's latency (p50 / p95 / max), plus hover and completion right after a whole-document
-replacement.
+request's latency (p50 / p95 / max), plus hover and completion right after each of R
+whole-document replacements.
 
 The client is a plain JSON-RPC reader and writer, as an editor's is: a message counts as arrived
 once its JSON is read and decoded (converting results into Python objects, as pygls' client does,
@@ -141,7 +141,7 @@ def pos(line: int, character: int) -> dict:
     return {"line": line, "character": character}
 
 
-async def bench_file(path: Path, rounds: int, keys: int, server: list[str]) -> dict:
+async def bench_file(path: Path, rounds: int, keys: int, server: list[str], replacements: int = 10) -> dict:
     client = Client()
     await client.start(server)
     caps = {
@@ -226,7 +226,7 @@ async def bench_file(path: Path, rounds: int, keys: int, server: list[str]) -> d
     # undone by a revert of the file, then made again by a formatter or a client without
     # incremental sync (the PD's name changes each time, as in the rounds above)
     edited = text[:at] + "x" * keys + text[at:]
-    for i in range(4):
+    for i in range(replacements):
         version += 1
         client.notify(
             "textDocument/didChange",
@@ -249,10 +249,10 @@ async def bench_file(path: Path, rounds: int, keys: int, server: list[str]) -> d
     return result
 
 
-async def main_async(files: list[Path], rounds: int, keys: int, server: list[str]) -> None:
+async def main_async(files: list[Path], rounds: int, keys: int, server: list[str], replacements: int) -> None:
     print(f"{'file':44} {'lines':>6} {'open':>7} {'key→diag p50':>13} {'max':>7}   requests p50 / p95 / max (ms)")
     for f in files:
-        r = await bench_file(Path(f).resolve(), rounds, keys, server)
+        r = await bench_file(Path(f).resolve(), rounds, keys, server, replacements)
         every = [v for name, vs in r["latencies"].items() if "after replace" not in name for v in vs]
         print(
             f"{r['file'][:44]:44} {r['lines']:6d} {r['open']:7.0f} {statistics.median(r['last_key']):13.0f} "
@@ -269,13 +269,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="rounds of typing and deleting (default 5)")
     ap.add_argument("--keys", type=int, default=10, help="characters per round (default 10)")
     ap.add_argument(
+        "--replacements", type=int, default=10, help="whole-text replacements, each followed by a hover (default 10)"
+    )
+    ap.add_argument(
         "--server",
         default=f"{sys.executable} -m sdf_lsp serve",
         help="the command that starts the server (default: this Python's sdf_lsp)",
     )
     ap.add_argument("files", nargs="*", type=Path, default=DEFAULT_FILES)
     args = ap.parse_args()
-    asyncio.run(main_async(args.files, args.rounds, args.keys, args.server.split()))
+    asyncio.run(main_async(args.files, args.rounds, args.keys, args.server.split(), args.replacements))
 
 
 if __name__ == "__main__":
