@@ -59,7 +59,7 @@ log = logging.getLogger("sdf_lsp.server")
 
 #: Seconds of no analysis after which frozen objects are collected too (see `collect_when_idle`).
 DEEP_COLLECTION_IDLE = 30.0
-WARM_BLOCKS = 200  # top-level blocks whose outline is made between two of the editor's messages
+WARM_SLICE = 0.002  # seconds of making outlines ahead between two of the editor's messages
 LARGE_CHANGE = 1 << 16  # characters replaced and inserted by one change beyond which it is diffed first
 PIPE_SIZE = 1 << 20  # bytes: Linux's default limit for an unprivileged process
 #: Seconds without a message from the editor before the young objects are collected after an
@@ -646,8 +646,9 @@ class SdfLanguageServer(LanguageServer):
         tree is frozen (`gc.freeze`), so that the collector's later runs, automatic or `settle`'s,
         walk only what edits make, not the whole tree (a fifth of a second on a large system, at
         the user's every keystroke); then the outline, folds and links of each block are made
-        and kept with it a few hundred blocks at a time, between the editor's messages (it asks
-        for them next, and they would otherwise hold up its first requests)."""
+        and kept with it, a couple of milliseconds at a time in the quiet moments between the
+        editor's messages (it asks for them next, and they would otherwise hold up its first
+        requests)."""
         gc.freeze()
         if self.docs.get(doc.uri) is doc:
             task = asyncio.get_event_loop().create_task(self._warm(doc))
@@ -657,8 +658,9 @@ class SdfLanguageServer(LanguageServer):
     async def _warm(self, doc: OpenDocument) -> None:
         session = doc.session
         blocks = session.doc.items
+        i = 0
         try:
-            for i in range(0, len(blocks), WARM_BLOCKS):
+            while i < len(blocks):
                 await asyncio.sleep(0)
                 while self.busy():  # noqa: ASYNC110 (it turns false with the clock): what the user types goes first
                     await asyncio.sleep(COLLECT_QUIET)
@@ -667,11 +669,18 @@ class SdfLanguageServer(LanguageServer):
                 # positions in the newest text: a block an edit since then did not replace is in
                 # the newest document too, moved to where it now starts
                 lines = session.lines
-                for b in blocks[i : i + WARM_BLOCKS]:
+                stop = time.perf_counter() + WARM_SLICE
+                while i < len(blocks):
+                    b = blocks[i]
+                    i += 1
                     block_symbols_json(self, b, lines, self.encoding)
                     outline.block_folds(b)
                     outline.block_links(b)
-            gc.freeze()  # what was made here lives as long as the blocks
+                    if time.perf_counter() >= stop:
+                        break
+                # what was made lives as long as its block: the collection between keystrokes
+                # need not walk it (nor what the user's edits left meanwhile, until the server is idle)
+                gc.freeze()
         except asyncio.CancelledError:
             pass
         except Exception:

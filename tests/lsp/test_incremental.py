@@ -275,14 +275,14 @@ async def test_the_outline_is_made_ahead_after_an_open_even_while_the_user_types
     from sdf_lsp import server as module
     from sdf_lsp.server import OpenDocument, SdfLanguageServer, document_symbols_json
 
-    monkeypatch.setattr(module, "WARM_BLOCKS", 20)
+    monkeypatch.setattr(module, "WARM_SLICE", 0.0)  # one block at a time
     ls = SdfLanguageServer()
     text = (SHARED / "corpus/generated/sddf_qemu_virt_aarch64_io_26clients.system").read_text()
     doc = OpenDocument("file:///tmp/warm.system", text, 1, ls.ctx, ls.environment("file:///tmp/warm.system"))
     ls.docs[doc.uri] = doc
     doc.session.analyse()
     warm = asyncio.ensure_future(ls._warm(doc))
-    for _ in range(3):  # the first 40 blocks are made
+    for _ in range(40):  # the first blocks are made
         await asyncio.sleep(0)
     at = text.index("<protection_domain", len(text) // 2)
     kept = {id(b) for b in doc.session.doc.items}
