@@ -271,7 +271,9 @@ async def pipe_reader(loop: asyncio.AbstractEventLoop, source) -> asyncio.Stream
     """The client's pipe read by the event loop itself, between the server's other work: a
     request that arrives while an analysis runs is read (and waits for that analysis) at the
     analysis's next step, not after it, as it would be through a reading thread's hand-overs.
-    None where the loop cannot watch `source` (not a pipe or socket, or Windows)."""
+    None where the loop cannot watch `source` (not a pipe or socket, or not a POSIX system)."""
+    if os.name != "posix":
+        return None
     try:
         fd = source.fileno()
         if not stat.S_ISFIFO(os.fstat(fd).st_mode) and not stat.S_ISSOCK(os.fstat(fd).st_mode):

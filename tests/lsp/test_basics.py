@@ -271,3 +271,30 @@ def test_tcp_transport():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_stdin_that_is_a_file(tmp_path):
+    """Messages read from a file (not a pipe the event loop can watch): read by a thread instead,
+    answered all the same, and the end of the file ends the server."""
+    import json
+    import subprocess
+    import sys
+
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    framed = tmp_path / "messages"
+    framed.write_bytes(
+        b"".join(b"Content-Length: %d\r\n\r\n%s" % (len(b), b) for b in (json.dumps(m).encode() for m in messages))
+    )
+    with framed.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "sdf_lsp", "serve"], stdin=stdin, capture_output=True, timeout=60, check=False
+        )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in done.stdout.split(b"Content-Length: ")[1:]]
+    answers = {m["id"]: m for m in bodies if "id" in m and "method" not in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "sdf-lsp" and "result" in answers[2]
