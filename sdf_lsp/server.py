@@ -276,7 +276,8 @@ async def pipe_reader(loop: asyncio.AbstractEventLoop, source) -> asyncio.Stream
         return None
     try:
         fd = source.fileno()
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode) and not stat.S_ISSOCK(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISFIFO(mode) and not stat.S_ISSOCK(mode):
             return None
         reader = asyncio.StreamReader(limit=PIPE_SIZE)  # (it stops reading at twice this unread)
         pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
@@ -710,12 +711,13 @@ class SdfLanguageServer(LanguageServer):
         self._collect_soon = False
         gc.collect()
 
-    def busy(self) -> bool:
-        """A message is being read or came in a moment ago, or an analysis is pending or running."""
+    def busy(self, quiet: float = COLLECT_QUIET) -> bool:
+        """A message is being read or came in the last `quiet` seconds, or an analysis is pending or
+        running (the workspace check asks from its thread: the documents are copied first)."""
         return (
             self.protocol.reading
-            or time.monotonic() - self.protocol.last_message < COLLECT_QUIET
-            or any(d.task is not None and not d.task.done() for d in self.docs.values())
+            or time.monotonic() - self.protocol.last_message < quiet
+            or any(d.task is not None and not d.task.done() for d in list(self.docs.values()))
         )
 
     def collect_when_idle(self, delay: float = 1.0):
@@ -1667,14 +1669,8 @@ class WorkspaceCheck:
             pass
 
     def busy(self) -> bool:
-        """The editor sent something a moment ago, or an open document is being analysed: it goes first."""
-        now = time.monotonic()
-        if now - self.ls.protocol.last_message < self.QUIET:
-            return True
-        return any(
-            now - d.last_change < self.QUIET or (d.task is not None and not d.task.done())
-            for d in list(self.ls.docs.values())
-        )
+        """The editor is active (see `SdfLanguageServer.busy`): it goes first."""
+        return self.ls.busy(self.QUIET)
 
     async def check(self, path: str) -> None:
         ls = self.ls

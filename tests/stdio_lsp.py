@@ -10,6 +10,12 @@ import threading
 import time
 
 
+def frame(message: dict) -> bytes:
+    """One message as the base protocol sends it."""
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 class StdioServer:
     def __init__(self, cmd: list[str], cwd=None, env=None):
         self.proc = subprocess.Popen(
@@ -43,8 +49,7 @@ class StdioServer:
             self.stderr += chunk
 
     def send(self, msg: dict):
-        body = json.dumps(msg).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.write(frame(msg))
         self.proc.stdin.flush()
 
     def notify(self, method: str, params):

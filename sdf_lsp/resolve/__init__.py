@@ -134,9 +134,8 @@ def _regions(s: System, files: FileAccess, memo: Memo) -> None:
         kept_names = memo.put("mapped names", "system", maps_version, (frozenset(mapped), frozenset(unaligned)))
     s.mapped_names, small = kept_names
     if candidates:
-        io_mapped = {
-            m.mr for ios in s.io_spaces for m in ios.iomaps if m.mr is not None
-        }  # the IOMMU has no large pages
+        # the IOMMU has no large pages
+        io_mapped = {m.mr for ios in s.io_spaces for m in ios.iomaps if m.mr is not None}
         for mr in candidates:
             facts = regions[mr]
             if mr.name not in small and mr.name not in io_mapped and _takes_large_pages(mr, facts):

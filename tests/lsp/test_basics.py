@@ -280,6 +280,8 @@ def test_stdin_that_is_a_file(tmp_path):
     import subprocess
     import sys
 
+    from ..stdio_lsp import frame
+
     messages = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
@@ -287,9 +289,7 @@ def test_stdin_that_is_a_file(tmp_path):
         {"jsonrpc": "2.0", "method": "exit"},
     ]
     framed = tmp_path / "messages"
-    framed.write_bytes(
-        b"".join(b"Content-Length: %d\r\n\r\n%s" % (len(b), b) for b in (json.dumps(m).encode() for m in messages))
-    )
+    framed.write_bytes(b"".join(frame(m) for m in messages))
     with framed.open("rb") as stdin:
         done = subprocess.run(
             [sys.executable, "-m", "sdf_lsp", "serve"], stdin=stdin, capture_output=True, timeout=60, check=False

@@ -1,6 +1,5 @@
 """Many incremental edits: the server's text and diagnostics always equal a fresh open."""
 
-import json
 import sys
 
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +9,7 @@ from lsprotocol import types as T
 from sdf_lsp.syntax.lines import LineIndex
 
 from ..conftest import SHARED
-from ..stdio_lsp import StdioServer
+from ..stdio_lsp import StdioServer, frame
 from .conftest import EXAMPLES, change, edit, open_text, pos
 
 ECHO = (EXAMPLES / "echo" / "echo.system").read_text()
@@ -234,11 +233,6 @@ def test_a_request_sent_with_an_edit_is_answered_before_the_edit_is_published():
             assert text[name:end] in answer["contents"]["value"]  # the newest text's analysis
     finally:
         assert server.close() == 0
-
-
-def frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 def test_syntax_requests_are_answered_as_soon_as_they_are_read():
