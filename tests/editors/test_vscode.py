@@ -267,34 +267,32 @@ class Workbench:
         self.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=WAIT)
         self.page.locator(".monaco-editor.focused").first.wait_for(timeout=WAIT)
 
-    def quick_fix(self, title: str):
-        """Open the quick-fix menu (Ctrl+.) and wait for `title` in it. A cursor event that VS Code
-        delivers late closes a menu just opened: then it is opened again."""
-        action = self.page.locator(".action-widget .monaco-list-row", has_text=title)
+    def shown_by(self, target, keys: tuple[str, ...], dismiss: str | None = None):
+        """Press `keys` until `target` shows, within WAIT. VS Code closes a widget just opened when
+        a late event moves the text or the cursor: then the keys are pressed again (after
+        `dismiss`, which closes what did show)."""
         deadline = time.monotonic() + WAIT / 1000
         while True:
-            self.press("Control+.")
+            self.press(*keys)
             try:
-                action.first.wait_for(timeout=3000)
-                return action.first
+                target.first.wait_for(timeout=3000)
+                return target
             except Exception:
                 if time.monotonic() > deadline:
                     raise
-                self.press("Escape")
+                if dismiss:
+                    self.press(dismiss)
+
+    def quick_fix(self, title: str):
+        """Open the quick-fix menu (Ctrl+.) and wait for `title` in it. A cursor event that VS Code
+        delivers after a go-to-line closes a menu just opened."""
+        action = self.page.locator(".action-widget .monaco-list-row", has_text=title)
+        return self.shown_by(action, ("Control+.",), dismiss="Escape").first
 
     def hover(self, text: str):
         """Show the hover at the cursor (Ctrl+K Ctrl+I) and wait until it holds `text`. Code lenses
-        drawn above lines meanwhile move the text and close a hover: then it is shown again."""
-        hover = self.page.locator(".monaco-hover", has_text=text)
-        deadline = time.monotonic() + WAIT / 1000
-        while True:
-            self.press("Control+K", "Control+I")
-            try:
-                hover.first.wait_for(timeout=3000)
-                return hover
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
+        drawn above lines meanwhile move the text and close a hover."""
+        return self.shown_by(self.page.locator(".monaco-hover", has_text=text), ("Control+K", "Control+I"))
 
     def status(self, text: str, timeout: int = WAIT):
         item = self.page.locator("#workbench\\.parts\\.statusbar .statusbar-item", has_text=text)
